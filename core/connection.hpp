@@ -1,0 +1,34 @@
+// One accepted client connection: non-blocking socket I/O bounded by --socket-timeout.
+#pragma once
+
+#include <uwsgi/plugin.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+struct uwsgi_conn {
+    int fd = -1;
+    int timeout_ms = 4000;
+    const uwsgi_protocol *protocol = nullptr;
+    void *state = nullptr;  // the protocol's per-connection state
+    std::string peer_addr, local_addr;
+    uint16_t peer_port = 0, local_port = 0;
+    int64_t parked_since_ms = 0;  // when it went idle between requests
+    bool in_epoll = false;
+    bool parked = false;
+    uwsgi_conn *park_prev = nullptr, *park_next = nullptr;  // the worker's idle list
+};
+
+namespace core {
+
+// Fills the address fields from the socket (once per connection).
+void describe_peers(uwsgi_conn &conn);
+
+int64_t conn_read(uwsgi_conn *conn, void *buf, size_t len);
+int conn_write(uwsgi_conn *conn, const void *buf, size_t len);
+int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count);
+
+int64_t monotonic_ms();
+
+}  // namespace core

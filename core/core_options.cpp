@@ -1,0 +1,44 @@
+#include "core_options.hpp"
+
+namespace core {
+
+#define FLAG(n, a, h) {n, a, UWSGI_OPT_FLAG, 0, nullptr, h}
+#define VALUE(n, a, m, h) {n, a, UWSGI_OPT_VALUE, 0, m, h}
+#define LIST(n, a, m, h) {n, a, UWSGI_OPT_LIST, 0, m, h}
+
+const uwsgi_option kCoreOptions[] = {
+    LIST("socket", "s,uwsgi-socket", "ADDR", "bind ADDR (host:port, :port, [::1]:port or a UNIX path) speaking the uwsgi protocol"),
+    FLAG("master", "M", "run a master process that supervises the workers"),
+    VALUE("processes", "workers,p", "N", "number of worker processes (default 1)"),
+    VALUE("threads", nullptr, "N", "request threads per worker (default 1)"),
+    FLAG("enable-threads", "T", "accepted for uWSGI compatibility: threads are always enabled"),
+    VALUE("harakiri", nullptr, "SECS", "kill a worker whose request runs longer than SECS (needs --master)"),
+    VALUE("max-requests", nullptr, "N", "recycle a worker after N requests"),
+    VALUE("reload-mercy", nullptr, "SECS", "how long a reload or shutdown waits for busy workers (default 30)"),
+    FLAG("need-app", nullptr, "exit 22 when no app could be loaded (default on; --need-app=false serves anyway)"),
+    FLAG("lazy-apps", nullptr, "load apps in each worker after fork instead of in the master"),
+    FLAG("honour-stdin", nullptr, "keep stdin (otherwise it is /dev/null)"),
+    VALUE("uid", nullptr, "USER", "switch to USER (name or id) after binding sockets"),
+    VALUE("gid", nullptr, "GROUP", "switch to GROUP (name or id) after binding sockets"),
+    VALUE("pidfile", nullptr, "FILE", "write the master's pid to FILE"),
+    FLAG("disable-logging", "L", "no request log lines"),
+    VALUE("buffer-size", "b", "BYTES", "largest request head accepted (default 4096)"),
+    VALUE("max-vars", "v", "N", "most request vars accepted (default 64)"),
+    VALUE("listen", "l", "N", "socket listen backlog (default 100)"),
+    VALUE("chmod-socket", nullptr, "MODE", "chmod UNIX sockets to MODE (octal, default 666)"),
+    VALUE("socket-timeout", "z", "SECS", "socket I/O and keep-alive idle timeout (default 4)"),
+    VALUE("limit-post", nullptr, "BYTES", "largest request body accepted (default unlimited)"),
+    VALUE("binary-path", nullptr, "PATH", "binary to re-execute on reload"),
+    VALUE("callable", nullptr, "NAME", "name of the app callable (default application)"),
+    LIST("plugin", "plugins", "NAMES", "activate plugins by name or path (comma list)"),
+    LIST("plugin-dir", nullptr, "DIR", "search DIR for NAME_plugin.so files"),
+    LIST("ini", nullptr, "FILE[:SECTION]", "read options from an ini file (section uwsgi by default)"),
+    FLAG("help", "h", "show the options of the core and of every installed plugin"),
+    FLAG("version", nullptr, "print the version and exit"),
+    FLAG("list-plugins", nullptr, "list the installed plugins and exit"),
+    VALUE("check-plugin", nullptr, "FILE", "check that FILE is a loadable plugin and exit"),
+    VALUE("print-sym", nullptr, "NAME", "print the string symbol NAME from the binary or a plugin and exit"),
+    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+};
+
+}  // namespace core

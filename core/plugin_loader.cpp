@@ -1,0 +1,97 @@
+#include "plugin_loader.hpp"
+
+#include <boost/dll/shared_library.hpp>
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <dlfcn.h>
+#include <memory>
+#include <vector>
+
+namespace core {
+
+// The descriptor size each ABI 1.x minor requires; index = minor.
+static constexpr size_t kDescriptorSizeForMinor[] = {
+    offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.0
+};
+
+// Boost.DLL clears dlerror(), which holds the one useful reason ("undefined symbol: ...");
+// ask the dynamic linker again to get it.
+static std::string dlopen_reason(const std::string &path, const std::string &fallback) {
+    void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        dlclose(h);
+        return fallback;
+    }
+    const char *e = dlerror();
+    return e ? e : fallback;
+}
+
+static std::vector<std::unique_ptr<boost::dll::shared_library>> &libraries() {
+    static std::vector<std::unique_ptr<boost::dll::shared_library>> libs;  // kept for ever
+    return libs;
+}
+
+void *find_symbol(void *handle, const std::string &name) {
+    for (auto &lib : libraries())
+        if (lib->native() == handle && lib->has(name)) return &lib->get<char>(name);
+    return nullptr;
+}
+
+LoadedPlugin load_plugin_file(const std::string &path) {
+    namespace dll = boost::dll;
+    auto lib = std::make_unique<dll::shared_library>();
+    std::error_code ec;
+    lib->load(path, dll::load_mode::rtld_now | dll::load_mode::rtld_local, ec);
+    if (ec) {
+        std::string why = dlopen_reason(path, ec.message());
+        std::string hint = why.find("undefined symbol: uwsgi") != std::string::npos
+                               ? " It looks like an upstream uWSGI plugin: those link against the "
+                                 "upstream uwsgi binary and cannot be loaded here; use this "
+                                 "project's plugin of the same name."
+                               : " Check that the file exists and was built for this machine.";
+        throw PluginError(fmt::format("plugin {}: cannot be loaded: {}.{}", path, why, hint));
+    }
+    if (!lib->has(UWSGI_PLUGIN_ENTRY_SYMBOL))
+        throw PluginError(fmt::format(
+            "plugin {}: no entry symbol '{}': not a plugin for this server (upstream uWSGI "
+            "plugins export NAME_plugin instead). Build it against plugin-api/uwsgi/plugin.h with "
+            "UWSGI_PLUGIN_DEFINE.",
+            path, UWSGI_PLUGIN_ENTRY_SYMBOL));
+    auto entry = lib->get<const uwsgi_plugin *()>(UWSGI_PLUGIN_ENTRY_SYMBOL);
+    const uwsgi_plugin *d = entry();
+    if (!d) throw PluginError(fmt::format("plugin {}: its entry function returned no descriptor", path));
+    if (d->magic != UWSGI_PLUGIN_MAGIC)
+        throw PluginError(fmt::format(
+            "plugin {}: bad magic number 0x{:08x} (expected 0x{:08x}): the file is not a uwsgi "
+            "plugin descriptor or is corrupt; rebuild it with UWSGI_PLUGIN_HEADER",
+            path, d->magic, UWSGI_PLUGIN_MAGIC));
+    if (d->abi_major != UWSGI_ABI_MAJOR)
+        throw PluginError(fmt::format(
+            "plugin {}: built for plugin ABI {}.{}, this server speaks ABI {}.{}; rebuild the "
+            "plugin against this server's headers (uwsgi --build-plugin or uwsgiconfig)",
+            path, d->abi_major, d->abi_minor, UWSGI_ABI_MAJOR, UWSGI_ABI_MINOR));
+    if (d->abi_minor > UWSGI_ABI_MINOR)
+        throw PluginError(fmt::format(
+            "plugin {}: needs plugin ABI {}.{}, newer than this server's {}.{}; upgrade the server "
+            "or use a plugin built for ABI {}.{}",
+            path, d->abi_major, d->abi_minor, UWSGI_ABI_MAJOR, UWSGI_ABI_MINOR, UWSGI_ABI_MAJOR,
+            UWSGI_ABI_MINOR));
+    size_t need = kDescriptorSizeForMinor[d->abi_minor];
+    if (d->struct_size < need)
+        throw PluginError(fmt::format(
+            "plugin {}: descriptor is {} bytes but ABI {}.{} needs {}: missing fields; rebuild it "
+            "with UWSGI_PLUGIN_HEADER",
+            path, d->struct_size, d->abi_major, d->abi_minor, need));
+    if (!d->name || !*d->name || !d->version)
+        throw PluginError(fmt::format("plugin {}: descriptor lacks its required {} field", path,
+                                      (!d->name || !*d->name) ? "name" : "version"));
+    if (d->protocol && d->protocol->struct_size < sizeof(uwsgi_protocol))
+        throw PluginError(fmt::format("plugin {}: protocol table is too small ({} bytes, need {})",
+                                      path, d->protocol->struct_size, sizeof(uwsgi_protocol)));
+    LoadedPlugin out{path, d, lib->native()};
+    libraries().push_back(std::move(lib));
+    return out;
+}
+
+}  // namespace core

@@ -1,0 +1,28 @@
+// Loads one plugin file and checks its descriptor in layers, so every rejection says what is
+// wrong, names the file and both versions, and says how to fix it.
+#pragma once
+
+#include <uwsgi/plugin.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace core {
+
+struct PluginError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct LoadedPlugin {
+    std::string path;
+    const uwsgi_plugin *desc = nullptr;
+    void *handle = nullptr;  // never closed: plugins are never unloaded
+};
+
+// Throws PluginError with the layered diagnosis.
+LoadedPlugin load_plugin_file(const std::string &path);
+
+// Finds a symbol in a loaded image; nullptr when absent.
+void *find_symbol(void *handle, const std::string &name);
+
+}  // namespace core

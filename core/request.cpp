@@ -1,0 +1,96 @@
+#include "request.hpp"
+
+#include <uwsgi/plugin.hpp>
+
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+void uwsgi_request::configure(size_t buffer_size, size_t max_vars_) {
+    max_vars = max_vars_;
+    vars.reserve(max_vars);
+    // HTTP_ prefixes and derived vars (PATH_INFO, SERVER_NAME...) at most roughly double a head.
+    arena.resize(buffer_size * 3 + 4096);
+}
+
+void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
+    conn = c;
+    modifier1 = modifier2 = 0;
+    vars.clear();
+    arena_used = 0;
+    id = request_id;
+    status = 0;
+    bytes_sent = 0;
+    started = false;
+}
+
+int uwsgi_request::add_view(std::string_view key, std::string_view value) {
+    if (vars.size() >= max_vars) {
+        spdlog::warn("request has more than --max-vars {} vars; refused", max_vars);
+        return UWSGI_ELIMIT;
+    }
+    vars.push_back({key, value});
+    return UWSGI_OK;
+}
+
+int uwsgi_request::add_copy(std::string_view key, std::string_view value) {
+    if (arena_used + key.size() + value.size() > arena.size()) {
+        spdlog::warn("request vars exceed the space --buffer-size allows; refused");
+        return UWSGI_ELIMIT;
+    }
+    char *k = arena.data() + arena_used;
+    std::memcpy(k, key.data(), key.size());
+    char *v = k + key.size();
+    std::memcpy(v, value.data(), value.size());
+    arena_used += key.size() + value.size();
+    return add_view({k, key.size()}, {v, value.size()});
+}
+
+std::string_view uwsgi_request::var(std::string_view key) const {
+    for (auto &v : vars)
+        if (v.key == key) return v.value;
+    return {};
+}
+
+namespace core {
+
+int resp_start(uwsgi_request *req, const char *status, size_t status_len,
+               const uwsgi_header *headers, size_t nheaders) {
+    if (req->started) {
+        spdlog::error("response already started; a second start_response is ignored");
+        return UWSGI_ERROR;
+    }
+    req->started = true;
+    req->status = uwsgi::status_code({status, status_len});
+    uwsgi_conn *c = req->conn;
+    return c->protocol->write_head(c->state, req, {status, status_len}, headers, nheaders);
+}
+
+int resp_write(uwsgi_request *req, const void *buf, size_t len) {
+    uwsgi_conn *c = req->conn;
+    int r = c->protocol->write_body(c->state, req, buf, len);
+    if (r == UWSGI_OK) req->bytes_sent += len;
+    return r;
+}
+
+int resp_sendfile(uwsgi_request *req, int fd, int64_t offset, int64_t count) {
+    // Through the protocol's framing: chunked or HEAD responses cannot bypass it with sendfile.
+    char buf[65536];
+    while (count != 0) {
+        size_t want = count < 0 || count > int64_t(sizeof buf) ? sizeof buf : size_t(count);
+        ssize_t n = pread(fd, buf, want, offset);
+        if (n < 0) return UWSGI_ERROR;
+        if (n == 0) break;
+        if (int r = resp_write(req, buf, size_t(n)); r != UWSGI_OK) return r;
+        offset += n;
+        if (count > 0) count -= n;
+    }
+    return UWSGI_OK;
+}
+
+int64_t req_read(uwsgi_request *req, void *buf, size_t len) {
+    uwsgi_conn *c = req->conn;
+    return c->protocol->read_body(c->state, req, buf, len);
+}
+
+}  // namespace core

@@ -1,0 +1,29 @@
+// Process-wide state of the running server that the host table exposes to plugins.
+#pragma once
+
+#include "config.hpp"
+#include "plugin_registry.hpp"
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace core {
+
+struct Runtime {
+    Config config;
+    PluginRegistry registry;
+    OptionSet options;
+    int worker_id = 0;  // 0 in the master
+    pid_t master_pid = 0;
+    std::vector<std::string> apps;  // "plugin: description" of every app loaded
+    std::vector<std::string> argv;  // for re-execution on reload
+};
+
+Runtime &runtime();
+
+// Asks the master (or the single process) to reload / stop gracefully.
+void request_reload();
+void request_stop();
+
+}  // namespace core

@@ -1,0 +1,25 @@
+#include "scoreboard.hpp"
+
+#include <new>
+#include <stdexcept>
+#include <sys/mman.h>
+
+namespace core {
+
+static WorkerSlot *g_slots = nullptr;
+static int g_count = 0;
+
+void create_scoreboard(int workers) {
+    void *mem = mmap(nullptr, sizeof(WorkerSlot) * size_t(workers + 1), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::runtime_error("cannot map the worker scoreboard");
+    g_slots = static_cast<WorkerSlot *>(mem);
+    for (int i = 0; i <= workers; ++i) new (&g_slots[i]) WorkerSlot();
+    g_count = workers;
+}
+
+WorkerSlot &worker_slot(int worker_id) {
+    return g_slots[worker_id >= 0 && worker_id <= g_count ? worker_id : 0];
+}
+
+}  // namespace core

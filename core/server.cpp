@@ -1,0 +1,186 @@
+#include "server.hpp"
+
+#include "core_options.hpp"
+#include "info_commands.hpp"
+#include "ini_file.hpp"
+#include "lifecycle.hpp"
+#include "log.hpp"
+#include "master.hpp"
+#include "plugin_search_path.hpp"
+#include "runtime.hpp"
+#include "scoreboard.hpp"
+#include "settings.hpp"
+#include "uwsgi_protocol.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+namespace core {
+namespace {
+
+// What must be known before the full parse: plugins given by path add options of their own,
+// and --plugin-dir changes where the others are found. --check-plugin needs nothing else.
+struct Prescan {
+    std::vector<std::string> plugin_dirs, plugin_paths;
+    std::string check_plugin;
+};
+
+Prescan prescan(const std::vector<std::string> &args) {
+    Prescan out;
+    auto take = [&](const std::string &key, const std::string &value) {
+        if (key == "plugin-dir") out.plugin_dirs.push_back(value);
+        if (key == "plugin" || key == "plugins")
+            for (auto &p : split_list({value}))
+                if (p.find('/') != std::string::npos) out.plugin_paths.push_back(p);
+        if (key == "check-plugin") out.check_plugin = value;
+    };
+    auto scan_ini = [&](const std::string &spec) {
+        try {
+            for (auto &[k, v] : read_ini(spec)) take(k, v);
+        } catch (const ConfigError &) {
+            // reported by the full parse
+        }
+    };
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        if (a.size() > 4 && a.compare(a.size() - 4, 4, ".ini") == 0 && a[0] != '-') scan_ini(a);
+        if (a.rfind("--", 0) != 0) continue;
+        std::string key = a.substr(2), value;
+        size_t eq = key.find('=');
+        if (eq != std::string::npos) {
+            value = key.substr(eq + 1);
+            key = key.substr(0, eq);
+        } else if (i + 1 < args.size()) {
+            value = args[i + 1];
+        }
+        if (key == "ini") scan_ini(value);
+        take(key, value);
+    }
+    return out;
+}
+
+// Plugins named with --plugin, plus the owner of every option used.
+std::vector<std::string> plugins_to_activate(const Runtime &rt) {
+    std::vector<std::string> names;
+    for (auto &p : split_list(rt.config.all("plugin"))) {
+        std::string name = p;
+        if (p.find('/') != std::string::npos)
+            for (auto &lp : rt.registry.installed())
+                if (lp.path == p) name = lp.desc->name;
+        names.push_back(name);
+    }
+    for (size_t i = 0; i < rt.config.size(); ++i) {
+        const OptionInfo *info = rt.options.find(rt.config.name_at(i));
+        if (info && info->owner != "core") names.push_back(info->owner);
+    }
+    return names;
+}
+
+std::vector<Listener> open_listeners(const Runtime &rt) {
+    std::vector<Listener> out;
+    for (auto &addr : rt.config.all("socket"))
+        out.push_back(open_listener("socket", addr, &uwsgi_socket_protocol()));
+    for (auto *p : rt.registry.active()) {
+        const uwsgi_protocol *proto = p->desc->protocol;
+        if (!proto || !proto->socket_option) continue;
+        for (auto &addr : rt.config.all(proto->socket_option))
+            out.push_back(open_listener(proto->socket_option, addr, proto));
+    }
+    if (out.empty())
+        throw ConfigError("no socket to serve: give --socket ADDR (uwsgi protocol, e.g. for "
+                          "nginx) or --http-socket ADDR (HTTP)");
+    return out;
+}
+
+void drop_privileges(const Config &c) {
+    if (const std::string *g = c.get("gid")) {
+        struct group *gr = getgrnam(g->c_str());
+        gid_t gid = gr ? gr->gr_gid : gid_t(std::atoi(g->c_str()));
+        if (setgid(gid) != 0) throw ConfigError(fmt::format("cannot set gid to {}", *g));
+    }
+    if (const std::string *u = c.get("uid")) {
+        struct passwd *pw = getpwnam(u->c_str());
+        uid_t uid = pw ? pw->pw_uid : uid_t(std::atoi(u->c_str()));
+        if (setuid(uid) != 0) throw ConfigError(fmt::format("cannot set uid to {}", *u));
+    }
+}
+
+int serve(Runtime &rt) {
+    set_settings(Settings::from(rt.config));
+    set_request_logging(!rt.config.flag("disable-logging"));
+    if (!settings().honour_stdin) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        close(null);
+    }
+    rt.master_pid = getpid();
+    run_init_hooks();
+    std::vector<Listener> listeners = open_listeners(rt);
+    if (const std::string *pidfile = rt.config.get("pidfile")) std::ofstream(*pidfile) << getpid() << "\n";
+    drop_privileges(rt.config);
+    bool master = settings().master || settings().processes > 1;
+    create_scoreboard(settings().processes);
+    if (!settings().lazy_apps) {
+        run_load_apps();
+        check_need_app();
+    }
+    spdlog::info("uwsgi {} serving: {} process(es) x {} thread(s){}", UWSGI_VERSION,
+                 settings().processes, settings().threads, master ? ", with master" : "");
+    int code = master ? run_master(listeners) : run_single(listeners);
+    for (auto &l : listeners)
+        if (!l.unix_path.empty()) unlink(l.unix_path.c_str());
+    if (const std::string *pidfile = rt.config.get("pidfile")) unlink(pidfile->c_str());
+    return code;
+}
+
+}  // namespace
+
+int server_main(int argc, char **argv, char **envp) {
+    init_logging();
+    signal(SIGPIPE, SIG_IGN);
+    Runtime &rt = runtime();
+    rt.argv.assign(argv, argv + argc);
+    ParseInput input;
+    input.args.assign(argv + 1, argv + argc);
+    for (char **e = envp; e && *e; ++e) input.env.emplace_back(*e);
+    // Signals are taken with sigtimedwait by the process that owns them, never by handlers.
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR2}) sigaddset(&set, s);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    try {
+        Prescan pre = prescan(input.args);
+        if (!pre.check_plugin.empty()) return check_plugin(pre.check_plugin);
+        rt.options.add_table("core", kCoreOptions);
+        std::vector<std::string> dirs = plugin_search_path(pre.plugin_dirs);
+        std::string searched = describe_search_path(dirs);
+        for (auto &path : pre.plugin_paths) rt.registry.add_file(path, rt.options);
+        rt.registry.discover(dirs, rt.options);
+        rt.config = parse_options(rt.options, input, searched);
+
+        if (rt.config.flag("help")) return print_help();
+        if (rt.config.flag("version")) return print_version();
+        if (rt.config.flag("list-plugins")) return list_plugins();
+        if (const std::string *sym = rt.config.get("print-sym")) return print_symbol(*sym);
+
+        rt.registry.activate(plugins_to_activate(rt), searched);
+        for (auto *p : rt.registry.active())
+            spdlog::info("plugin {} {} active ({})", p->desc->name, p->desc->version, p->path);
+        return serve(rt);
+    } catch (const NeedAppError &) {
+        return kExitNoApp;
+    } catch (const std::exception &e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace core

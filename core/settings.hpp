@@ -1,0 +1,33 @@
+// The core's own settings, read once from the configuration.
+#pragma once
+
+#include "config.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace core {
+
+struct Settings {
+    size_t buffer_size = 4096;
+    size_t max_vars = 64;
+    int socket_timeout_ms = 4000;
+    int64_t limit_post = 0;  // 0: unlimited
+    int listen_backlog = 100;
+    int processes = 1;
+    int threads = 1;
+    bool master = false;
+    int harakiri = 0;
+    int64_t max_requests = 0;
+    int reload_mercy = 30;
+    bool need_app = true;
+    bool lazy_apps = false;
+    bool honour_stdin = false;
+
+    static Settings from(const Config &config);
+};
+
+const Settings &settings();
+void set_settings(const Settings &s);
+
+}  // namespace core

@@ -1,0 +1,137 @@
+#include "sockets.hpp"
+
+#include "config.hpp"
+#include "runtime.hpp"
+#include "settings.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace core {
+
+static constexpr const char *kInheritedEnv = "UWSGI_INHERITED_SOCKETS";
+
+Endpoint parse_address(const std::string &address) {
+    Endpoint e;
+    if (address.empty()) throw ConfigError("empty socket address");
+    size_t colon = address.rfind(':');
+    if (address.find('/') != std::string::npos || colon == std::string::npos) {
+        e.unix_path = address;
+        return e;
+    }
+    std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    char *end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end || p < 0 || p > 65535)
+        throw ConfigError(fmt::format("bad port in socket address '{}'", address));
+    e.host = host;
+    e.port = int(p);
+    return e;
+}
+
+static int inherited_fd(const std::string &option, const std::string &address) {
+    const char *env = getenv(kInheritedEnv);
+    if (!env) return -1;
+    std::stringstream ss(env);
+    std::string line;
+    std::string key = option + "=" + address;
+    while (std::getline(ss, line, '\n')) {
+        size_t tab = line.rfind('\t');
+        if (tab != std::string::npos && line.substr(0, tab) == key)
+            return std::atoi(line.c_str() + tab + 1);
+    }
+    return -1;
+}
+
+static int bind_tcp(const std::string &address, const Endpoint &e) {
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    std::string port = std::to_string(e.port);
+    int rc = getaddrinfo(e.host.empty() ? nullptr : e.host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0)
+        throw ConfigError(fmt::format("cannot resolve socket address '{}': {}", address,
+                                      gai_strerror(rc)));
+    // ":port" binds every IPv4 address, as uWSGI does.
+    addrinfo *pick = res;
+    if (e.host.empty())
+        for (addrinfo *a = res; a; a = a->ai_next)
+            if (a->ai_family == AF_INET) pick = a;
+    int fd = socket(pick->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bind(fd, pick->ai_addr, pick->ai_addrlen) != 0) {
+        int err = errno;
+        freeaddrinfo(res);
+        close(fd);
+        throw ConfigError(fmt::format("cannot bind '{}': {}", address, strerror(err)));
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int bind_unix(const std::string &path) {
+    sockaddr_un sa{};
+    if (path.size() >= sizeof sa.sun_path)
+        throw ConfigError(fmt::format("UNIX socket path '{}' is too long", path));
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.c_str(), path.size());
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unlink(path.c_str());
+    if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
+        int err = errno;
+        close(fd);
+        throw ConfigError(fmt::format("cannot bind UNIX socket '{}': {}", path, strerror(err)));
+    }
+    if (const std::string *mode = runtime().config.get("chmod-socket")) {
+        std::string m = (*mode == "true" || mode->empty()) ? "666" : *mode;
+        chmod(path.c_str(), mode_t(std::strtol(m.c_str(), nullptr, 8)));
+    }
+    return fd;
+}
+
+Listener open_listener(const std::string &option, const std::string &address,
+                       const uwsgi_protocol *protocol) {
+    Endpoint e = parse_address(address);
+    Listener l{address, option, -1, protocol, e.unix_path};
+    l.fd = inherited_fd(option, address);
+    if (l.fd >= 0) {
+        fcntl(l.fd, F_SETFD, FD_CLOEXEC);
+    } else {
+        l.fd = e.unix_path.empty() ? bind_tcp(address, e) : bind_unix(e.unix_path);
+        if (listen(l.fd, settings().listen_backlog) != 0)
+            throw ConfigError(fmt::format("cannot listen on '{}': {}", address, strerror(errno)));
+    }
+    fcntl(l.fd, F_SETFL, fcntl(l.fd, F_GETFL) | O_NONBLOCK);
+    spdlog::info("{} bound to {} ({} protocol, fd {})", option, address, protocol->name, l.fd);
+    return l;
+}
+
+void export_listeners(const std::vector<Listener> &listeners) {
+    std::string env;
+    for (auto &l : listeners) {
+        fcntl(l.fd, F_SETFD, 0);  // survive exec
+        env += fmt::format("{}={}\t{}\n", l.option, l.address, l.fd);
+    }
+    setenv(kInheritedEnv, env.c_str(), 1);
+}
+
+}  // namespace core

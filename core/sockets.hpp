@@ -1,0 +1,35 @@
+// Listening sockets: address parsing, binding, and handing them over across a reload.
+#pragma once
+
+#include <uwsgi/plugin.h>
+
+#include <string>
+#include <vector>
+
+namespace core {
+
+struct Listener {
+    std::string address;  // as configured
+    std::string option;   // the option that asked for it ("socket", "http-socket")
+    int fd = -1;
+    const uwsgi_protocol *protocol = nullptr;
+    std::string unix_path;  // empty for TCP
+};
+
+struct Endpoint {
+    std::string host;  // empty: any address
+    int port = -1;
+    std::string unix_path;
+};
+
+// ":port", "host:port", "[v6]:port", or a UNIX path. Throws ConfigError.
+Endpoint parse_address(const std::string &address);
+
+// Binds (or takes over from the previous process image, see UWSGI_INHERITED_SOCKETS) a listener.
+Listener open_listener(const std::string &option, const std::string &address,
+                       const uwsgi_protocol *protocol);
+
+// Exports listener fds (non-close-on-exec) for the next image of this server.
+void export_listeners(const std::vector<Listener> &listeners);
+
+}  // namespace core

@@ -1,0 +1,260 @@
+#include "worker.hpp"
+
+#include "lifecycle.hpp"
+#include "log.hpp"
+#include "request.hpp"
+#include "runtime.hpp"
+#include "scoreboard.hpp"
+#include "settings.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace core {
+namespace {
+
+class Worker {
+public:
+    Worker(int id, const std::vector<Listener> &listeners) : id_(id), listeners_(listeners) {}
+    WorkerExit run();
+
+private:
+    void thread_main();
+    void accept_one(const Listener &l, uwsgi_request &req);
+    void serve(uwsgi_conn *conn, uwsgi_request &req);
+    bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
+    void dispatch(uwsgi_request &req);
+    void park(uwsgi_conn *conn);
+    bool unpark(uwsgi_conn *conn);
+    void close_conn(uwsgi_conn *conn);
+    void sweep_idle();
+    void begin_stop();
+    void log_request(const uwsgi_request &req);
+
+    int id_;
+    const std::vector<Listener> &listeners_;
+    int epoll_fd_ = -1;
+    int wake_fd_ = -1;
+    std::atomic<bool> stopping_{false};
+    std::atomic<uint64_t> served_{0};
+    std::mutex park_mutex_;
+    uwsgi_conn *parked_ = nullptr;
+};
+
+void Worker::begin_stop() {
+    if (stopping_.exchange(true)) return;
+    for (auto &l : listeners_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
+    uint64_t one = 1;
+    if (write(wake_fd_, &one, sizeof one) < 0) spdlog::error("worker {}: cannot wake threads", id_);
+}
+
+void Worker::park(uwsgi_conn *conn) {
+    {
+        std::lock_guard<std::mutex> lock(park_mutex_);
+        conn->parked = true;
+        conn->parked_since_ms = monotonic_ms();
+        conn->park_prev = nullptr;
+        conn->park_next = parked_;
+        if (parked_) parked_->park_prev = conn;
+        parked_ = conn;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = conn;
+    epoll_ctl(epoll_fd_, conn->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, conn->fd, &ev);
+    conn->in_epoll = true;
+}
+
+bool Worker::unpark(uwsgi_conn *conn) {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    if (!conn->parked) return false;
+    conn->parked = false;
+    if (conn->park_prev) conn->park_prev->park_next = conn->park_next;
+    else parked_ = conn->park_next;
+    if (conn->park_next) conn->park_next->park_prev = conn->park_prev;
+    return true;
+}
+
+// Idle keep-alive connections past --socket-timeout are shut down, not freed: the shutdown
+// wakes epoll, and the thread that takes the event closes the connection, so nothing is freed
+// under another thread's feet.
+void Worker::sweep_idle() {
+    int64_t now = monotonic_ms();
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    for (uwsgi_conn *c = parked_; c; c = c->park_next)
+        if (now - c->parked_since_ms > c->timeout_ms || stopping_) shutdown(c->fd, SHUT_RDWR);
+}
+
+void Worker::close_conn(uwsgi_conn *conn) {
+    conn->protocol->conn_close(conn->state);
+    close(conn->fd);  // also removes it from the epoll set
+    delete conn;
+}
+
+void Worker::accept_one(const Listener &l, uwsgi_request &req) {
+    int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (!stopping_) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLONESHOT;
+        ev.data.ptr = const_cast<Listener *>(&l);
+        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, l.fd, &ev);
+    }
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE)
+            spdlog::error("worker {}: cannot accept on {}: {} (raise ulimit -n)", id_, l.address,
+                          strerror(errno));
+        return;
+    }
+    auto *conn = new uwsgi_conn;
+    conn->fd = fd;
+    conn->timeout_ms = settings().socket_timeout_ms;
+    conn->protocol = l.protocol;
+    describe_peers(*conn);
+    conn->state = l.protocol->conn_open(conn);
+    serve(conn, req);
+}
+
+void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
+    for (;;) {
+        if (!serve_one(conn, req) || stopping_) return close_conn(conn);
+        if (!conn->protocol->has_pending(conn->state)) return park(conn);
+    }
+}
+
+void Worker::dispatch(uwsgi_request &req) {
+    const uwsgi_plugin *handler = runtime().registry.handler_for(req.modifier1);
+    if (!handler) {
+        spdlog::error("no plugin handles modifier1 {}; answering 501", req.modifier1);
+        static const char msg[] = "no handler for this request\n";
+        uwsgi_header h[] = {{{"Content-Type", 12}, {"text/plain", 10}},
+                            {{"Content-Length", 14}, {"28", 2}}};
+        if (resp_start(&req, "501 Not Implemented", 19, h, 2) == UWSGI_OK)
+            resp_write(&req, msg, sizeof msg - 1);
+        return;
+    }
+    int rc = handler->request(&req);
+    if (rc != UWSGI_OK && !req.started) {
+        static const char msg[] = "Internal Server Error\n";
+        uwsgi_header h[] = {{{"Content-Type", 12}, {"text/plain", 10}},
+                            {{"Content-Length", 14}, {"22", 2}}};
+        if (resp_start(&req, "500 Internal Server Error", 25, h, 2) == UWSGI_OK)
+            resp_write(&req, msg, sizeof msg - 1);
+    }
+    if (handler->after_request) handler->after_request(&req);
+}
+
+bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
+    req.reset(conn, served_.load(std::memory_order_relaxed) + 1);
+    int r = conn->protocol->read_request(conn->state, &req);
+    if (r <= 0) return false;
+    WorkerSlot &slot = worker_slot(id_);
+    req.start_ms = monotonic_ms();
+    slot.busy_since_ms.store(req.start_ms, std::memory_order_relaxed);
+    dispatch(req);
+    bool keep = conn->protocol->finish(conn->state, &req) == 1;
+    slot.busy_since_ms.store(0, std::memory_order_relaxed);
+    slot.requests.fetch_add(1, std::memory_order_relaxed);
+    if (request_logging_enabled()) log_request(req);
+    uint64_t n = served_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (settings().max_requests && n == uint64_t(settings().max_requests)) {
+        spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);
+        kill(getpid(), SIGUSR2);  // the worker's main thread starts the graceful stop
+    }
+    return keep;
+}
+
+void Worker::log_request(const uwsgi_request &req) {
+    std::string_view method = req.var("REQUEST_METHOD"), uri = req.var("REQUEST_URI");
+    if (uri.empty()) uri = req.var("PATH_INFO");
+    spdlog::info("[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {})", id_,
+                 method.empty() ? "-" : method, uri.empty() ? "-" : uri, req.status,
+                 req.bytes_sent, monotonic_ms() - req.start_ms, req.modifier1);
+}
+
+void Worker::thread_main() {
+    run_thread_init_hooks();
+    uwsgi_request req;  // reused for every request this thread serves
+    req.configure(settings().buffer_size, settings().max_vars);
+    epoll_event ev;
+    for (;;) {
+        int n = epoll_wait(epoll_fd_, &ev, 1, -1);
+        if (n <= 0) continue;
+        if (ev.data.ptr == &wake_fd_) return;
+        bool is_listener = false;
+        for (auto &l : listeners_)
+            if (ev.data.ptr == &l) {
+                is_listener = true;
+                accept_one(l, req);
+            }
+        if (is_listener) continue;
+        auto *conn = static_cast<uwsgi_conn *>(ev.data.ptr);
+        if (unpark(conn)) serve(conn, req);
+    }
+}
+
+WorkerExit Worker::run() {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: once written, it wakes every thread
+    ev.data.ptr = &wake_fd_;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    for (auto &l : listeners_) {
+        ev.events = EPOLLIN | EPOLLONESHOT;
+        ev.data.ptr = const_cast<Listener *>(&l);
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, l.fd, &ev);
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2}) sigaddset(&set, s);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
+    std::vector<std::thread> threads;
+    for (int i = 0; i < settings().threads; ++i) threads.emplace_back([this] { thread_main(); });
+
+    WorkerExit why = WorkerExit::Stop;
+    const timespec tick{1, 0};
+    while (!stopping_) {
+        int sig = sigtimedwait(&set, nullptr, &tick);
+        if (sig < 0) {
+            sweep_idle();
+            continue;
+        }
+        why = sig == SIGHUP    ? WorkerExit::Reload
+              : sig == SIGQUIT ? WorkerExit::BrutalReload
+              : sig == SIGUSR2 ? WorkerExit::Recycle
+                               : WorkerExit::Stop;
+        if (why == WorkerExit::BrutalReload) return why;
+        begin_stop();
+    }
+    sweep_idle();  // wakes idle keep-alive connections so their threads close them
+    for (auto &t : threads) t.join();
+    // Connections still parked were idle: close them.
+    while (parked_) {
+        uwsgi_conn *c = parked_;
+        parked_ = c->park_next;
+        close_conn(c);
+    }
+    run_shutdown_hooks();
+    return why;
+}
+
+}  // namespace
+
+WorkerExit run_worker(int worker_id, const std::vector<Listener> &listeners) {
+    runtime().worker_id = worker_id;
+    worker_slot(worker_id).pid.store(getpid());
+    Worker w(worker_id, listeners);
+    return w.run();
+}
+
+}  // namespace core

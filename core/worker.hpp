@@ -1,0 +1,19 @@
+// A worker process: --threads request threads sharing one epoll set that holds the listening
+// sockets and the idle keep-alive connections, so a thread serves whichever connection has a
+// request ready and no thread is parked on an idle client.
+#pragma once
+
+#include "sockets.hpp"
+
+#include <vector>
+
+namespace core {
+
+enum class WorkerExit { Stop, Reload, BrutalReload, Recycle };
+
+WorkerExit run_worker(int worker_id, const std::vector<Listener> &listeners);
+
+// Exit codes a worker process reports to the master.
+constexpr int kExitRecycled = 0;
+
+}  // namespace core

@@ -1,0 +1,83 @@
+// A native request handler, and the model to copy for a plugin written in C++: it answers
+// "Hello World" on any path, the request vars as text on /vars, and echoes the body on /echo.
+#include <uwsgi/plugin.hpp>
+
+#include <string>
+
+namespace {
+
+const uwsgi_host *host = nullptr;
+
+int init(const uwsgi_host *h) {
+    host = h;
+    uwsgi::Host::set(h);
+    return 0;
+}
+
+int load_apps() {
+    host->register_app("example", "native hello/vars/echo handler");
+    return 1;
+}
+
+int send(uwsgi_request *req, const char *status, std::string_view type, std::string_view body) {
+    std::string length = std::to_string(body.size());
+    uwsgi_header headers[] = {{uwsgi::str("Content-Type"), uwsgi::str(type)},
+                              {uwsgi::str("Content-Length"), uwsgi::str(length)}};
+    int r = host->resp_start(req, status, std::char_traits<char>::length(status), headers, 2);
+    return r == UWSGI_OK ? host->resp_write(req, body.data(), body.size()) : r;
+}
+
+int echo(uwsgi_request *req) {
+    // Stream the body back without buffering it: the length is the request's own.
+    std::string_view length = uwsgi::var(req, "CONTENT_LENGTH");
+    uwsgi_header headers[2] = {{uwsgi::str("Content-Type"), uwsgi::str("application/octet-stream")},
+                               {uwsgi::str("Content-Length"), uwsgi::str(length)}};
+    size_t n = length.empty() ? 1 : 2;  // chunked request bodies are echoed chunked
+    if (int r = host->resp_start(req, "200 OK", 6, headers, n); r != UWSGI_OK) return r;
+    char buf[65536];
+    for (;;) {
+        int64_t got = host->req_read(req, buf, sizeof buf);
+        if (got < 0) return UWSGI_EPEER;
+        if (got == 0) return UWSGI_OK;
+        if (int r = host->resp_write(req, buf, size_t(got)); r != UWSGI_OK) return r;
+    }
+}
+
+int request(uwsgi_request *req) {
+    std::string_view path = uwsgi::var(req, "PATH_INFO");
+    if (path == "/echo") return echo(req);
+    if (path == "/vars") {
+        std::string text;
+        size_t n = host->req_var_count(req);
+        for (size_t i = 0; i < n; ++i) {
+            uwsgi_str k, v;
+            host->req_var_at(req, i, &k, &v);
+            text.append(k.ptr, k.len).append("=").append(v.ptr, v.len).append("\n");
+        }
+        return send(req, "200 OK", "text/plain", text);
+    }
+    return send(req, "200 OK", "text/plain", "Hello World");
+}
+
+const uwsgi_plugin descriptor = {
+    UWSGI_PLUGIN_HEADER,
+    "example",
+    "1.0.0",
+    "native example handler (modifier1 0): hello, /vars, /echo",
+    nullptr,  // requires
+    nullptr,  // options
+    init,
+    load_apps,
+    nullptr,  // post_fork
+    nullptr,  // thread_init
+    nullptr,  // shutdown
+    0,        // modifier1
+    request,
+    nullptr,  // after_request
+    nullptr,  // protocol
+    nullptr,  // get_extension
+};
+
+}  // namespace
+
+UWSGI_PLUGIN_DEFINE(descriptor)
