@@ -1,8 +1,11 @@
 // A native request handler, and the model to copy for a plugin written in C++: it answers
-// "Hello World" on any path, the request vars as text on /vars, and echoes the body on /echo.
+// "Hello World" on any path, the request vars as text on /vars, echoes the body on /echo, and
+// on /sleep?MS waits MS milliseconds first (for timeout, reload and harakiri tests).
 #include <uwsgi/plugin.hpp>
 
+#include <cstdlib>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -46,6 +49,10 @@ int echo(uwsgi_request *req) {
 int request(uwsgi_request *req) {
     std::string_view path = uwsgi::var(req, "PATH_INFO");
     if (path == "/echo") return echo(req);
+    if (path == "/sleep") {
+        std::string ms(uwsgi::var(req, "QUERY_STRING"));
+        usleep(useconds_t(std::strtoul(ms.c_str(), nullptr, 10) % 600000) * 1000);
+    }
     if (path == "/vars") {
         std::string text;
         size_t n = host->req_var_count(req);

@@ -1,0 +1,149 @@
+"""Shared fixtures for end-to-end tests: they run the real binary on loopback ports.
+
+Every server a test starts binds a port chosen here (or a path in the test's tmp dir) and is
+stopped by its pid at the end of the test, whatever happened.
+"""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("UWSGI_BUILD_DIR", os.path.join(ROOT, "build"))
+UWSGI = os.environ.get("UWSGI_BIN", os.path.join(BUILD, "core", "uwsgi"))
+PYPY_HOME = "/usr/lib/pypy3.9"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, log_path, timeout=30.0, host="127.0.0.1"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited with %s:\n%s" % (proc.returncode, read(log_path)))
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not listen on %d:\n%s" % (port, read(log_path)))
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+class Server:
+    """A running uwsgi process; `port` is the first socket's port."""
+
+    def __init__(self, args, tmp_path, port=None, env=None, wait=True, cwd=None, stdin=None):
+        self.port = port or free_port()
+        self.log_path = str(tmp_path / ("server-%d.log" % self.port))
+        self.args = [UWSGI] + [a.replace("{port}", str(self.port)) for a in args]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=full_env, cwd=cwd or ROOT,
+                                     stdin=stdin if stdin is not None else subprocess.DEVNULL)
+        if wait:
+            wait_for_port(self.port, self.proc, self.log_path)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def output(self):
+        if not self.log.closed:
+            self.log.flush()
+        return read(self.log_path)
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+    def wait_log(self, text, timeout=10.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.output():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Factory: server(args...) starts a uwsgi process that is stopped after the test."""
+    started = []
+
+    def start(*args, **kw):
+        s = Server(list(args), tmp_path, **kw)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def run_uwsgi(*args, timeout=60, env=None, cwd=None):
+    """Runs uwsgi to completion (for commands that print and exit)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([UWSGI] + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=full_env, cwd=cwd or ROOT)
+
+
+def uwsgi_packet(vars, body=b"", modifier1=0, modifier2=0):
+    """Encodes a uwsgi protocol request: 4-byte header, then length-prefixed vars, then body."""
+    block = b""
+    for k, v in vars.items():
+        k = k.encode("latin-1") if isinstance(k, str) else k
+        v = v.encode("latin-1") if isinstance(v, str) else v
+        block += struct.pack("<H", len(k)) + k + struct.pack("<H", len(v)) + v
+    return struct.pack("<BHB", modifier1, len(block), modifier2) + block + body
+
+
+def uwsgi_request(port, vars, body=b"", timeout=10, host="127.0.0.1"):
+    """Sends one uwsgi request and returns (status, headers dict, body) of the HTTP-like answer."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(uwsgi_packet(vars, body))
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:  # refused requests are closed with unread bytes
+                break
+            if not chunk:
+                break
+            data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, payload

@@ -1,0 +1,199 @@
+"""The process model: master, workers, threads, respawn, reload, shutdown, harakiri."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import free_port, uwsgi_request
+
+HELLO = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "REQUEST_URI": "/"}
+
+
+def hello(port, timeout=15):
+    status, _, body = uwsgi_request(port, HELLO, timeout=timeout)
+    return status == 200 and body == b"Hello World"
+
+
+def children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+class Loop(threading.Thread):
+    """Sends requests back to back until stopped; counts successes and failures."""
+
+    def __init__(self, port, path="/"):
+        super().__init__(daemon=True)
+        self.port, self.path = port, path
+        self.ok = self.failed = 0
+        self.errors = []
+        self.running = True
+
+    def run(self):
+        deadline = time.time() + 120  # bounded, whatever happens
+        while self.running and time.time() < deadline:
+            try:
+                status, _, _ = uwsgi_request(self.port, dict(HELLO, PATH_INFO=self.path), timeout=20)
+                if status == 200:
+                    self.ok += 1
+                else:
+                    self.failed += 1
+                    self.errors.append(status)
+            except OSError as e:
+                self.failed += 1
+                self.errors.append(repr(e))
+
+    def stop(self):
+        self.running = False
+        self.join(timeout=60)
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_master_with_processes_and_threads_serves_concurrently(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--processes", "2", "--threads", "4")
+    assert wait_for(lambda: len(children(s.pid)) == 2)
+    results = []
+
+    def slow():
+        status, _, _ = uwsgi_request(s.port, dict(HELLO, PATH_INFO="/sleep", QUERY_STRING="300"))
+        results.append(status)
+
+    threads = [threading.Thread(target=slow) for _ in range(8)]
+    start = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - start
+    assert results == [200] * 8
+    assert elapsed < 1.5, "8 slow requests on 2x4 threads should run in parallel (%.2fs)" % elapsed
+
+
+def test_killed_worker_is_respawned_and_requests_keep_succeeding(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--processes", "2")
+    assert wait_for(lambda: len(children(s.pid)) == 2)
+    loop = Loop(s.port)
+    loop.start()
+    time.sleep(0.3)
+    victim = children(s.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(lambda: len(children(s.pid)) == 2 and victim not in children(s.pid))
+    time.sleep(0.3)
+    loop.stop()
+    log = s.output()
+    assert "killed by signal 9" in log and "respawning worker" in log
+    assert loop.ok > 10
+    # only a request in flight on the killed worker may fail
+    assert loop.failed <= 1, loop.errors
+
+
+def test_sighup_reload_loses_no_request(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--processes", "2")
+    loop = Loop(s.port)
+    loop.start()
+    time.sleep(0.3)
+    before = loop.ok
+    os.kill(s.pid, signal.SIGHUP)
+    assert s.wait_log("reloading: executing")
+    assert wait_for(lambda: s.output().count("spawned worker") >= 4, timeout=20)
+    time.sleep(0.5)
+    loop.stop()
+    assert loop.failed == 0, loop.errors
+    assert loop.ok > before
+    assert s.proc.poll() is None  # same master pid, re-executed
+
+
+def test_sighup_lets_an_in_flight_request_finish(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master")
+    result = {}
+
+    def slow():
+        result["r"] = uwsgi_request(s.port, dict(HELLO, PATH_INFO="/sleep", QUERY_STRING="700"))
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.2)
+    os.kill(s.pid, signal.SIGHUP)
+    t.join()
+    assert result["r"][0] == 200
+    assert wait_for(lambda: hello(s.port))
+
+
+def test_sigterm_exits_0_and_leaves_no_process(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--processes", "3", "--threads", "2")
+    assert wait_for(lambda: len(children(s.pid)) == 3)
+    workers = children(s.pid)
+    assert hello(s.port)
+    assert s.stop(signal.SIGTERM) == 0
+    for pid in workers:
+        assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+    assert "goodbye" in s.output()
+
+
+def test_sigint_on_a_single_process_exits_0(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}")
+    assert hello(s.port)
+    assert s.stop(signal.SIGINT) == 0
+
+
+def test_harakiri_kills_a_stuck_worker_and_serving_goes_on(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--harakiri", "1")
+    status, _, _ = uwsgi_request(s.port, dict(HELLO, PATH_INFO="/sleep", QUERY_STRING="5000"))
+    assert status == 0  # the connection died with the worker
+    assert "HARAKIRI" in s.output()
+    assert wait_for(lambda: hello(s.port))
+
+
+def test_max_requests_recycles_workers_without_failures(server):
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--max-requests", "20")
+    first = children(s.pid)
+    for _ in range(60):
+        assert hello(s.port)
+    assert wait_for(lambda: s.output().count("recycling") >= 2)
+    assert children(s.pid) != first
+
+
+def test_pidfile_and_request_logging_switch(server, tmp_path):
+    pidfile = tmp_path / "uwsgi.pid"
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--pidfile", str(pidfile),
+               "--disable-logging")
+    assert int(pidfile.read_text()) == s.pid
+    assert hello(s.port)
+    assert "GET / =>" not in s.output()
+    s.stop()
+    assert not pidfile.exists()
+
+
+def test_ini_file_with_magic_dir(server, tmp_path):
+    ini = tmp_path / "site.ini"
+    port = free_port()
+    ini.write_text("[uwsgi]\nplugin = example\nsocket = %%dapp.sock\nsocket = 127.0.0.1:%d\n"
+                   "master = true\nprocesses = 2\n" % port)
+    s = server(str(ini), port=port)
+    assert (tmp_path / "app.sock").exists()
+    assert wait_for(lambda: len(children(s.pid)) == 2)
+    assert hello(s.port)
+
+
+def test_environment_options(server):
+    port = free_port()
+    s = server("--plugin", "example", port=port,
+               env={"UWSGI_SOCKET": "127.0.0.1:%d" % port, "UWSGI_MASTER": "true",
+                    "UWSGI_PROCESSES": "2"})
+    assert wait_for(lambda: len(children(s.pid)) == 2)
+    assert hello(s.port)

@@ -1,0 +1,114 @@
+// Freezes the ABI: every offset and size of every struct in plugin.h, as shipped in ABI 1.0.
+// A failure here means a plugin built against an older header would break: add fields only at
+// the end of a struct, bump UWSGI_ABI_MINOR, and add the new offsets below, never edit old ones.
+#include <uwsgi/plugin.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+
+TEST_CASE("ABI version constants") {
+    CHECK(UWSGI_PLUGIN_MAGIC == 0x55575347u);
+    CHECK(UWSGI_ABI_MAJOR == 1);
+    CHECK(UWSGI_ABI_MINOR == 0);
+}
+
+TEST_CASE("uwsgi_str and uwsgi_header") {
+    CHECK(sizeof(uwsgi_str) == 16);
+    CHECK(offsetof(uwsgi_str, ptr) == 0);
+    CHECK(offsetof(uwsgi_str, len) == 8);
+    CHECK(sizeof(uwsgi_header) == 32);
+    CHECK(offsetof(uwsgi_header, name) == 0);
+    CHECK(offsetof(uwsgi_header, value) == 16);
+}
+
+TEST_CASE("uwsgi_option") {
+    CHECK(sizeof(uwsgi_option) == 40);
+    CHECK(offsetof(uwsgi_option, name) == 0);
+    CHECK(offsetof(uwsgi_option, aliases) == 8);
+    CHECK(offsetof(uwsgi_option, kind) == 16);
+    CHECK(offsetof(uwsgi_option, reserved) == 20);
+    CHECK(offsetof(uwsgi_option, metavar) == 24);
+    CHECK(offsetof(uwsgi_option, help) == 32);
+}
+
+TEST_CASE("uwsgi_protocol") {
+    CHECK(sizeof(uwsgi_protocol) == 88);
+    CHECK(offsetof(uwsgi_protocol, struct_size) == 0);
+    CHECK(offsetof(uwsgi_protocol, reserved) == 4);
+    CHECK(offsetof(uwsgi_protocol, name) == 8);
+    CHECK(offsetof(uwsgi_protocol, socket_option) == 16);
+    CHECK(offsetof(uwsgi_protocol, conn_open) == 24);
+    CHECK(offsetof(uwsgi_protocol, conn_close) == 32);
+    CHECK(offsetof(uwsgi_protocol, read_request) == 40);
+    CHECK(offsetof(uwsgi_protocol, read_body) == 48);
+    CHECK(offsetof(uwsgi_protocol, write_head) == 56);
+    CHECK(offsetof(uwsgi_protocol, write_body) == 64);
+    CHECK(offsetof(uwsgi_protocol, finish) == 72);
+    CHECK(offsetof(uwsgi_protocol, has_pending) == 80);
+}
+
+TEST_CASE("uwsgi_host") {
+    CHECK(sizeof(uwsgi_host) == 280);
+    CHECK(offsetof(uwsgi_host, struct_size) == 0);
+    CHECK(offsetof(uwsgi_host, abi_major) == 4);
+    CHECK(offsetof(uwsgi_host, abi_minor) == 6);
+    CHECK(offsetof(uwsgi_host, server_version) == 8);
+    CHECK(offsetof(uwsgi_host, log) == 16);
+    CHECK(offsetof(uwsgi_host, opt_get) == 24);
+    CHECK(offsetof(uwsgi_host, opt_count) == 32);
+    CHECK(offsetof(uwsgi_host, opt_at) == 40);
+    CHECK(offsetof(uwsgi_host, opt_name_at) == 48);
+    CHECK(offsetof(uwsgi_host, worker_id) == 56);
+    CHECK(offsetof(uwsgi_host, master_pid) == 64);
+    CHECK(offsetof(uwsgi_host, num_processes) == 72);
+    CHECK(offsetof(uwsgi_host, num_threads) == 80);
+    CHECK(offsetof(uwsgi_host, reload) == 88);
+    CHECK(offsetof(uwsgi_host, stop) == 96);
+    CHECK(offsetof(uwsgi_host, register_app) == 104);
+    CHECK(offsetof(uwsgi_host, set_proc_name) == 112);
+    CHECK(offsetof(uwsgi_host, req_modifier1) == 120);
+    CHECK(offsetof(uwsgi_host, req_modifier2) == 128);
+    CHECK(offsetof(uwsgi_host, req_var_count) == 136);
+    CHECK(offsetof(uwsgi_host, req_var_at) == 144);
+    CHECK(offsetof(uwsgi_host, req_var) == 152);
+    CHECK(offsetof(uwsgi_host, req_id) == 160);
+    CHECK(offsetof(uwsgi_host, req_read) == 168);
+    CHECK(offsetof(uwsgi_host, resp_start) == 176);
+    CHECK(offsetof(uwsgi_host, resp_write) == 184);
+    CHECK(offsetof(uwsgi_host, resp_sendfile) == 192);
+    CHECK(offsetof(uwsgi_host, resp_started) == 200);
+    CHECK(offsetof(uwsgi_host, req_add_var) == 208);
+    CHECK(offsetof(uwsgi_host, req_set_modifiers) == 216);
+    CHECK(offsetof(uwsgi_host, conn_read) == 224);
+    CHECK(offsetof(uwsgi_host, conn_write) == 232);
+    CHECK(offsetof(uwsgi_host, conn_sendfile) == 240);
+    CHECK(offsetof(uwsgi_host, conn_fd) == 248);
+    CHECK(offsetof(uwsgi_host, conn_peer) == 256);
+    CHECK(offsetof(uwsgi_host, conn_local) == 264);
+    CHECK(offsetof(uwsgi_host, get_extension) == 272);
+}
+
+TEST_CASE("uwsgi_plugin") {
+    CHECK(sizeof(uwsgi_plugin) == 136);
+    CHECK(offsetof(uwsgi_plugin, magic) == 0);
+    CHECK(offsetof(uwsgi_plugin, abi_major) == 4);
+    CHECK(offsetof(uwsgi_plugin, abi_minor) == 6);
+    CHECK(offsetof(uwsgi_plugin, struct_size) == 8);
+    CHECK(offsetof(uwsgi_plugin, reserved) == 12);
+    CHECK(offsetof(uwsgi_plugin, name) == 16);
+    CHECK(offsetof(uwsgi_plugin, version) == 24);
+    CHECK(offsetof(uwsgi_plugin, description) == 32);
+    CHECK(offsetof(uwsgi_plugin, requires) == 40);
+    CHECK(offsetof(uwsgi_plugin, options) == 48);
+    CHECK(offsetof(uwsgi_plugin, init) == 56);
+    CHECK(offsetof(uwsgi_plugin, load_apps) == 64);
+    CHECK(offsetof(uwsgi_plugin, post_fork) == 72);
+    CHECK(offsetof(uwsgi_plugin, thread_init) == 80);
+    CHECK(offsetof(uwsgi_plugin, shutdown) == 88);
+    CHECK(offsetof(uwsgi_plugin, modifier1) == 96);
+    CHECK(offsetof(uwsgi_plugin, request) == 104);
+    CHECK(offsetof(uwsgi_plugin, after_request) == 112);
+    CHECK(offsetof(uwsgi_plugin, protocol) == 120);
+    CHECK(offsetof(uwsgi_plugin, get_extension) == 128);
+}

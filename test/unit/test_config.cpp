@@ -1,0 +1,75 @@
+#include "config.hpp"
+#include "core_options.hpp"
+#include "option_set.hpp"
+#include "plugin_loader.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace core;
+
+static const uwsgi_option kPluginOptions[] = {
+    {"pypy-home", nullptr, UWSGI_OPT_VALUE, 0, "DIR", "home"},
+    {"pypy-pp", "pypy-python-path,pypy-pythonpath", UWSGI_OPT_LIST, 0, "DIR", "path"},
+    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+};
+
+static OptionSet options() {
+    OptionSet s;
+    s.add_table("core", kCoreOptions);
+    s.add_table("pypy", kPluginOptions);
+    return s;
+}
+
+static Config parse(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    return parse_options(options(), {std::move(args), std::move(env)}, "/nowhere");
+}
+
+TEST_CASE("booleans accept uWSGI's spellings") {
+    for (auto t : {"true", "on", "yes", "1", "TRUE", "Yes"}) CHECK(parse_bool("x", t));
+    for (auto f : {"false", "off", "no", "0", "OFF"}) CHECK_FALSE(parse_bool("x", f));
+    CHECK_THROWS_WITH(parse_bool("master", "maybe"), Catch::Contains("--master"));
+}
+
+TEST_CASE("flags, values, short options and aliases") {
+    Config c = parse({"--master", "-p", "4", "--threads=8", "--need-app=false", "--workers", "3"});
+    CHECK(c.flag("master"));
+    CHECK(c.number("processes", 1) == 3);  // the last value wins, through the alias
+    CHECK(c.number("threads", 1) == 8);
+    CHECK_FALSE(c.flag("need-app", true));
+}
+
+TEST_CASE("list options keep every value, aliases included") {
+    Config c = parse({"--pypy-pp", "/a", "--pypy-python-path", "/b", "--pypy-pythonpath=/c"});
+    CHECK(c.all("pypy-pp") == std::vector<std::string>{"/a", "/b", "/c"});
+}
+
+TEST_CASE("UWSGI_ environment variables set options, the command line overrides them") {
+    Config c = parse({"--threads", "2"}, {"UWSGI_THREADS=9", "UWSGI_PYPY_HOME=/opt/pypy",
+                                          "UWSGI_UNRELATED_THING=1", "PATH=/bin"});
+    CHECK(c.number("threads", 1) == 2);
+    CHECK(*c.get("pypy-home") == "/opt/pypy");
+}
+
+TEST_CASE("unknown options name the searched directories") {
+    CHECK_THROWS_WITH(parse({"--no-such-option", "1"}),
+                      Catch::Contains("--no-such-option") && Catch::Contains("/nowhere"));
+}
+
+TEST_CASE("options are not guessed from prefixes") {
+    CHECK_THROWS(parse({"--pypy-h", "/x"}));
+}
+
+TEST_CASE("bad booleans and numbers are reported with the option") {
+    CHECK_THROWS_WITH(parse({"--master=perhaps"}), Catch::Contains("--master"));
+    Config c = parse({"--processes", "four"});
+    CHECK_THROWS_WITH(c.number("processes", 1), Catch::Contains("--processes"));
+}
+
+TEST_CASE("an option claimed twice is refused with both owners") {
+    OptionSet s = options();
+    static const uwsgi_option dup[] = {{"pypy-python-path", nullptr, UWSGI_OPT_VALUE, 0, "", ""},
+                                       {nullptr, nullptr, 0, 0, nullptr, nullptr}};
+    CHECK_THROWS_WITH(s.add_table("other", dup),
+                      Catch::Contains("pypy-python-path") && Catch::Contains("pypy") &&
+                          Catch::Contains("other"));
+}
