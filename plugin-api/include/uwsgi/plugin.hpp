@@ -35,4 +35,56 @@ inline std::string_view var(const uwsgi_request *req, std::string_view key) {
     return view(v);
 }
 
+// The standard reason phrase of an HTTP status code ("" when unknown), for protocols that
+// complete a status line the app gave as a bare code.
+inline std::string_view reason_phrase(int code) {
+    switch (code) {
+        case 100: return "Continue";
+        case 101: return "Switching Protocols";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 206: return "Partial Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 304: return "Not Modified";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 410: return "Gone";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 417: return "Expectation Failed";
+        case 422: return "Unprocessable Content";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        default: return "";
+    }
+}
+
+// The numeric code at the start of a status line such as "200 OK" (0 when there is none).
+inline int status_code(std::string_view status) {
+    int code = 0;
+    size_t i = 0;
+    for (; i < status.size() && i < 3 && status[i] >= '0' && status[i] <= '9'; ++i)
+        code = code * 10 + (status[i] - '0');
+    return i == 3 ? code : 0;
+}
+
 }  // namespace uwsgi

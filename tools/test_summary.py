@@ -1,0 +1,47 @@
+"""Counts every test case run by `meson test`: the JUnit reports the suites write to
+build/test-reports/<meson test name>.xml, and one case for any meson test without a report.
+Prints "N passed, N failed" (", N skipped" when some were) as the last line; exits 1 on failures."""
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def junit_counts(path):
+    passed = failed = skipped = 0
+    for case in ET.parse(path).getroot().iter("testcase"):
+        kinds = {child.tag for child in case}
+        if kinds & {"failure", "error"}:
+            failed += 1
+        elif "skipped" in kinds:
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped
+
+
+def main(build):
+    passed = failed = skipped = 0
+    with open(os.path.join(build, "meson-logs", "testlog.json")) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    for run in runs:
+        report = os.path.join(build, "test-reports", run["name"] + ".xml")
+        ok = run["result"] in ("OK", "EXPECTEDFAIL", "SKIP")
+        if os.path.exists(report):
+            p, fl, s = junit_counts(report)
+            if not ok and fl == 0:
+                fl = 1  # crashed or timed out after (or before) writing its report
+            passed, failed, skipped = passed + p, failed + fl, skipped + s
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    return 1 if failed or not runs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build"))
