@@ -1,0 +1,49 @@
+/*
+ * The table the pypy plugin hands to its setup script (pypy_setup.py) through
+ * pypy_execute_source_ptr(). The script sees it as `c_argument` (an address) and reads it with
+ * cffi in ABI mode, so its cdef is a hand-written copy of this struct: keep the two in step.
+ *
+ * The first three fields are the handshake and never move: the script reads struct_size and
+ * version, then reports the offset of every field of its cdef (and of its copy of uwsgi_host)
+ * through check_layout() before it touches anything else. The plugin refuses to start when the
+ * two disagree, naming the field, instead of calling through a wrong pointer.
+ *
+ * Private to this plugin: not part of the core ABI.
+ */
+#ifndef UWSGI_PYPY_API_H
+#define UWSGI_PYPY_API_H
+
+#include <uwsgi/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UWSGI_PYPY_API_VERSION 1u
+
+typedef struct uwsgi_pypy_api {
+    /* handshake: fixed forever */
+    uint32_t struct_size;
+    uint32_t version; /* UWSGI_PYPY_API_VERSION */
+    /* what: "sizeof STRUCT" or "STRUCT.FIELD"; value: the script's size or offset.
+     * 0 when the plugin agrees, -1 otherwise (the plugin logged why). */
+    int (*check_layout)(const char *what, size_t value);
+
+    /* filled by the plugin */
+    const uwsgi_host *host;
+    const char *plugin_name;  /* "pypy", for host->log */
+    const char *setup_origin; /* "embedded" or the --pypy-setup file */
+    int32_t library_mode;     /* 1 when PyPy was already running in the process */
+    int32_t reserved;
+
+    /* filled by the script with ffi.callback pointers; NULL when it has none */
+    int (*load_apps)(void);          /* <0 fatal, else the number of apps loaded */
+    void (*post_fork)(void);         /* in each worker */
+    int (*request)(uwsgi_request *); /* modifier1 0: one WSGI request; UWSGI_OK or <0 */
+} uwsgi_pypy_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UWSGI_PYPY_API_H */

@@ -1,0 +1,237 @@
+// WSGI on PyPy. The C++ side only finds and starts libpypy-c and forwards the lifecycle hooks;
+// everything Python-facing (apps, WSGI, the `uwsgi` module) lives in pypy_setup.py, which runs
+// inside PyPy and reaches the host table through cffi in ABI mode.
+#include <uwsgi/plugin.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "pypy_api.h"
+#include "pypy_layout.hpp"
+#include "pypy_library.hpp"
+
+// Generated from pypy_setup.py by embed_source.py; printed by `uwsgi --print-sym uwsgi_pypy_setup`.
+extern "C" const char uwsgi_pypy_setup[];
+
+namespace {
+
+constexpr const char *kPlugin = "pypy";
+
+const uwsgi_option kOptions[] = {
+    {"pypy-lib", nullptr, UWSGI_OPT_VALUE, 0, "FILE", "load this libpypy-c file exactly"},
+    {"pypy-setup", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
+     "run this setup script instead of the embedded pypy_setup.py"},
+    {"pypy-home", nullptr, UWSGI_OPT_VALUE, 0, "DIR",
+     "the PyPy installation (default: $PYPY_HOME, else the pypy3 on PATH)"},
+    {"pypy-wsgi", nullptr, UWSGI_OPT_VALUE, 0, "MODULE[:CALLABLE]",
+     "load a WSGI app from a module on the Python path"},
+    {"pypy-wsgi-file", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
+     "load a mod_wsgi-style file defining `application` (or --callable)"},
+    {"pypy-eval", nullptr, UWSGI_OPT_LIST, 0, "CODE", "run Python code before fork"},
+    {"pypy-eval-post-fork", nullptr, UWSGI_OPT_LIST, 0, "CODE",
+     "run Python code in each worker after fork"},
+    {"pypy-exec", nullptr, UWSGI_OPT_LIST, 0, "FILE", "run a Python file before fork"},
+    {"pypy-exec-post-fork", nullptr, UWSGI_OPT_LIST, 0, "FILE",
+     "run a Python file in each worker after fork"},
+    {"pypy-pp", "pypy-python-path,pypy-pythonpath", UWSGI_OPT_LIST, 0, "DIR",
+     "add a directory to the Python path"},
+    {"pypy-paste", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
+     "load a WSGI app from a paste.deploy .ini file"},
+    {"pypy-ini-paste", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
+     "load a paste.deploy .ini file as the app (its [uwsgi] section is config)"},
+    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+};
+
+uwsgi_pypy::Library g_lib;
+uwsgi_pypy_api g_api;
+std::string g_setup_origin;
+thread_local int t_attached = 0; // 1 attached, -1 attach failed
+
+void log_error(const std::string &msg) { uwsgi::log(UWSGI_LOG_ERROR, kPlugin, msg); }
+void log_info(const std::string &msg) { uwsgi::log(UWSGI_LOG_INFO, kPlugin, msg); }
+
+std::string opt(const char *name) {
+    const char *v = uwsgi::Host::get().opt_get(name);
+    return v ? v : "";
+}
+
+std::string env(const char *name) {
+    const char *v = getenv(name);
+    return v ? v : "";
+}
+
+template <typename Fn>
+Fn pypy_fn(const char *name, std::string &err) {
+    return reinterpret_cast<Fn>(g_lib.symbol(name, err));
+}
+
+bool read_file(const std::string &path, std::string &out, std::string &err) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        err = "--pypy-setup " + path + ": cannot read: " + std::strerror(errno);
+        return false;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+// Loads PyPy (or adopts the running one) and runs the setup script; false with err on failure.
+bool start_pypy(std::string &err) {
+    std::string cpython = uwsgi_pypy::loaded_cpython();
+    if (!cpython.empty()) {
+        err = "a CPython library is already loaded in this process (" + cpython +
+              "); mixing libpython and libpypy-c is not supported: run PyPy without the CPython "
+              "plugin";
+        return false;
+    }
+
+    std::string source;
+    std::string setup_file = opt("pypy-setup");
+    if (setup_file.empty()) {
+        source = uwsgi_pypy_setup;
+        g_setup_origin = "embedded";
+    } else {
+        if (!read_file(setup_file, source, err)) return false;
+        g_setup_origin = setup_file;
+    }
+
+    if (g_lib.attach_running()) {
+        log_info("PyPy already running in this process (" + g_lib.path() + "): library mode");
+    } else {
+        uwsgi_pypy::SearchConfig cfg;
+        cfg.lib = opt("pypy-lib");
+        cfg.home = opt("pypy-home");
+        cfg.env_home = env("PYPY_HOME");
+        cfg.path_env = env("PATH");
+        if (!g_lib.load(cfg, err)) return false;
+        log_info("loaded " + g_lib.path() +
+                 (g_lib.home().dir.empty()
+                      ? std::string()
+                      : " (home " + g_lib.home().dir + " from " + g_lib.home().origin + ")"));
+
+        auto startup = pypy_fn<void (*)(void)>("rpython_startup_code", err);
+        if (!startup) return false;
+        startup();
+
+        auto setup_home = pypy_fn<int (*)(char *, int)>("pypy_setup_home", err);
+        if (!setup_home) return false;
+        std::string home = g_lib.setup_home_arg();
+        if (setup_home(const_cast<char *>(home.c_str()), 1) != 0) {
+            err = "pypy_setup_home(" + home + ") failed: the PyPy standard library was not found "
+                  "from there; give the installation with --pypy-home DIR";
+            return false;
+        }
+    }
+
+    auto init_threads = pypy_fn<void (*)(void)>("pypy_init_threads", err);
+    if (!init_threads) return false;
+    init_threads();
+    t_attached = 1;
+
+    std::memset(&g_api, 0, sizeof g_api);
+    g_api.struct_size = sizeof g_api;
+    g_api.version = UWSGI_PYPY_API_VERSION;
+    g_api.check_layout = uwsgi_pypy::check_layout;
+    g_api.host = &uwsgi::Host::get();
+    g_api.plugin_name = kPlugin;
+    g_api.setup_origin = g_setup_origin.c_str();
+    g_api.library_mode = g_lib.running() ? 1 : 0;
+
+    auto execute = pypy_fn<int (*)(char *, void *)>("pypy_execute_source_ptr", err);
+    if (!execute) return false;
+    uwsgi_pypy::layout_reset();
+    int rc = execute(const_cast<char *>(source.c_str()), &g_api);
+
+    if (rc != 0 && !uwsgi_pypy::layout_has_errors()) {
+        err = "setup script (" + g_setup_origin + ") failed (its error is logged above)";
+        return false;
+    }
+    std::string layout_err = uwsgi_pypy::layout_verdict();
+    if (!layout_err.empty()) {
+        err = "setup script (" + g_setup_origin + ") does not match this plugin: " + layout_err;
+        return false;
+    }
+    if (rc != 0) {
+        err = "setup script (" + g_setup_origin + ") failed (its error is logged above)";
+        return false;
+    }
+    if (!g_api.request)
+        log_error("setup script (" + g_setup_origin + ") set no request handler: requests get 500");
+    return true;
+}
+
+int plugin_init(const uwsgi_host *host) {
+    uwsgi::Host::set(host);
+    std::string err;
+    if (!start_pypy(err)) {
+        log_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+int plugin_load_apps() { return g_api.load_apps ? g_api.load_apps() : 0; }
+
+void plugin_post_fork() {
+    if (g_api.post_fork) g_api.post_fork();
+}
+
+void plugin_thread_init() {
+    if (t_attached) return;
+    std::string err;
+    auto attach = pypy_fn<void (*)(void)>("pypy_thread_attach", err);
+    if (!attach) {
+        log_error(err + "; this thread cannot run Python");
+        t_attached = -1;
+        return;
+    }
+    attach();
+    t_attached = 1;
+}
+
+int answer_500(uwsgi_request *req, const char *why) {
+    log_error(why);
+    const auto &h = uwsgi::Host::get();
+    if (h.resp_started(req)) return UWSGI_ERROR;
+    static const char status[] = "500 Internal Server Error";
+    static const char body[] = "Internal Server Error";
+    uwsgi_header ct{uwsgi::str("Content-Type"), uwsgi::str("text/plain")};
+    if (h.resp_start(req, status, sizeof status - 1, &ct, 1) != UWSGI_OK) return UWSGI_ERROR;
+    h.resp_write(req, body, sizeof body - 1);
+    return UWSGI_ERROR;
+}
+
+int plugin_request(uwsgi_request *req) {
+    if (t_attached < 0) return answer_500(req, "request thread is not attached to PyPy");
+    if (!g_api.request) return answer_500(req, "no WSGI request handler (see the setup script)");
+    return g_api.request(req);
+}
+
+const uwsgi_plugin kDescriptor = {
+    UWSGI_PLUGIN_HEADER,
+    "pypy",
+    "0.1.0",
+    "WSGI apps on PyPy (libpypy-c loaded at run time, cffi setup script)",
+    nullptr,
+    kOptions,
+    plugin_init,
+    plugin_load_apps,
+    plugin_post_fork,
+    plugin_thread_init,
+    nullptr,
+    0,
+    plugin_request,
+    nullptr,
+    nullptr,
+    nullptr,
+};
+
+}  // namespace
+
+UWSGI_PLUGIN_DEFINE(kDescriptor)

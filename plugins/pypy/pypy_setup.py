@@ -1,0 +1,859 @@
+# uwsgi pypy plugin setup script.
+#
+# The pypy plugin runs this file inside PyPy with pypy_execute_source_ptr(); `c_argument` is the
+# address of the plugin's struct uwsgi_pypy_api (plugins/pypy/pypy_api.h). Through cffi in ABI
+# mode (no C compiler at run time) it reads the core's host table, fills the api's slots with
+# callbacks (load_apps, post_fork, request), implements WSGI (PEP 3333) and the `uwsgi` module.
+#
+# The embedded copy prints with `uwsgi --print-sym uwsgi_pypy_setup`; run your own with
+# `--pypy-setup FILE`. The cdef below copies C structs by hand: the handshake in _check_layout()
+# makes the plugin refuse to start when they drift apart.
+
+import sys
+import os
+import types
+import threading
+import traceback
+import importlib
+import socket
+
+import cffi
+
+API_VERSION = 1
+
+ffi = cffi.FFI()
+ffi.cdef("""
+typedef struct uwsgi_str {
+    const char *ptr;
+    size_t len;
+} uwsgi_str;
+
+typedef struct uwsgi_header {
+    uwsgi_str name;
+    uwsgi_str value;
+} uwsgi_header;
+
+typedef struct uwsgi_request uwsgi_request;
+typedef struct uwsgi_conn uwsgi_conn;
+
+typedef struct uwsgi_host {
+    uint32_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    const char *server_version;
+    void (*log)(int level, const char *plugin, const char *msg, size_t len);
+    const char *(*opt_get)(const char *name);
+    size_t (*opt_count)(const char *name);
+    const char *(*opt_at)(const char *name, size_t index);
+    const char *(*opt_name_at)(size_t index);
+    int32_t (*worker_id)(void);
+    int32_t (*master_pid)(void);
+    int32_t (*num_processes)(void);
+    int32_t (*num_threads)(void);
+    void (*reload)(void);
+    void (*stop)(void);
+    void (*register_app)(const char *plugin, const char *description);
+    void (*set_proc_name)(const char *name);
+    uint8_t (*req_modifier1)(const uwsgi_request *req);
+    uint8_t (*req_modifier2)(const uwsgi_request *req);
+    size_t (*req_var_count)(const uwsgi_request *req);
+    int (*req_var_at)(const uwsgi_request *req, size_t index, uwsgi_str *key, uwsgi_str *value);
+    int (*req_var)(const uwsgi_request *req, const char *key, size_t key_len, uwsgi_str *value);
+    uint64_t (*req_id)(const uwsgi_request *req);
+    int64_t (*req_read)(uwsgi_request *req, void *buf, size_t len);
+    int (*resp_start)(uwsgi_request *req, const char *status, size_t status_len,
+                      const uwsgi_header *headers, size_t nheaders);
+    int (*resp_write)(uwsgi_request *req, const void *buf, size_t len);
+    int (*resp_sendfile)(uwsgi_request *req, int fd, int64_t offset, int64_t count);
+    int (*resp_started)(const uwsgi_request *req);
+    int (*req_add_var)(uwsgi_request *req, const char *key, size_t key_len, const char *value,
+                       size_t value_len);
+    void (*req_set_modifiers)(uwsgi_request *req, uint8_t modifier1, uint8_t modifier2);
+    int64_t (*conn_read)(uwsgi_conn *conn, void *buf, size_t len);
+    int (*conn_write)(uwsgi_conn *conn, const void *buf, size_t len);
+    int (*conn_sendfile)(uwsgi_conn *conn, int fd, int64_t offset, int64_t count);
+    int (*conn_fd)(const uwsgi_conn *conn);
+    int (*conn_peer)(const uwsgi_conn *conn, uwsgi_str *addr, uint16_t *port);
+    int (*conn_local)(const uwsgi_conn *conn, uwsgi_str *addr, uint16_t *port);
+    const void *(*get_extension)(const char *id);
+} uwsgi_host;
+
+typedef struct uwsgi_pypy_api {
+    uint32_t struct_size;
+    uint32_t version;
+    int (*check_layout)(const char *what, size_t value);
+    const uwsgi_host *host;
+    const char *plugin_name;
+    const char *setup_origin;
+    int32_t library_mode;
+    int32_t reserved;
+    int (*load_apps)(void);
+    void (*post_fork)(void);
+    int (*request)(uwsgi_request *);
+} uwsgi_pypy_api;
+
+/* "uwsgi.rpc/1", offered by the rpc plugin */
+typedef struct uwsgi_rpc_result uwsgi_rpc_result;
+typedef int (*uwsgi_rpc_fn)(void *ctx, uint32_t argc, const uwsgi_str *argv,
+                            uwsgi_rpc_result *out);
+typedef struct uwsgi_rpc_ext {
+    uint32_t struct_size;
+    uint32_t version;
+    int (*register_func)(const char *name, size_t name_len, uwsgi_rpc_fn fn, void *ctx);
+    int (*set_result)(uwsgi_rpc_result *out, const void *buf, size_t len);
+    int (*call)(const char *node, const char *name, size_t name_len, uint32_t argc,
+                const uwsgi_str *argv, uwsgi_str *result);
+    void (*free_result)(uwsgi_str *result);
+} uwsgi_rpc_ext;
+""")
+
+UWSGI_OK = 0
+UWSGI_ERROR = -1
+UWSGI_EPEER = -2
+
+LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = 0, 1, 2, 3
+
+api = ffi.cast("uwsgi_pypy_api *", c_argument)  # noqa: F821 (set by pypy_execute_source_ptr)
+host = api.host
+PLUGIN = b"pypy"
+
+# Everything that must outlive this script's run (callbacks, the app list) hangs off a module
+# in sys.modules: PyPy drops the namespace this source runs in once it returns.
+state = types.ModuleType("_uwsgi_pypy")
+state.ffi = ffi
+state.api = api
+state.apps = []
+state.callbacks = []
+state.rpc_callbacks = {}
+sys.modules["_uwsgi_pypy"] = state
+
+
+class LayoutMismatch(RuntimeError):
+    """The plugin already logged every field that differs."""
+
+
+def _check_layout():
+    if api.version != API_VERSION:
+        raise RuntimeError("the pypy plugin offers uwsgi_pypy_api version %d, this script "
+                           "speaks version %d" % (api.version, API_VERSION))
+    ok = True
+    for name in ("uwsgi_str", "uwsgi_header", "uwsgi_host", "uwsgi_pypy_api"):
+        t = ffi.typeof(name)
+        ok = api.check_layout(("sizeof " + name).encode(), ffi.sizeof(t)) == 0 and ok
+        for field, f in t.fields:
+            ok = api.check_layout(("%s.%s" % (name, field)).encode(), f.offset) == 0 and ok
+    if not ok:
+        raise LayoutMismatch("struct layout mismatch between the plugin and this script's cdef")
+
+
+def _b(s, what="value"):
+    """str or bytes in, bytes out (utf-8), as uWSGI accepts either."""
+    if isinstance(s, bytes):
+        return s
+    if isinstance(s, (bytearray, memoryview)):
+        return bytes(s)
+    if isinstance(s, str):
+        return s.encode("utf-8")
+    raise TypeError("%s must be str or bytes, not %s" % (what, type(s).__name__))
+
+
+def log(msg, level=LOG_INFO):
+    msg = _b(msg if isinstance(msg, (str, bytes)) else str(msg))
+    host.log(level, PLUGIN, msg, len(msg))
+
+
+def log_exception(context):
+    text = context + "\n" + traceback.format_exc()
+    log(text.rstrip("\n"), LOG_ERROR)
+
+
+def _cstr(p):
+    return None if p == ffi.NULL else ffi.string(p)
+
+
+def opt_values(name):
+    key = name.encode()
+    return [os.fsdecode(ffi.string(host.opt_at(key, i))) for i in range(host.opt_count(key))]
+
+
+def opt_value(name):
+    v = _cstr(host.opt_get(name.encode()))
+    return None if v is None else os.fsdecode(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# WSGI
+
+_tls = threading.local()
+
+
+def _scratch():
+    s = getattr(_tls, "scratch", None)
+    if s is None:
+        s = _tls.scratch = (ffi.new("uwsgi_str *"), ffi.new("uwsgi_str *"),
+                            ffi.new("char[]", 65536))
+    return s
+
+
+class ClientGone(OSError):
+    """The client went away; raised by write() so the app stops producing."""
+
+
+class Input(object):
+    """wsgi.input: the request body; the core already honours Content-Length and de-chunks."""
+
+    def __init__(self, req):
+        self._req = req
+        self._buf = b""
+        self._eof = False
+
+    def _chunk(self, want):
+        if self._eof:
+            return b""
+        cbuf = _scratch()[2]
+        want = min(want, len(cbuf))
+        n = host.req_read(self._req, cbuf, want)
+        if n < 0:
+            self._eof = True
+            if n == UWSGI_EPEER:
+                raise ClientGone("client disconnected while sending the request body")
+            raise IOError("error reading the request body (code %d)" % n)
+        if n == 0:
+            self._eof = True
+            return b""
+        return ffi.unpack(cbuf, n)
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            parts = [self._buf]
+            self._buf = b""
+            while True:
+                c = self._chunk(65536)
+                if not c:
+                    return b"".join(parts)
+                parts.append(c)
+        parts = [self._buf]
+        have = len(self._buf)
+        while have < size:
+            c = self._chunk(size - have)
+            if not c:
+                break
+            parts.append(c)
+            have += len(c)
+        data = b"".join(parts)
+        self._buf = data[size:]
+        return data[:size]
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0 and (size < 0 or nl < size):
+                line, self._buf = self._buf[:nl + 1], self._buf[nl + 1:]
+                return line
+            if size >= 0 and len(self._buf) >= size:
+                line, self._buf = self._buf[:size], self._buf[size:]
+                return line
+            c = self._chunk(65536)
+            if not c:
+                line, self._buf = self._buf, b""
+                return line
+            self._buf += c
+
+    def readlines(self, hint=-1):
+        lines, total = [], 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class Errors(object):
+    """wsgi.errors: a text stream whose lines go to the core's log."""
+
+    def __init__(self):
+        self._pending = ""
+
+    def write(self, s):
+        if isinstance(s, bytes):
+            s = s.decode("utf-8", "replace")
+        self._pending += s
+        if "\n" in self._pending:
+            done, _, self._pending = self._pending.rpartition("\n")
+            log(done, LOG_ERROR)
+
+    def writelines(self, seq):
+        for s in seq:
+            self.write(s)
+
+    def flush(self):
+        if self._pending:
+            log(self._pending, LOG_ERROR)
+            self._pending = ""
+
+
+class FileWrapper(object):
+    """wsgi.file_wrapper: sent with the core's sendfile from the file's current position when
+    the object has a usable fileno(), else iterated in blocks."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789"
+                   b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _latin1(s, what):
+    if type(s) is not str:
+        raise TypeError("%s must be a str, not %s" % (what, type(s).__name__))
+    try:
+        return s.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError("%s is not latin-1: %r" % (what, s))
+
+
+def _check_status(status):
+    b = _latin1(status, "status")
+    if len(b) < 3 or not b[:3].isdigit() or (len(b) > 3 and b[3:4] != b" "):
+        raise ValueError("status must look like '200 OK', got %r" % status)
+    if any(c < 32 or c == 127 for c in b):
+        raise ValueError("status contains control characters: %r" % status)
+    return b
+
+
+def _check_headers(headers):
+    out = []
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            raise TypeError("each header must be a (name, value) tuple, got %r" % (item,))
+        name = _latin1(item[0], "header name")
+        value = _latin1(item[1], "header %r value" % item[0])
+        if not name or any(c not in _TCHAR for c in name):
+            raise ValueError("invalid header name %r" % item[0])
+        if any((c < 32 and c != 9) or c == 127 for c in value):
+            raise ValueError("header %r has a control character (CR/LF?) in its value"
+                             % item[0])
+        out.append((name, value))
+    return out
+
+
+def _body_bytes(chunk):
+    if type(chunk) is bytes:
+        return chunk
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        return chunk
+    raise TypeError("the response body must yield bytes, not %s (%r...)"
+                    % (type(chunk).__name__, chunk[:20] if isinstance(chunk, str) else chunk))
+
+
+class Response(object):
+    def __init__(self, req):
+        self.req = req
+        self.status = None   # bytes, validated
+        self.headers = None  # [(bytes, bytes)], validated
+        self.sent = False
+        self.peer_gone = False
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called twice without exc_info")
+        if not isinstance(headers, list):
+            raise TypeError("headers must be a list, not %s" % type(headers).__name__)
+        s = _check_status(status)
+        h = _check_headers(headers)
+        self.status, self.headers = s, h
+        return self.write
+
+    def has_header(self, lname):
+        return any(n.lower() == lname for n, _ in self.headers)
+
+    def send_headers(self):
+        if self.sent:
+            return
+        if self.status is None:
+            raise AssertionError("the app did not call start_response()")
+        self.sent = True
+        n = len(self.headers)
+        if n:
+            blob = b"".join(p for pair in self.headers for p in pair)
+            cblob = ffi.from_buffer(blob)
+            arr = ffi.new("uwsgi_header[]", n)
+            pos = 0
+            for i, (name, value) in enumerate(self.headers):
+                h = arr[i]
+                h.name.ptr = cblob + pos
+                h.name.len = len(name)
+                pos += len(name)
+                h.value.ptr = cblob + pos
+                h.value.len = len(value)
+                pos += len(value)
+        else:
+            arr = ffi.NULL
+        rc = host.resp_start(self.req, self.status, len(self.status), arr, n)
+        self._check(rc, "sending the response headers")
+
+    def _check(self, rc, what):
+        if rc == UWSGI_OK:
+            return
+        if rc == UWSGI_EPEER:
+            self.peer_gone = True
+            raise ClientGone("client disconnected while %s" % what)
+        raise IOError("error %d while %s" % (rc, what))
+
+    def write(self, data):
+        data = _body_bytes(data)
+        if self.status is None:
+            raise AssertionError("write() called before start_response()")
+        self.send_headers()
+        if len(data):
+            cdata = ffi.from_buffer(data)
+            self._check(host.resp_write(self.req, cdata, len(cdata)), "writing the response")
+
+    def sendfile(self, wrapper):
+        """True when the file went out with sendfile, False to fall back to iterating."""
+        f = wrapper.filelike
+        try:
+            fd = f.fileno()
+            st = os.fstat(fd)
+        except Exception:
+            return False
+        import stat
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        try:
+            pos = f.tell()
+        except Exception:
+            pos = os.lseek(fd, 0, os.SEEK_CUR)
+        count = max(st.st_size - pos, 0)
+        if not self.sent and not self.has_header(b"content-length"):
+            self.headers.append((b"Content-Length", str(count).encode()))
+        self.send_headers()
+        if count:
+            self._check(host.resp_sendfile(self.req, fd, pos, count), "sending a file")
+            try:
+                f.seek(pos + count)
+            except Exception:
+                pass
+        return True
+
+    def consume(self, result):
+        if type(result) is FileWrapper and self.status is not None and self.sendfile(result):
+            return
+        if isinstance(result, (str, bytes)):
+            # a bare bytes body would be sent one byte at a time; a str is an error anyway
+            raise TypeError("the app returned a %s, not an iterable of bytes"
+                            % type(result).__name__)
+        if type(result) in (list, tuple) and not self.sent and self.status is not None:
+            chunks = [_body_bytes(c) for c in result]
+            if not self.has_header(b"content-length"):
+                total = sum(len(c) for c in chunks)
+                self.headers.append((b"Content-Length", str(total).encode()))
+            result = chunks
+        for chunk in result:
+            chunk = _body_bytes(chunk)
+            if len(chunk):
+                self.write(chunk)
+        self.send_headers()
+
+
+def _url_scheme(environ):
+    scheme = environ.get("UWSGI_SCHEME")
+    if scheme:
+        return scheme
+    if environ.get("HTTPS", "").lower() in ("on", "1", "yes", "true"):
+        return "https"
+    return "http"
+
+
+def _environ(req):
+    k, v = _scratch()[:2]
+    env = {}
+    unpack = ffi.unpack
+    for i in range(host.req_var_count(req)):
+        if host.req_var_at(req, i, k, v) != UWSGI_OK:
+            continue
+        env[unpack(k.ptr, k.len).decode("latin-1")] = unpack(v.ptr, v.len).decode("latin-1")
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        http_key = "HTTP_" + key
+        if http_key in env:
+            env.setdefault(key, env.pop(http_key))
+    env.setdefault("SCRIPT_NAME", "")
+    env.setdefault("PATH_INFO", "")
+    env.setdefault("QUERY_STRING", "")
+    env["wsgi.version"] = (1, 0)
+    env["wsgi.url_scheme"] = _url_scheme(env)
+    env["wsgi.input"] = Input(req)
+    env["wsgi.input_terminated"] = True
+    env["wsgi.errors"] = Errors()
+    env["wsgi.multithread"] = host.num_threads() > 1
+    env["wsgi.multiprocess"] = host.num_processes() > 1
+    env["wsgi.run_once"] = False
+    env["wsgi.file_wrapper"] = FileWrapper
+    return env
+
+
+def _answer_500(resp):
+    if resp.sent or resp.peer_gone or host.resp_started(resp.req):
+        return
+    resp.status = b"500 Internal Server Error"
+    resp.headers = [(b"Content-Type", b"text/plain")]
+    resp.sent = False
+    try:
+        resp.write(b"Internal Server Error")
+    except Exception:
+        pass
+
+
+def _handle(req):
+    _tls.req = req
+    resp = Response(req)
+    env = None
+    try:
+        if not state.apps:
+            log("no WSGI app loaded (see the startup log): answering 500", LOG_ERROR)
+            _answer_500(resp)
+            return UWSGI_ERROR
+        app = state.apps[0][1]
+        env = _environ(req)
+        result = app(env, resp.start_response)
+        try:
+            resp.consume(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    except BaseException:
+        if resp.peer_gone:
+            log("client disconnected before the response was complete", LOG_INFO)
+            return UWSGI_EPEER
+        where = env.get("PATH_INFO", "") if env else ""
+        log_exception("exception in the WSGI app serving %r:" % where)
+        _answer_500(resp)
+        return UWSGI_ERROR
+    finally:
+        if env is not None:
+            env["wsgi.errors"].flush()
+        _tls.req = None
+    return UWSGI_EPEER if resp.peer_gone else UWSGI_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# apps, eval/exec, fork
+
+def _main_namespace():
+    main = sys.modules.get("__main__")
+    if main is None:
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def run_code(code, origin):
+    exec(compile(code, origin, "exec"), _main_namespace())
+
+
+def run_file(path):
+    with open(path, "rb") as f:
+        code = f.read()
+    ns = _main_namespace()
+    saved = ns.get("__file__")
+    ns["__file__"] = os.path.abspath(path)
+    try:
+        exec(compile(code, path, "exec"), ns)
+    finally:
+        if saved is None:
+            ns.pop("__file__", None)
+        else:
+            ns["__file__"] = saved
+
+
+def _default_callable():
+    return opt_value("callable") or "application"
+
+
+def load_wsgi_module(spec):
+    mod_name, _, name = spec.partition(":")
+    name = name or _default_callable()
+    mod = importlib.import_module(mod_name)
+    try:
+        return getattr(mod, name), "%s:%s" % (mod_name, name)
+    except AttributeError:
+        raise AttributeError("module %s (%s) has no callable %r"
+                             % (mod_name, getattr(mod, "__file__", "?"), name))
+
+
+def load_wsgi_file(path):
+    name = _default_callable()
+    abspath = os.path.abspath(path)
+    mod_name = "uwsgi_file_" + "".join(c if c.isalnum() else "_" for c in abspath)
+    mod = types.ModuleType(mod_name)
+    mod.__file__ = abspath
+    with open(abspath, "rb") as f:
+        code = compile(f.read(), abspath, "exec")
+    sys.modules[mod_name] = mod
+    try:
+        exec(code, mod.__dict__)
+    except BaseException:
+        del sys.modules[mod_name]
+        raise
+    if name not in mod.__dict__:
+        raise AttributeError("%s defines no callable %r" % (abspath, name))
+    return mod.__dict__[name], "%s:%s" % (abspath, name)
+
+
+def load_paste(path):
+    from paste.deploy import loadapp
+    abspath = os.path.abspath(path)
+    return loadapp("config:" + abspath), "paste %s" % abspath
+
+
+def _add_app(loader, arg, what):
+    try:
+        app, desc = loader(arg)
+    except BaseException:
+        log_exception("cannot load the WSGI app from %s %s:" % (what, arg))
+        return
+    if not callable(app):
+        log("WSGI app %s (%s %s) is not callable" % (desc, what, arg), LOG_ERROR)
+        return
+    state.apps.append((desc, app))
+    host.register_app(PLUGIN, desc.encode("utf-8", "surrogateescape"))
+
+
+def _load_apps():
+    for i, path in enumerate(opt_values("pypy-pp")):
+        sys.path.insert(i, path)
+    for code in opt_values("pypy-eval"):
+        try:
+            run_code(code, "<pypy-eval>")
+        except BaseException:
+            log_exception("--pypy-eval %r failed:" % code)
+            return -1
+    for path in opt_values("pypy-exec"):
+        try:
+            run_file(path)
+        except BaseException:
+            log_exception("--pypy-exec %s failed:" % path)
+            return -1
+    before = len(state.apps)
+    spec = opt_value("pypy-wsgi")
+    if spec:
+        _add_app(load_wsgi_module, spec, "--pypy-wsgi")
+    path = opt_value("pypy-wsgi-file")
+    if path:
+        _add_app(load_wsgi_file, path, "--pypy-wsgi-file")
+    for option in ("pypy-paste", "pypy-ini-paste"):
+        path = opt_value(option)
+        if path:
+            _add_app(load_paste, path, "--" + option)
+    return len(state.apps) - before
+
+
+def _post_fork():
+    for code in opt_values("pypy-eval-post-fork"):
+        try:
+            run_code(code, "<pypy-eval-post-fork>")
+        except BaseException:
+            log_exception("--pypy-eval-post-fork %r failed:" % code)
+    for path in opt_values("pypy-exec-post-fork"):
+        try:
+            run_file(path)
+        except BaseException:
+            log_exception("--pypy-exec-post-fork %s failed:" % path)
+    hook = getattr(state.uwsgi, "post_fork_hook", None)
+    if hook is not None:
+        try:
+            hook()
+        except BaseException:
+            log_exception("uwsgi.post_fork_hook failed:")
+
+
+# ---------------------------------------------------------------------------------------------
+# the uwsgi module
+
+def _rpc_ext():
+    p = host.get_extension(b"uwsgi.rpc/1")
+    if p == ffi.NULL:
+        raise RuntimeError("uwsgi RPC is not available: no plugin offers the uwsgi.rpc/1 "
+                           "extension (load the rpc plugin, e.g. --plugin rpc)")
+    ext = ffi.cast("uwsgi_rpc_ext *", p)
+    if ext.version != 1 or ext.struct_size < ffi.sizeof("uwsgi_rpc_ext"):
+        raise RuntimeError("the uwsgi.rpc/1 extension has an unexpected layout (version %d, "
+                           "size %d)" % (ext.version, ext.struct_size))
+    return ext
+
+
+def _args(args):
+    blobs = [_b(a, "rpc argument") for a in args]
+    argv = ffi.new("uwsgi_str[]", len(blobs)) if blobs else ffi.NULL
+    keep = []
+    for i, b in enumerate(blobs):
+        c = ffi.from_buffer(b)
+        keep.append(c)
+        argv[i].ptr = c
+        argv[i].len = len(b)
+    return argv, len(blobs), keep
+
+
+def _make_module():
+    m = types.ModuleType("uwsgi")
+    m.version = _cstr(host.server_version) or b""
+    m.hostname = socket.gethostname().encode()
+    m.numproc = host.num_processes()
+    m.post_fork_hook = None
+
+    opts = {}
+    i = 0
+    while True:
+        p = host.opt_name_at(i)
+        if p == ffi.NULL:
+            break
+        i += 1
+        key = os.fsdecode(ffi.string(p))
+        if key in opts:
+            continue
+        bkey = key.encode()
+        vals = [ffi.string(host.opt_at(bkey, j)) for j in range(host.opt_count(bkey))]
+        opts[key] = vals if len(vals) > 1 else (vals[0] if vals else True)
+    m.opt = opts
+
+    m.worker_id = lambda: host.worker_id()
+    m.masterpid = lambda: host.master_pid()
+    m.reload = lambda: host.reload()
+    m.stop = lambda: host.stop()
+
+    def workers():
+        return tuple({"id": n} for n in range(1, host.num_processes() + 1))
+    m.workers = workers
+
+    def _log(msg):
+        log(msg)
+        return True
+    m.log = _log
+
+    def setprocname(name):
+        host.set_proc_name(_b(name, "process name"))
+    m.setprocname = setprocname
+
+    def request_id():
+        req = getattr(_tls, "req", None)
+        return host.req_id(req) if req is not None else 0
+    m.request_id = request_id
+
+    def register_rpc(name, func, argc=0):
+        ext = _rpc_ext()
+        bname = _b(name, "rpc name")
+
+        @ffi.callback("int(void *, uint32_t, const uwsgi_str *, uwsgi_rpc_result *)", error=-1)
+        def cb(ctx, argc, argv, out):
+            try:
+                args = [ffi.unpack(argv[i].ptr, argv[i].len) for i in range(argc)]
+                res = func(*args)
+                res = b"" if res is None else _b(res, "rpc result")
+                return ext.set_result(out, ffi.from_buffer(res), len(res))
+            except BaseException:
+                log_exception("rpc function %r failed:" % bname)
+                return -1
+
+        if ext.register_func(bname, len(bname), cb, ffi.NULL) != 0:
+            raise RuntimeError("cannot register rpc function %r (see the log)" % bname)
+        state.rpc_callbacks[bname] = cb
+        return True
+    m.register_rpc = register_rpc
+
+    def rpc(node, func, *args):
+        ext = _rpc_ext()
+        bnode = _b(node, "rpc node") if node else ffi.NULL
+        bfunc = _b(func, "rpc function name")
+        argv, argc, keep = _args(args)
+        result = ffi.new("uwsgi_str *")
+        rc = ext.call(bnode, bfunc, len(bfunc), argc, argv, result)
+        if rc != 0:
+            raise IOError("rpc call %r on %s failed (code %d)"
+                          % (bfunc, node or "the local registry", rc))
+        try:
+            return ffi.unpack(result.ptr, result.len) if result.ptr != ffi.NULL else b""
+        finally:
+            ext.free_result(result)
+    m.rpc = rpc
+
+    def call(func, *args):
+        bfunc = _b(func, "rpc function name")
+        name, sep, node = bfunc.partition(b"@")
+        return rpc(node if sep else None, name, *args)
+    m.call = call
+
+    return m
+
+
+def _setup():
+    _check_layout()
+    if not sys.argv:
+        sys.argv[:] = ["uwsgi"]
+    if "." not in sys.path:
+        sys.path.insert(0, ".")
+    global uwsgi
+    uwsgi = _make_module()
+    sys.modules["uwsgi"] = uwsgi
+    state.uwsgi = uwsgi
+
+    def guard(fn, what, failed):
+        def wrapper(*args):
+            try:
+                return fn(*args)
+            except BaseException:
+                log_exception("%s failed:" % what)
+                return failed
+        return wrapper
+
+    load_apps = ffi.callback("int(void)", guard(_load_apps, "loading apps", -1), error=-1)
+    post_fork = ffi.callback("void(void)", guard(_post_fork, "post_fork", None))
+    request = ffi.callback("int(uwsgi_request *)", guard(_handle, "request", UWSGI_ERROR),
+                           error=UWSGI_ERROR)
+    state.callbacks.extend([load_apps, post_fork, request])
+    api.load_apps = load_apps
+    api.post_fork = post_fork
+    api.request = request
+
+
+try:
+    _setup()
+except LayoutMismatch:
+    raise
+except BaseException:
+    log_exception("pypy setup script (%s) failed:"
+                  % ffi.string(api.setup_origin).decode("utf-8", "replace"))
+    raise
