@@ -102,6 +102,21 @@ static void add_value(Config &config, const OptionInfo &info, const std::string 
 }
 
 static void add_ini(Config &config, const OptionSet &options, const std::string &spec,
+                    const std::string &searched);
+
+// Options that name configuration files: --ini, and any option of kind UWSGI_OPT_CONFIG (e.g.
+// the paste plugin's --pypy-ini-paste), whose value is kept too.
+static bool is_config_file(const OptionInfo &info) {
+    return info.opt->kind == UWSGI_OPT_CONFIG || std::string(info.opt->name) == "ini";
+}
+
+static void add_option(Config &config, const OptionSet &options, const OptionInfo &info,
+                       const std::string &value, const std::string &searched) {
+    if (is_config_file(info)) add_ini(config, options, value, searched);
+    if (std::string(info.opt->name) != "ini") add_value(config, info, value);
+}
+
+static void add_ini(Config &config, const OptionSet &options, const std::string &spec,
                     const std::string &searched) {
     for (auto &[key, value] : read_ini(spec)) {
         const OptionInfo *info = options.find(key);
@@ -109,10 +124,7 @@ static void add_ini(Config &config, const OptionSet &options, const std::string 
             throw ConfigError(fmt::format(
                 "unknown option '{}' in {}: no installed plugin owns it (searched: {})", key,
                 spec, searched));
-        if (std::string(info->opt->name) == "ini")
-            add_ini(config, options, value, searched);
-        else
-            add_value(config, *info, value);
+        add_option(config, options, *info, value, searched);
     }
 }
 
@@ -148,7 +160,7 @@ Config parse_options(const OptionSet &options, const ParseInput &input,
         throw ConfigError(e.what());
     }
 
-    // ini files first, so the command line overrides them.
+    // Config files first, so the rest of the command line overrides them.
     for (auto &o : parsed.options) {
         if (o.string_key == "positional-ini") {
             for (auto &v : o.value) {
@@ -157,16 +169,16 @@ Config parse_options(const OptionSet &options, const ParseInput &input,
                                                   "stand without an option", v));
                 add_ini(config, options, v, searched);
             }
-        } else if (o.string_key == "ini") {
-            for (auto &v : o.value) add_ini(config, options, v, searched);
+            continue;
         }
+        const OptionInfo *info = options.find(o.string_key);
+        if (info && is_config_file(*info))
+            for (auto &v : o.value) add_option(config, options, *info, v, searched);
     }
     for (auto &o : parsed.options) {
-        if (o.string_key == "positional-ini" || o.string_key == "ini") continue;
         const OptionInfo *info = options.find(o.string_key);
-        if (!info) continue;
-        if (o.value.empty())
-            add_value(config, *info, "true");
+        if (!info || is_config_file(*info)) continue;
+        if (o.value.empty()) add_value(config, *info, "true");
         for (auto &v : o.value) add_value(config, *info, v);
     }
     return config;

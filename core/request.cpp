@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void uwsgi_request::configure(size_t buffer_size, size_t max_vars_) {
@@ -74,7 +75,18 @@ int resp_write(uwsgi_request *req, const void *buf, size_t len) {
 }
 
 int resp_sendfile(uwsgi_request *req, int fd, int64_t offset, int64_t count) {
-    // Through the protocol's framing: chunked or HEAD responses cannot bypass it with sendfile.
+    if (count < 0) {  // to the end of the file
+        struct stat st;
+        if (fstat(fd, &st) != 0) return UWSGI_ERROR;
+        count = st.st_size > offset ? st.st_size - offset : 0;
+    }
+    uwsgi_conn *c = req->conn;
+    if (c->protocol->sendfile) {
+        int r = c->protocol->sendfile(c->state, req, fd, offset, count);
+        if (r == UWSGI_OK) req->bytes_sent += uint64_t(count);
+        if (r != 1) return r;
+    }
+    // Through the protocol's framing (chunked, HEAD) when it cannot send the file itself.
     char buf[65536];
     while (count != 0) {
         size_t want = count < 0 || count > int64_t(sizeof buf) ? sizeof buf : size_t(count);

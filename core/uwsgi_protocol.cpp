@@ -175,9 +175,19 @@ int finish(void *state, uwsgi_request *req) {
 
 int has_pending(void *) { return 0; }
 
+int send_file(void *state, uwsgi_request *req, int fd, int64_t offset, int64_t count) {
+    auto &s = *static_cast<State *>(state);
+    if (!s.head.empty()) {
+        if (int r = write_body(state, req, "", 0); r != UWSGI_OK) return r;
+    }
+    return conn_sendfile(s.conn, fd, offset, count);
+}
+
 const uwsgi_protocol kProtocol = {
     sizeof(uwsgi_protocol), 0, "uwsgi", "socket", conn_open, conn_close, read_request,
     read_body, write_head, write_body, finish, has_pending,
+    nullptr,  // abort: closing the connection is all nginx needs to see a broken response
+    send_file,
 };
 
 }  // namespace

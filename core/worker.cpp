@@ -32,7 +32,7 @@ private:
     void accept_one(const Listener &l, uwsgi_request &req);
     void serve(uwsgi_conn *conn, uwsgi_request &req);
     bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
-    void dispatch(uwsgi_request &req);
+    bool dispatch(uwsgi_request &req);  // false: failed after the response started
     void park(uwsgi_conn *conn);
     bool unpark(uwsgi_conn *conn);
     void close_conn(uwsgi_conn *conn);
@@ -120,6 +120,13 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
     conn->protocol = l.protocol;
     describe_peers(*conn);
     conn->state = l.protocol->conn_open(conn);
+    if (!conn->state) {
+        spdlog::error("worker {}: {} protocol could not set up a connection; closed", id_,
+                      l.protocol->name);
+        close(conn->fd);
+        delete conn;
+        return;
+    }
     serve(conn, req);
 }
 
@@ -130,7 +137,7 @@ void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
     }
 }
 
-void Worker::dispatch(uwsgi_request &req) {
+bool Worker::dispatch(uwsgi_request &req) {
     const uwsgi_plugin *handler = runtime().registry.handler_for(req.modifier1);
     if (!handler) {
         spdlog::error("no plugin handles modifier1 {}; answering 501", req.modifier1);
@@ -139,9 +146,10 @@ void Worker::dispatch(uwsgi_request &req) {
                             {{"Content-Length", 14}, {"28", 2}}};
         if (resp_start(&req, "501 Not Implemented", 19, h, 2) == UWSGI_OK)
             resp_write(&req, msg, sizeof msg - 1);
-        return;
+        return true;
     }
     int rc = handler->request(&req);
+    bool failed_midway = rc != UWSGI_OK && req.started;
     if (rc != UWSGI_OK && !req.started) {
         static const char msg[] = "Internal Server Error\n";
         uwsgi_header h[] = {{{"Content-Type", 12}, {"text/plain", 10}},
@@ -150,6 +158,7 @@ void Worker::dispatch(uwsgi_request &req) {
             resp_write(&req, msg, sizeof msg - 1);
     }
     if (handler->after_request) handler->after_request(&req);
+    return !failed_midway;
 }
 
 bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
@@ -159,8 +168,13 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     WorkerSlot &slot = worker_slot(id_);
     req.start_ms = monotonic_ms();
     slot.busy_since_ms.store(req.start_ms, std::memory_order_relaxed);
-    dispatch(req);
-    bool keep = conn->protocol->finish(conn->state, &req) == 1;
+    bool keep;
+    if (dispatch(req)) {
+        keep = conn->protocol->finish(conn->state, &req) == 1;
+    } else {
+        if (conn->protocol->abort) conn->protocol->abort(conn->state, &req);
+        keep = false;
+    }
     slot.busy_since_ms.store(0, std::memory_order_relaxed);
     slot.requests.fetch_add(1, std::memory_order_relaxed);
     if (request_logging_enabled()) log_request(req);

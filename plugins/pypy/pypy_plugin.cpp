@@ -39,10 +39,6 @@ const uwsgi_option kOptions[] = {
      "run a Python file in each worker after fork"},
     {"pypy-pp", "pypy-python-path,pypy-pythonpath", UWSGI_OPT_LIST, 0, "DIR",
      "add a directory to the Python path"},
-    {"pypy-paste", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
-     "load a WSGI app from a paste.deploy .ini file"},
-    {"pypy-ini-paste", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
-     "load a paste.deploy .ini file as the app (its [uwsgi] section is config)"},
     {nullptr, nullptr, 0, 0, nullptr, nullptr},
 };
 

@@ -634,10 +634,33 @@ def load_wsgi_file(path):
     return mod.__dict__[name], "%s:%s" % (abspath, name)
 
 
-def load_paste(path):
-    from paste.deploy import loadapp
+def load_paste(spec):
+    """--pypy-paste / --pypy-ini-paste (options of the paste plugin): [config:]FILE[#name]."""
+    if spec.startswith("config:"):
+        spec = spec[len("config:"):]
+    path, _, name = spec.partition("#")
     abspath = os.path.abspath(path)
-    return loadapp("config:" + abspath), "paste %s" % abspath
+    try:
+        from paste.deploy import loadapp
+    except ImportError as e:
+        raise ImportError("paste.deploy cannot be imported by PyPy (%s): install Debian's "
+                          "python3-pastedeploy and add --pypy-pp /usr/lib/python3/dist-packages"
+                          % e)
+    _configure_paste_logging(abspath)
+    uri = "config:" + abspath + ("#" + name if name else "")
+    return loadapp(uri), "paste %s" % uri
+
+
+def _configure_paste_logging(path):
+    """A paste .ini may carry logging sections; configure Python's logging from them. Not
+    strict: the [uwsgi] section may repeat keys (list options)."""
+    import configparser
+    here = {"here": os.path.dirname(path), "__file__": path}
+    parser = configparser.ConfigParser(defaults=here, strict=False)
+    parser.read(path)
+    if parser.has_section("loggers"):
+        import logging.config
+        logging.config.fileConfig(parser, disable_existing_loggers=False)
 
 
 def _add_app(loader, arg, what):

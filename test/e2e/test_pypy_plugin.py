@@ -578,26 +578,6 @@ def test_lazy_apps_load_in_each_worker(server, tmp_path):
         assert int(d["eval"]) == d["pid"] != d["master"]
 
 
-def test_paste_loads_config_uri(server, tmp_path):
-    # a stand-in paste.deploy proves the contract: loadapp("config:/absolute/path")
-    pkg = tmp_path / "fakepaste" / "paste"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    write(pkg, "deploy.py", """
-        def loadapp(uri):
-            def app(environ, start_response):
-                start_response("200 OK", [("Content-Type", "text/plain")])
-                return [uri.encode()]
-            return app
-    """)
-    ini = write(tmp_path, "app.ini", "[app:main]\nuse = egg:whatever\n")
-    for option in ("--pypy-paste", "--pypy-ini-paste"):
-        srv = server("--pypy-pp", str(tmp_path / "fakepaste"), option, ini)
-        assert srv.request("/")[2] == ("config:" + ini).encode()
-        assert "paste " + ini in srv.log()
-        srv.stop()
-
-
 def test_pypy_home_from_environment():
     env = dict(os.environ, PYPY_HOME=PYPY_HOME)
     r = subprocess.run([UWSGI, "--socket", "127.0.0.1:%d" % free_port(),

@@ -33,7 +33,7 @@ TEST_CASE("uwsgi_option") {
 }
 
 TEST_CASE("uwsgi_protocol") {
-    CHECK(sizeof(uwsgi_protocol) == 88);
+    CHECK(sizeof(uwsgi_protocol) == 104);
     CHECK(offsetof(uwsgi_protocol, struct_size) == 0);
     CHECK(offsetof(uwsgi_protocol, reserved) == 4);
     CHECK(offsetof(uwsgi_protocol, name) == 8);
@@ -46,6 +46,8 @@ TEST_CASE("uwsgi_protocol") {
     CHECK(offsetof(uwsgi_protocol, write_body) == 64);
     CHECK(offsetof(uwsgi_protocol, finish) == 72);
     CHECK(offsetof(uwsgi_protocol, has_pending) == 80);
+    CHECK(offsetof(uwsgi_protocol, abort) == 88);
+    CHECK(offsetof(uwsgi_protocol, sendfile) == 96);
 }
 
 TEST_CASE("uwsgi_host") {

@@ -49,6 +49,9 @@ typedef struct uwsgi_header {
 #define UWSGI_OPT_FLAG 1u
 #define UWSGI_OPT_VALUE 2u
 #define UWSGI_OPT_LIST 3u /* may be repeated; every value is kept */
+/* A configuration file (FILE[:section], section "uwsgi" by default) whose section is read as
+ * --ini reads it, when the option is parsed; the value is kept too. */
+#define UWSGI_OPT_CONFIG 4u
 
 /* One command-line / ini option. A table of these ends with an entry whose name is NULL. */
 typedef struct uwsgi_option {
@@ -99,6 +102,13 @@ typedef struct uwsgi_protocol {
     /* 1 when bytes of a next request are already buffered (pipelining), so the core serves
      * again without waiting for the socket. */
     int (*has_pending)(void *state);
+    /* Optional. The handler failed after the response started: the response must not look
+     * complete (e.g. no last chunk). The connection is closed afterwards; finish is not called. */
+    void (*abort)(void *state, uwsgi_request *req);
+    /* Optional. Sends `count` bytes of `fd` from `offset` as response body. Returns UWSGI_OK or
+     * an error, or 1 to decline (e.g. chunked framing): the core then reads the file and calls
+     * write_body. */
+    int (*sendfile)(void *state, uwsgi_request *req, int fd, int64_t offset, int64_t count);
 } uwsgi_protocol;
 
 /* The table of core services handed to every plugin's init(). Append-only. */

@@ -1,0 +1,25 @@
+// The http plugin's settings, read once from the core's options in init().
+#pragma once
+
+#include <uwsgi/plugin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace uwsgi_http {
+
+struct Config {
+    size_t buffer_size = 4096;  // --buffer-size: the largest request head
+    uint64_t limit_post = 0;    // --limit-post: the largest body, 0 = unlimited
+    size_t max_vars = 64;       // --max-vars: uWSGI's default
+    uint8_t modifier1 = 0;      // --http-socket-modifier1
+    uint8_t modifier2 = 0;      // --http-socket-modifier2
+    std::string extra_headers;  // --add-header values as "Name: value\r\n" lines
+};
+
+// Reads the options through `host`. On a bad value returns false with `error` naming the option
+// and the value.
+bool load_config(const uwsgi_host &host, Config &cfg, std::string &error);
+
+}  // namespace uwsgi_http

@@ -1,0 +1,169 @@
+// The http plugin's descriptor: options, init, and the uwsgi_protocol table for --http-socket.
+// Every entry point is noexcept and turns a C++ failure into a status code.
+#include "config.hpp"
+#include "connection.hpp"
+
+#include <uwsgi/plugin.hpp>
+
+#include <new>
+#include <string>
+
+namespace {
+
+using uwsgi_http::Config;
+using uwsgi_http::Connection;
+
+const uwsgi_host *g_host = nullptr;
+Config g_config;
+
+const uwsgi_option kOptions[] = {
+    {"http-socket", nullptr, UWSGI_OPT_LIST, 0, "ADDR",
+     "serve HTTP/1.1 on ADDR (host:port, :port or a UNIX path)"},
+    {"http-socket-modifier1", nullptr, UWSGI_OPT_VALUE, 0, "N",
+     "modifier1 of requests from --http-socket (default 0)"},
+    {"http-socket-modifier2", nullptr, UWSGI_OPT_VALUE, 0, "N",
+     "modifier2 of requests from --http-socket (default 0)"},
+    {"add-header", nullptr, UWSGI_OPT_LIST, 0, "\"NAME: VALUE\"",
+     "add a header to every HTTP response"},
+    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+};
+
+void log_error(const std::string &msg) {
+    if (g_host) g_host->log(UWSGI_LOG_ERROR, "http", msg.data(), msg.size());
+}
+
+int http_init(const uwsgi_host *host) noexcept {
+    g_host = host;
+    uwsgi::Host::set(host);
+    try {
+        std::string error;
+        if (!uwsgi_http::load_config(*host, g_config, error)) {
+            log_error(error);
+            return 1;
+        }
+    } catch (const std::exception &e) {
+        log_error(std::string("init failed: ") + e.what());
+        return 1;
+    }
+    return 0;
+}
+
+void *http_conn_open(uwsgi_conn *conn) noexcept {
+    if (!g_host) return nullptr;
+    try {
+        return new Connection(*g_host, g_config, conn);
+    } catch (...) {
+        log_error("cannot allocate a connection");
+        return nullptr;
+    }
+}
+
+void http_conn_close(void *state) noexcept { delete static_cast<Connection *>(state); }
+
+// The Connection methods do not throw (no allocation after conn_open); the guards are for the
+// unexpected, so one bad request never takes a worker down.
+int http_read_request(void *state, uwsgi_request *req) noexcept {
+    if (!state) return UWSGI_ERROR;  // conn_open failed; the core then closes the connection
+    try {
+        return static_cast<Connection *>(state)->read_request(req);
+    } catch (...) {
+        return UWSGI_ERROR;
+    }
+}
+
+int64_t http_read_body(void *state, uwsgi_request *req, void *buf, size_t len) noexcept {
+    try {
+        return static_cast<Connection *>(state)->read_body(req, buf, len);
+    } catch (...) {
+        return UWSGI_ERROR;
+    }
+}
+
+int http_write_head(void *state, uwsgi_request *req, uwsgi_str status, const uwsgi_header *headers,
+                    size_t nheaders) noexcept {
+    try {
+        return static_cast<Connection *>(state)->write_head(req, status, headers, nheaders);
+    } catch (...) {
+        return UWSGI_ERROR;
+    }
+}
+
+int http_write_body(void *state, uwsgi_request *req, const void *buf, size_t len) noexcept {
+    try {
+        return static_cast<Connection *>(state)->write_body(req, buf, len);
+    } catch (...) {
+        return UWSGI_ERROR;
+    }
+}
+
+int http_finish(void *state, uwsgi_request *req) noexcept {
+    if (!state) return 0;
+    try {
+        return static_cast<Connection *>(state)->finish(req);
+    } catch (...) {
+        return 0;
+    }
+}
+
+int http_has_pending(void *state) noexcept {
+    if (!state) return 0;
+    return static_cast<Connection *>(state)->has_pending();
+}
+
+void http_abort(void *state, uwsgi_request *req) noexcept {
+    if (!state) return;
+    try {
+        static_cast<Connection *>(state)->abort(req);
+    } catch (...) {
+    }
+}
+
+int http_sendfile(void *state, uwsgi_request *req, int fd, int64_t offset,
+                  int64_t count) noexcept {
+    if (!state) return UWSGI_ERROR;
+    try {
+        return static_cast<Connection *>(state)->send_file(req, fd, offset, count);
+    } catch (...) {
+        return UWSGI_ERROR;
+    }
+}
+
+const uwsgi_protocol kProtocol = {
+    static_cast<uint32_t>(sizeof(uwsgi_protocol)),
+    0,
+    "http",
+    "http-socket",
+    http_conn_open,
+    http_conn_close,
+    http_read_request,
+    http_read_body,
+    http_write_head,
+    http_write_body,
+    http_finish,
+    http_has_pending,
+    http_abort,
+    http_sendfile,
+};
+
+const uwsgi_plugin kPlugin = {
+    UWSGI_PLUGIN_HEADER,
+    "http",
+    "0.1.0",
+    "HTTP/1.1 socket protocol (--http-socket)",
+    nullptr,
+    kOptions,
+    http_init,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    -1,
+    nullptr,
+    nullptr,
+    &kProtocol,
+    nullptr,
+};
+
+}  // namespace
+
+UWSGI_PLUGIN_DEFINE(kPlugin)
