@@ -25,7 +25,9 @@ def main(build):
     with open(os.path.join(build, "meson-logs", "testlog.json")) as f:
         runs = [json.loads(line) for line in f if line.strip()]
     for run in runs:
-        report = os.path.join(build, "test-reports", run["name"] + ".xml")
+        # meson names tests "project:suite / name"; reports are named after the last part
+        name = run["name"].split(" / ")[-1]
+        report = os.path.join(build, "test-reports", name + ".xml")
         ok = run["result"] in ("OK", "EXPECTEDFAIL", "SKIP")
         if os.path.exists(report):
             p, fl, s = junit_counts(report)

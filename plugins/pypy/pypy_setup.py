@@ -92,19 +92,20 @@ typedef struct uwsgi_pypy_api {
     int (*request)(uwsgi_request *);
 } uwsgi_pypy_api;
 
-/* "uwsgi.rpc/1", offered by the rpc plugin */
-typedef struct uwsgi_rpc_result uwsgi_rpc_result;
-typedef int (*uwsgi_rpc_fn)(void *ctx, uint32_t argc, const uwsgi_str *argv,
-                            uwsgi_rpc_result *out);
-typedef struct uwsgi_rpc_ext {
+/* "uwsgi.rpc/1", offered by the rpc plugin (plugin-api/include/uwsgi/rpc.h) */
+typedef void (*uwsgi_rpc_sink)(void *sink_ctx, const char *data, size_t len);
+typedef int (*uwsgi_rpc_function)(void *fn_ctx, uint8_t argc, const uwsgi_str *argv,
+                                  uwsgi_rpc_sink sink, void *sink_ctx);
+typedef struct uwsgi_rpc_api {
     uint32_t struct_size;
-    uint32_t version;
-    int (*register_func)(const char *name, size_t name_len, uwsgi_rpc_fn fn, void *ctx);
-    int (*set_result)(uwsgi_rpc_result *out, const void *buf, size_t len);
-    int (*call)(const char *node, const char *name, size_t name_len, uint32_t argc,
-                const uwsgi_str *argv, uwsgi_str *result);
-    void (*free_result)(uwsgi_str *result);
-} uwsgi_rpc_ext;
+    uint32_t reserved;
+    int (*register_function)(const char *name, uwsgi_rpc_function fn, void *fn_ctx);
+    int (*call_local)(const char *name, uint8_t argc, const uwsgi_str *argv, uwsgi_rpc_sink sink,
+                      void *sink_ctx);
+    int (*call_remote)(const char *node, const char *name, uint8_t argc, const uwsgi_str *argv,
+                       uwsgi_rpc_sink sink, void *sink_ctx);
+    const char *(*function_at)(size_t index);
+} uwsgi_rpc_api;
 """)
 
 UWSGI_OK = 0
@@ -124,7 +125,7 @@ state.ffi = ffi
 state.api = api
 state.apps = []
 state.callbacks = []
-state.rpc_callbacks = {}
+state.rpc_functions = {}
 sys.modules["_uwsgi_pypy"] = state
 
 
@@ -727,28 +728,70 @@ def _post_fork():
 # ---------------------------------------------------------------------------------------------
 # the uwsgi module
 
-def _rpc_ext():
+RPC_MAX_ARGS = 254
+RPC_MAX_NAME = 255
+RPC_MAX_ITEM = 0xffff
+
+
+def _rpc_api():
     p = host.get_extension(b"uwsgi.rpc/1")
     if p == ffi.NULL:
         raise RuntimeError("uwsgi RPC is not available: no plugin offers the uwsgi.rpc/1 "
                            "extension (load the rpc plugin, e.g. --plugin rpc)")
-    ext = ffi.cast("uwsgi_rpc_ext *", p)
-    if ext.version != 1 or ext.struct_size < ffi.sizeof("uwsgi_rpc_ext"):
-        raise RuntimeError("the uwsgi.rpc/1 extension has an unexpected layout (version %d, "
-                           "size %d)" % (ext.version, ext.struct_size))
-    return ext
+    api_ = ffi.cast("uwsgi_rpc_api *", p)
+    if api_.struct_size < ffi.sizeof("uwsgi_rpc_api"):
+        raise RuntimeError("the uwsgi.rpc/1 extension is too small (%d bytes, this script needs "
+                           "%d)" % (api_.struct_size, ffi.sizeof("uwsgi_rpc_api")))
+    return api_
 
 
-def _args(args):
+# One C entry point for every Python RPC function: fn_ctx is a handle to (name, function).
+@ffi.callback("int(void *, uint8_t, const uwsgi_str *, uwsgi_rpc_sink, void *)", error=-1)
+def _rpc_trampoline(fn_ctx, argc, argv, sink, sink_ctx):
+    name, func = ffi.from_handle(fn_ctx)
+    try:
+        res = func(*[ffi.unpack(argv[i].ptr, argv[i].len) for i in range(argc)])
+        if res is None:
+            res = b""
+        elif isinstance(res, str):
+            res = res.encode("utf-8")
+        res = bytes(res)
+        sink(sink_ctx, ffi.from_buffer(res), len(res))
+        return UWSGI_OK
+    except BaseException:
+        log_exception("rpc function %r raised:" % name)
+        return UWSGI_ERROR
+
+
+# Collects a call's result into the list behind sink_ctx.
+@ffi.callback("void(void *, const char *, size_t)")
+def _rpc_collect(sink_ctx, data, length):
+    ffi.from_handle(sink_ctx).append(ffi.unpack(data, length))
+
+
+state.rpc_callbacks = [_rpc_trampoline, _rpc_collect]
+
+
+def _rpc_args(func, args):
+    """Checks the wire limits before anything is sent (ValueError), like uWSGI does."""
+    bfunc = _b(func, "rpc function name")
     blobs = [_b(a, "rpc argument") for a in args]
-    argv = ffi.new("uwsgi_str[]", len(blobs)) if blobs else ffi.NULL
+    if not bfunc or len(bfunc) > RPC_MAX_NAME:
+        raise ValueError("rpc function name must be 1 to %d bytes" % RPC_MAX_NAME)
+    if len(blobs) > RPC_MAX_ARGS:
+        raise ValueError("rpc calls take at most %d arguments, got %d" % (RPC_MAX_ARGS, len(blobs)))
+    if any(len(b) > RPC_MAX_ITEM for b in blobs):
+        raise ValueError("each rpc argument must be at most %d bytes" % RPC_MAX_ITEM)
+    if 2 + len(bfunc) + sum(2 + len(b) for b in blobs) > RPC_MAX_ITEM:
+        raise ValueError("an rpc request must fit in %d bytes" % RPC_MAX_ITEM)
+    argv = ffi.new("uwsgi_str[]", max(1, len(blobs)))
     keep = []
     for i, b in enumerate(blobs):
         c = ffi.from_buffer(b)
         keep.append(c)
         argv[i].ptr = c
         argv[i].len = len(b)
-    return argv, len(blobs), keep
+    return bfunc, argv, len(blobs), keep
 
 
 def _make_module():
@@ -797,47 +840,49 @@ def _make_module():
     m.request_id = request_id
 
     def register_rpc(name, func, argc=0):
-        ext = _rpc_ext()
+        rpc_api = _rpc_api()
         bname = _b(name, "rpc name")
-
-        @ffi.callback("int(void *, uint32_t, const uwsgi_str *, uwsgi_rpc_result *)", error=-1)
-        def cb(ctx, argc, argv, out):
-            try:
-                args = [ffi.unpack(argv[i].ptr, argv[i].len) for i in range(argc)]
-                res = func(*args)
-                res = b"" if res is None else _b(res, "rpc result")
-                return ext.set_result(out, ffi.from_buffer(res), len(res))
-            except BaseException:
-                log_exception("rpc function %r failed:" % bname)
-                return -1
-
-        if ext.register_func(bname, len(bname), cb, ffi.NULL) != 0:
+        if not bname or len(bname) > RPC_MAX_NAME:
+            raise ValueError("rpc function name must be 1 to %d bytes" % RPC_MAX_NAME)
+        handle = ffi.new_handle((bname, func))
+        if rpc_api.register_function(bname, _rpc_trampoline, handle) != UWSGI_OK:
             raise RuntimeError("cannot register rpc function %r (see the log)" % bname)
-        state.rpc_callbacks[bname] = cb
+        state.rpc_functions[bname] = handle  # keeps the handle alive
         return True
     m.register_rpc = register_rpc
 
     def rpc(node, func, *args):
-        ext = _rpc_ext()
-        bnode = _b(node, "rpc node") if node else ffi.NULL
-        bfunc = _b(func, "rpc function name")
-        argv, argc, keep = _args(args)
-        result = ffi.new("uwsgi_str *")
-        rc = ext.call(bnode, bfunc, len(bfunc), argc, argv, result)
-        if rc != 0:
-            raise IOError("rpc call %r on %s failed (code %d)"
-                          % (bfunc, node or "the local registry", rc))
-        try:
-            return ffi.unpack(result.ptr, result.len) if result.ptr != ffi.NULL else b""
-        finally:
-            ext.free_result(result)
+        """Calls func on node ("host:port", a UNIX path; None or "" = locally). Returns the
+        result as bytes, or None when the call failed (the reason is logged)."""
+        rpc_api = _rpc_api()
+        bfunc, argv, argc, keep = _rpc_args(func, args)
+        chunks = []
+        sink_ctx = ffi.new_handle(chunks)
+        if node:
+            rc = rpc_api.call_remote(_b(node, "rpc node"), bfunc, argc, argv, _rpc_collect,
+                                     sink_ctx)
+        else:
+            rc = rpc_api.call_local(bfunc, argc, argv, _rpc_collect, sink_ctx)
+        return b"".join(chunks) if rc == UWSGI_OK else None
     m.rpc = rpc
 
     def call(func, *args):
+        """call('func', ...) locally, call('func@host:port', ...) on another node."""
         bfunc = _b(func, "rpc function name")
         name, sep, node = bfunc.partition(b"@")
         return rpc(node if sep else None, name, *args)
     m.call = call
+
+    def rpc_list():
+        rpc_api = _rpc_api()
+        names, i = [], 0
+        while True:
+            p = rpc_api.function_at(i)
+            if p == ffi.NULL:
+                return tuple(names)
+            names.append(ffi.string(p))
+            i += 1
+    m.rpc_list = rpc_list
 
     return m
 
