@@ -42,6 +42,11 @@ private:
 
     int id_;
     const std::vector<Listener> &listeners_;
+    // With one request thread nobody else can take a connection, so connections stay in the
+    // epoll set edge-triggered for their whole life and events come in batches: no epoll_ctl
+    // and fewer epoll_wait calls per request. With several threads each readiness is handed to
+    // exactly one thread (EPOLLONESHOT) and re-armed when the connection is parked again.
+    bool single_thread_ = false;
     int epoll_fd_ = -1;
     int wake_fd_ = -1;
     std::atomic<bool> stopping_{false};
@@ -67,8 +72,9 @@ void Worker::park(uwsgi_conn *conn) {
         if (parked_) parked_->park_prev = conn;
         parked_ = conn;
     }
+    if (single_thread_ && conn->in_epoll) return;  // still registered, edge-triggered
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.events = EPOLLIN | EPOLLRDHUP | uint32_t(single_thread_ ? EPOLLET : EPOLLONESHOT);
     ev.data.ptr = conn;
     epoll_ctl(epoll_fd_, conn->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, conn->fd, &ev);
     conn->in_epoll = true;
@@ -102,7 +108,7 @@ void Worker::close_conn(uwsgi_conn *conn) {
 
 void Worker::accept_one(const Listener &l, uwsgi_request &req) {
     int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (!stopping_) {
+    if (!stopping_ && !single_thread_) {
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLONESHOT;
         ev.data.ptr = const_cast<Listener *>(&l);
@@ -198,20 +204,23 @@ void Worker::thread_main() {
     run_thread_init_hooks();
     uwsgi_request req;  // reused for every request this thread serves
     req.configure(settings().buffer_size, settings().max_vars);
-    epoll_event ev;
+    constexpr int kBatch = 64;
+    epoll_event events[kBatch];
+    const int batch = single_thread_ ? kBatch : 1;
     for (;;) {
-        int n = epoll_wait(epoll_fd_, &ev, 1, -1);
-        if (n <= 0) continue;
-        if (ev.data.ptr == &wake_fd_) return;
-        bool is_listener = false;
-        for (auto &l : listeners_)
-            if (ev.data.ptr == &l) {
-                is_listener = true;
-                accept_one(l, req);
+        int n = epoll_wait(epoll_fd_, events, batch, -1);
+        for (int i = 0; i < n; ++i) {
+            void *ptr = events[i].data.ptr;
+            if (ptr == &wake_fd_) return;
+            const Listener *listener = nullptr;
+            for (auto &l : listeners_)
+                if (ptr == &l) listener = &l;
+            if (listener) {
+                accept_one(*listener, req);
+            } else if (auto *conn = static_cast<uwsgi_conn *>(ptr); unpark(conn)) {
+                serve(conn, req);
             }
-        if (is_listener) continue;
-        auto *conn = static_cast<uwsgi_conn *>(ev.data.ptr);
-        if (unpark(conn)) serve(conn, req);
+        }
     }
 }
 
@@ -222,8 +231,9 @@ WorkerExit Worker::run() {
     ev.events = EPOLLIN;  // level-triggered: once written, it wakes every thread
     ev.data.ptr = &wake_fd_;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    single_thread_ = settings().threads == 1;
     for (auto &l : listeners_) {
-        ev.events = EPOLLIN | EPOLLONESHOT;
+        ev.events = EPOLLIN | (single_thread_ ? 0u : uint32_t(EPOLLONESHOT));
         ev.data.ptr = const_cast<Listener *>(&l);
         epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, l.fd, &ev);
     }
