@@ -526,26 +526,15 @@ def _environ(req):
     return env
 
 
-def _answer_500(resp):
-    if resp.sent or resp.peer_gone or host.resp_started(resp.req):
-        return
-    resp.status = b"500 Internal Server Error"
-    resp.headers = [(b"Content-Type", b"text/plain")]
-    resp.sent = False
-    try:
-        resp.write(b"Internal Server Error")
-    except Exception:
-        pass
-
-
 def _handle(req):
     _tls.req = req
     resp = Response(req)
     env = None
     try:
+        # UWSGI_ERROR before any response byte: the core answers 500 itself; after, it cuts the
+        # response short (no last chunk) so the client sees it is incomplete.
         if not state.apps:
             log("no WSGI app loaded (see the startup log): answering 500", LOG_ERROR)
-            _answer_500(resp)
             return UWSGI_ERROR
         app = state.apps[0][1]
         env = _environ(req)
@@ -562,7 +551,6 @@ def _handle(req):
             return UWSGI_EPEER
         where = env.get("PATH_INFO", "") if env else ""
         log_exception("exception in the WSGI app serving %r:" % where)
-        _answer_500(resp)
         return UWSGI_ERROR
     finally:
         if env is not None:
