@@ -37,6 +37,7 @@ const uwsgi_option kCoreOptions[] = {
     FLAG("version", nullptr, "print the version and exit"),
     FLAG("list-plugins", nullptr, "list the installed plugins and exit"),
     VALUE("check-plugin", nullptr, "FILE", "check that FILE is a loadable plugin and exit"),
+    VALUE("build-plugin", nullptr, "DIR", "build NAME_plugin.so from the plugin folder DIR into the current directory with this binary's headers (runs uwsgiconfig) and exit"),
     VALUE("print-sym", nullptr, "NAME", "print the string symbol NAME from the binary or a plugin and exit"),
     {nullptr, nullptr, 0, 0, nullptr, nullptr},
 };

@@ -52,7 +52,8 @@ void register_app(const char *plugin, const char *description) {
 }
 
 void set_proc_name(const char *name) {
-    if (name) prctl(PR_SET_NAME, name, 0, 0, 0);
+    // In library mode the process belongs to the host program: its name is left alone.
+    if (name && !runtime().library_mode) prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 uint8_t req_modifier1(const uwsgi_request *r) { return r->modifier1; }

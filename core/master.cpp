@@ -1,6 +1,7 @@
 #include "master.hpp"
 
 #include "lifecycle.hpp"
+#include "reexec.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
@@ -21,21 +22,29 @@ namespace {
 
 void reexec(const std::vector<Listener> &listeners) {
     export_listeners(listeners);
-    std::string binary = runtime().config.value_or("binary-path", "");
-    if (binary.empty()) {
-        char buf[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-        binary = n > 0 ? std::string(buf, size_t(n)) : runtime().argv[0];
-    }
+    const Runtime &rt = runtime();
+    ReexecInput in;
+    in.library_mode = rt.library_mode;
+    in.binary_path = rt.config.value_or("binary-path", "");
+    in.binary_path_executable =
+        !in.binary_path.empty() && access(in.binary_path.c_str(), X_OK) == 0;
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n > 0) in.self_exe.assign(buf, size_t(n));
+    in.argv = rt.argv;
+    in.host_cmdline = rt.host_cmdline;
+    ExecCommand cmd = reexec_command(in);
     std::vector<char *> args;
-    for (auto &a : runtime().argv) args.push_back(const_cast<char *>(a.c_str()));
+    for (auto &a : cmd.argv) args.push_back(const_cast<char *>(a.c_str()));
     args.push_back(nullptr);
-    spdlog::info("reloading: executing {}", binary);
+    std::string line;
+    for (auto &a : cmd.argv) line += (line.empty() ? "" : " ") + a;
+    spdlog::info("reloading: executing {} ({})", cmd.binary, line);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
-    execv(binary.c_str(), args.data());
-    spdlog::critical("reload failed: cannot execute {}: {}", binary, strerror(errno));
+    execv(cmd.binary.c_str(), args.data());
+    spdlog::critical("reload failed: cannot execute {}: {}", cmd.binary, strerror(errno));
     _exit(1);
 }
 
@@ -208,6 +217,7 @@ int run_master(const std::vector<Listener> &listeners) {
 }
 
 int run_single(const std::vector<Listener> &listeners) {
+    runtime().worker_id = 1;  // the single process is worker 1 in post_fork hooks too
     run_post_fork_hooks();
     WorkerExit why = run_worker(1, listeners);
     if (why == WorkerExit::Reload || why == WorkerExit::BrutalReload || why == WorkerExit::Recycle)

@@ -38,28 +38,8 @@ void *find_symbol(void *handle, const std::string &name) {
     return nullptr;
 }
 
-LoadedPlugin load_plugin_file(const std::string &path) {
-    namespace dll = boost::dll;
-    auto lib = std::make_unique<dll::shared_library>();
-    std::error_code ec;
-    lib->load(path, dll::load_mode::rtld_now | dll::load_mode::rtld_local, ec);
-    if (ec) {
-        std::string why = dlopen_reason(path, ec.message());
-        std::string hint = why.find("undefined symbol: uwsgi") != std::string::npos
-                               ? " It looks like an upstream uWSGI plugin: those link against the "
-                                 "upstream uwsgi binary and cannot be loaded here; use this "
-                                 "project's plugin of the same name."
-                               : " Check that the file exists and was built for this machine.";
-        throw PluginError(fmt::format("plugin {}: cannot be loaded: {}.{}", path, why, hint));
-    }
-    if (!lib->has(UWSGI_PLUGIN_ENTRY_SYMBOL))
-        throw PluginError(fmt::format(
-            "plugin {}: no entry symbol '{}': not a plugin for this server (upstream uWSGI "
-            "plugins export NAME_plugin instead). Build it against plugin-api/uwsgi/plugin.h with "
-            "UWSGI_PLUGIN_DEFINE.",
-            path, UWSGI_PLUGIN_ENTRY_SYMBOL));
-    auto entry = lib->get<const uwsgi_plugin *()>(UWSGI_PLUGIN_ENTRY_SYMBOL);
-    const uwsgi_plugin *d = entry();
+// The layered checks of a descriptor, for a file or a built-in; `path` names it in messages.
+static void check_descriptor(const std::string &path, const uwsgi_plugin *d) {
     if (!d) throw PluginError(fmt::format("plugin {}: its entry function returned no descriptor", path));
     if (d->magic != UWSGI_PLUGIN_MAGIC)
         throw PluginError(fmt::format(
@@ -89,9 +69,41 @@ LoadedPlugin load_plugin_file(const std::string &path) {
     if (d->protocol && d->protocol->struct_size < sizeof(uwsgi_protocol))
         throw PluginError(fmt::format("plugin {}: protocol table is too small ({} bytes, need {})",
                                       path, d->protocol->struct_size, sizeof(uwsgi_protocol)));
+}
+
+LoadedPlugin load_plugin_file(const std::string &path) {
+    namespace dll = boost::dll;
+    auto lib = std::make_unique<dll::shared_library>();
+    std::error_code ec;
+    lib->load(path, dll::load_mode::rtld_now | dll::load_mode::rtld_local, ec);
+    if (ec) {
+        std::string why = dlopen_reason(path, ec.message());
+        std::string hint = why.find("undefined symbol: uwsgi") != std::string::npos
+                               ? " It looks like an upstream uWSGI plugin: those link against the "
+                                 "upstream uwsgi binary and cannot be loaded here; use this "
+                                 "project's plugin of the same name."
+                               : " Check that the file exists and was built for this machine.";
+        throw PluginError(fmt::format("plugin {}: cannot be loaded: {}.{}", path, why, hint));
+    }
+    if (!lib->has(UWSGI_PLUGIN_ENTRY_SYMBOL))
+        throw PluginError(fmt::format(
+            "plugin {}: no entry symbol '{}': not a plugin for this server (upstream uWSGI "
+            "plugins export NAME_plugin instead). Build it against plugin-api/uwsgi/plugin.h with "
+            "UWSGI_PLUGIN_DEFINE.",
+            path, UWSGI_PLUGIN_ENTRY_SYMBOL));
+    auto entry = lib->get<const uwsgi_plugin *()>(UWSGI_PLUGIN_ENTRY_SYMBOL);
+    const uwsgi_plugin *d = entry();
+    check_descriptor(path, d);
     LoadedPlugin out{path, d, lib->native()};
     libraries().push_back(std::move(lib));
     return out;
+}
+
+LoadedPlugin load_builtin_plugin(const char *name, uwsgi_plugin_entry_fn entry) {
+    std::string label = fmt::format("built-in {}", name);
+    const uwsgi_plugin *d = entry();
+    check_descriptor(label, d);
+    return LoadedPlugin{label, d, nullptr};
 }
 
 }  // namespace core

@@ -22,6 +22,9 @@ struct LoadedPlugin {
 // Throws PluginError with the layered diagnosis.
 LoadedPlugin load_plugin_file(const std::string &path);
 
+// A plugin linked into this binary: the same descriptor checks; its path is "built-in NAME".
+LoadedPlugin load_builtin_plugin(const char *name, uwsgi_plugin_entry_fn entry);
+
 // Finds a symbol in a loaded image; nullptr when absent.
 void *find_symbol(void *handle, const std::string &name);
 

@@ -22,6 +22,11 @@ const LoadedPlugin &PluginRegistry::add_file(const std::string &path, OptionSet 
     return installed_.back();
 }
 
+void PluginRegistry::add_builtins(const BuiltinPlugin *table, OptionSet &options) {
+    for (const BuiltinPlugin *b = table; b && b->name; ++b)
+        add(load_builtin_plugin(b->name, b->entry), options);
+}
+
 void PluginRegistry::discover(const std::vector<std::string> &dirs, OptionSet &options) {
     const std::string suffix = "_plugin.so";
     for (auto &dir : dirs) {

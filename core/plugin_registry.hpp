@@ -1,6 +1,7 @@
 // The installed plugins (discovered, entry function run only) and the active ones (hooks run).
 #pragma once
 
+#include "builtin_plugins.hpp"
 #include "option_set.hpp"
 #include "plugin_loader.hpp"
 
@@ -17,6 +18,9 @@ public:
     void discover(const std::vector<std::string> &dirs, OptionSet &options);
     // A plugin named by path: its failures are fatal (PluginError).
     const LoadedPlugin &add_file(const std::string &path, OptionSet &options);
+    // The plugins linked into this binary (a {nullptr, nullptr}-terminated table, may be null).
+    // Registered before discovery, so a NAME_plugin.so of the same name is then skipped.
+    void add_builtins(const BuiltinPlugin *table, OptionSet &options);
 
     const LoadedPlugin *find(const std::string &name) const;
     const std::vector<LoadedPlugin> &installed() const { return installed_; }

@@ -1,27 +1,24 @@
 #include "plugin_search_path.hpp"
 
-#include <climits>
+#include "self_location.hpp"
+
 #include <cstdlib>
 #include <dirent.h>
 #include <sstream>
-#include <unistd.h>
 
 namespace core {
 
-// A binary in BUILD/core/ finds the plugins built beside it in BUILD/plugins/NAME/.
+// A core in BUILD/core/ (the uwsgi binary or libuwsgi.so) finds the plugins built beside it in
+// BUILD/plugins/NAME/.
 static void add_build_tree_dirs(std::vector<std::string> &out) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return;
-    std::string path(exe, size_t(n));
-    std::string dir = path.substr(0, path.rfind('/'));
-    if (dir.size() < 5 || dir.compare(dir.size() - 5, 5, "/core") != 0) return;
-    std::string plugins = dir.substr(0, dir.size() - 5) + "/plugins";
-    if (access((dir.substr(0, dir.size() - 5) + "/meson-private").c_str(), F_OK) != 0) return;
+    std::string root = build_tree_root();
+    if (root.empty()) return;
+    std::string plugins = root + "/plugins";
     DIR *d = opendir(plugins.c_str());
     if (!d) return;
     while (dirent *e = readdir(d))
-        if (e->d_name[0] != '.') out.push_back(plugins + "/" + e->d_name);
+        if (e->d_name[0] != '.' && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN))
+            out.push_back(plugins + "/" + e->d_name);
     closedir(d);
 }
 

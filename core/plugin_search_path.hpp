@@ -1,5 +1,6 @@
 // Where plugins are looked for: --plugin-dir, UWSGI_PLUGIN_PATH, the compiled-in plugin
-// directory, and, for a binary run from its build tree, the sibling plugins/*/ folders.
+// directory, and, for a core (binary or libuwsgi.so) run from its build tree, the sibling
+// plugins/*/ folders.
 #pragma once
 
 #include <string>

@@ -18,6 +18,11 @@ struct Runtime {
     pid_t master_pid = 0;
     std::vector<std::string> apps;  // "plugin: description" of every app loaded
     std::vector<std::string> argv;  // for re-execution on reload
+    // Library mode: the core runs inside a host program that called uwsgi_init() (PyPy through
+    // ctypes). The host's argv and environ are not ours to rewrite, and a reload re-executes
+    // the host's command line (host_cmdline, from /proc/self/cmdline) or the --binary-path.
+    bool library_mode = false;
+    std::vector<std::string> host_cmdline;
 };
 
 Runtime &runtime();

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "build_plugin.hpp"
 #include "core_options.hpp"
 #include "info_commands.hpp"
 #include "ini_file.hpp"
@@ -31,6 +32,7 @@ namespace {
 struct Prescan {
     std::vector<std::string> plugin_dirs, plugin_paths;
     std::string check_plugin;
+    std::string build_plugin;
 };
 
 Prescan prescan(const std::vector<std::string> &args) {
@@ -41,6 +43,7 @@ Prescan prescan(const std::vector<std::string> &args) {
             for (auto &p : split_list({value}))
                 if (p.find('/') != std::string::npos) out.plugin_paths.push_back(p);
         if (key == "check-plugin") out.check_plugin = value;
+        if (key == "build-plugin") out.build_plugin = value;
     };
     auto scan_ini = [&](const std::string &spec) {
         try {
@@ -141,16 +144,37 @@ int serve(Runtime &rt) {
     return code;
 }
 
+// The host program's own command line (library mode): what a reload re-executes.
+std::vector<std::string> host_cmdline() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> out;
+    std::string arg;
+    while (std::getline(in, arg, '\0')) out.push_back(arg);
+    return out;
+}
+
 }  // namespace
 
-int server_main(int argc, char **argv, char **envp) {
+int server_main(int argc, char **argv, char **envp, const Launch &launch) {
     init_logging();
     signal(SIGPIPE, SIG_IGN);
     Runtime &rt = runtime();
     rt.argv.assign(argv, argv + argc);
+    rt.library_mode = launch.library_mode;
     ParseInput input;
     input.args.assign(argv + 1, argv + argc);
+    // A launcher may pass an empty envp (the seed's fakeuwsgi.py does, so that nothing writes
+    // over the host's environ); UWSGI_* options are then read from the process environment.
+    if (launch.library_mode && (!envp || !*envp)) envp = environ;
     for (char **e = envp; e && *e; ++e) input.env.emplace_back(*e);
+    if (launch.library_mode) {
+        rt.host_cmdline = host_cmdline();
+        std::string host;
+        for (auto &a : rt.host_cmdline) host += (host.empty() ? "" : " ") + a;
+        spdlog::info("library mode (uwsgi_init called by {}): process titles are left alone; a "
+                     "reload re-executes --binary-path if given, else this command line",
+                     host);
+    }
     // Signals are taken with sigtimedwait by the process that owns them, never by handlers.
     sigset_t set;
     sigemptyset(&set);
@@ -159,7 +183,9 @@ int server_main(int argc, char **argv, char **envp) {
     try {
         Prescan pre = prescan(input.args);
         if (!pre.check_plugin.empty()) return check_plugin(pre.check_plugin);
+        if (!pre.build_plugin.empty()) return build_plugin(pre.build_plugin);
         rt.options.add_table("core", kCoreOptions);
+        rt.registry.add_builtins(launch.builtins, rt.options);
         std::vector<std::string> dirs = plugin_search_path(pre.plugin_dirs);
         std::string searched = describe_search_path(dirs);
         for (auto &path : pre.plugin_paths) rt.registry.add_file(path, rt.options);
