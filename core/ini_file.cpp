@@ -70,6 +70,10 @@ KeyValues read_ini(const std::string &spec) {
     auto [path, section] = split_ini_spec(spec);
     std::ifstream in(path);
     if (!in) throw ConfigError("cannot read ini file '" + path + "'");
+    return parse_ini(in, path, section);
+}
+
+KeyValues parse_ini(std::istream &in, const std::string &path, const std::string &section) {
     KeyValues out;
     bool in_section = false, found = false;
     std::string line;

@@ -78,10 +78,10 @@ static po::options_description describe(const OptionSet &options) {
             std::vector<std::string> names{o->name};
             for (auto &a : aliases_of(*o)) names.push_back(a);
             for (auto &n : names) {
-                auto *sem = po::value<std::vector<std::string>>();
+                if (n.size() == 1) continue;  // short aliases are attached below
+                auto *sem = po::value<std::vector<std::string>>();  // owned by desc from here
                 if (o->kind == UWSGI_OPT_FLAG)
                     sem->implicit_value(std::vector<std::string>{"true"}, "true");
-                if (n.size() == 1) continue;  // short aliases are attached below
                 std::string spec = n;
                 for (auto &a : aliases_of(*o))
                     if (a.size() == 1 && n == o->name) spec += "," + a;
@@ -118,6 +118,16 @@ static void add_option(Config &config, const OptionSet &options, const OptionInf
 
 static void add_ini(Config &config, const OptionSet &options, const std::string &spec,
                     const std::string &searched) {
+    // "ini = %p" (or a cycle through other files) would recurse until the stack overflows.
+    static int depth = 0;
+    constexpr int kMaxDepth = 16;
+    if (depth == kMaxDepth)
+        throw ConfigError(fmt::format("ini file '{}': ini files nest deeper than {}; does one "
+                                      "include itself?", spec, kMaxDepth));
+    struct Nest {
+        Nest() { ++depth; }
+        ~Nest() { --depth; }
+    } nest;
     for (auto &[key, value] : read_ini(spec)) {
         const OptionInfo *info = options.find(key);
         if (!info)

@@ -40,9 +40,10 @@ int uwsgi_request::add_copy(std::string_view key, std::string_view value) {
         return UWSGI_ELIMIT;
     }
     char *k = arena.data() + arena_used;
-    std::memcpy(k, key.data(), key.size());
+    // an empty view may have no data pointer, and memcpy from nullptr is undefined even for 0
+    if (!key.empty()) std::memcpy(k, key.data(), key.size());
     char *v = k + key.size();
-    std::memcpy(v, value.data(), value.size());
+    if (!value.empty()) std::memcpy(v, value.data(), value.size());
     arena_used += key.size() + value.size();
     return add_view({k, key.size()}, {v, value.size()});
 }

@@ -1,5 +1,8 @@
 #include "settings.hpp"
 
+#include <climits>
+#include <cstdint>
+
 namespace core {
 
 static Settings g_settings;
@@ -7,26 +10,31 @@ static Settings g_settings;
 const Settings &settings() { return g_settings; }
 void set_settings(const Settings &s) { g_settings = s; }
 
-static int64_t positive(const Config &c, const std::string &name, int64_t fallback, int64_t min) {
+// Values beyond `max` would overflow the int (or the milliseconds) they are kept in.
+static int64_t positive(const Config &c, const std::string &name, int64_t fallback, int64_t min,
+                        int64_t max = INT_MAX) {
     int64_t v = c.number(name, fallback);
     if (v < min)
         throw ConfigError("option --" + name + " must be at least " + std::to_string(min) +
+                          ", got " + std::to_string(v));
+    if (v > max)
+        throw ConfigError("option --" + name + " must be at most " + std::to_string(max) +
                           ", got " + std::to_string(v));
     return v;
 }
 
 Settings Settings::from(const Config &c) {
     Settings s;
-    s.buffer_size = size_t(positive(c, "buffer-size", 4096, 64));
-    s.max_vars = size_t(positive(c, "max-vars", 64, 1));
-    s.socket_timeout_ms = int(positive(c, "socket-timeout", 4, 1) * 1000);
-    s.limit_post = positive(c, "limit-post", 0, 0);
+    s.buffer_size = size_t(positive(c, "buffer-size", 4096, 64, 1 << 30));
+    s.max_vars = size_t(positive(c, "max-vars", 64, 1, 65536));
+    s.socket_timeout_ms = int(positive(c, "socket-timeout", 4, 1, INT_MAX / 1000) * 1000);
+    s.limit_post = positive(c, "limit-post", 0, 0, INT64_MAX);
     s.listen_backlog = int(positive(c, "listen", 100, 1));
     s.processes = int(positive(c, "processes", 1, 1));
     s.threads = int(positive(c, "threads", 1, 1));
     s.master = c.flag("master");
     s.harakiri = int(positive(c, "harakiri", 0, 0));
-    s.max_requests = positive(c, "max-requests", 0, 0);
+    s.max_requests = positive(c, "max-requests", 0, 0, INT64_MAX);
     s.reload_mercy = int(positive(c, "reload-mercy", 30, 1));
     s.need_app = c.flag("need-app", true);
     s.lazy_apps = c.flag("lazy-apps");

@@ -37,8 +37,11 @@ void *conn_open(uwsgi_conn *conn) {
 
 void conn_close(void *state) { delete static_cast<State *>(state); }
 
-bool fill(State &s, size_t want) {
+// Each read waits at most --socket-timeout; the whole packet head gets that long too, so a
+// client trickling bytes cannot hold a request thread for ever.
+bool fill(State &s, size_t want, int64_t deadline_ms) {
     while (s.have < want) {
+        if (monotonic_ms() > deadline_ms) return false;
         int64_t n = conn_read(s.conn, s.buf.data() + s.have, s.buf.size() - s.have);
         if (n <= 0) return false;
         s.have += size_t(n);
@@ -54,8 +57,10 @@ int read_request(void *state, uwsgi_request *req) {
     if (n == 0) return 0;
     if (n < 0) return UWSGI_EPEER;
     s.have = size_t(n);
-    if (!fill(s, uwsgi_codec::kHeaderSize)) {
-        spdlog::warn("uwsgi packet from {}: truncated header", s.conn->peer_addr);
+    const int64_t deadline_ms = monotonic_ms() + s.conn->timeout_ms;
+    if (!fill(s, uwsgi_codec::kHeaderSize, deadline_ms)) {
+        spdlog::warn("uwsgi packet from {}: truncated header (or not sent within --socket-timeout)",
+                     s.conn->peer_addr);
         return UWSGI_ERROR;
     }
     auto h = uwsgi_codec::decode_header(reinterpret_cast<unsigned char *>(s.buf.data()));
@@ -65,9 +70,9 @@ int read_request(void *state, uwsgi_request *req) {
         return UWSGI_ELIMIT;
     }
     size_t end = uwsgi_codec::kHeaderSize + h.size;
-    if (!fill(s, end)) {
-        spdlog::warn("uwsgi packet from {}: truncated ({} of {} bytes)", s.conn->peer_addr, s.have,
-                     end);
+    if (!fill(s, end, deadline_ms)) {
+        spdlog::warn("uwsgi packet from {}: truncated ({} of {} bytes in --socket-timeout)",
+                     s.conn->peer_addr, s.have, end);
         return UWSGI_ERROR;
     }
     req->modifier1 = h.modifier1;
@@ -92,7 +97,8 @@ int read_request(void *state, uwsgi_request *req) {
     std::string_view cl = req->var("CONTENT_LENGTH");
     s.body_left = 0;
     for (char c : cl) {
-        if (c < '0' || c > '9') {
+        // 18 digits always fit in int64_t; a longer number would overflow it
+        if (c < '0' || c > '9' || cl.size() > 18) {
             spdlog::warn("uwsgi packet from {}: bad CONTENT_LENGTH '{}'", s.conn->peer_addr, cl);
             return UWSGI_ERROR;
         }

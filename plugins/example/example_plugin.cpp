@@ -1,8 +1,10 @@
 // A native request handler, and the model to copy for a plugin written in C++: it answers
 // "Hello World" on any path, the request vars as text on /vars, echoes the body on /echo, and
-// on /sleep?MS waits MS milliseconds first (for timeout, reload and harakiri tests).
+// on /sleep?MS waits MS milliseconds first (for timeout, reload and harakiri tests); /crash
+// raises SIGSEGV, as a crashing native handler would (for the reliability tests).
 #include <uwsgi/plugin.hpp>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
@@ -49,6 +51,7 @@ int echo(uwsgi_request *req) {
 int request(uwsgi_request *req) {
     std::string_view path = uwsgi::var(req, "PATH_INFO");
     if (path == "/echo") return echo(req);
+    if (path == "/crash") raise(SIGSEGV);
     if (path == "/sleep") {
         std::string ms(uwsgi::var(req, "QUERY_STRING"));
         usleep(useconds_t(std::strtoul(ms.c_str(), nullptr, 10) % 600000) * 1000);

@@ -48,7 +48,8 @@ def read(path):
 class Server:
     """A running uwsgi process; `port` is the first socket's port."""
 
-    def __init__(self, args, tmp_path, port=None, env=None, wait=True, cwd=None, stdin=None):
+    def __init__(self, args, tmp_path, port=None, env=None, wait=True, cwd=None, stdin=None,
+                 preexec_fn=None):
         self.port = port or free_port()
         self.log_path = str(tmp_path / ("server-%d.log" % self.port))
         self.args = [UWSGI] + [a.replace("{port}", str(self.port)) for a in args]
@@ -57,7 +58,8 @@ class Server:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=full_env, cwd=cwd or ROOT,
-                                     stdin=stdin if stdin is not None else subprocess.DEVNULL)
+                                     stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                     preexec_fn=preexec_fn)
         if wait:
             wait_for_port(self.port, self.proc, self.log_path)
 
@@ -93,6 +95,20 @@ class Server:
         return False
 
 
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print in a sanitized build
+# (tools/sanitize-test); a server that printed one fails its test.
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+
+def sanitizer_report(text):
+    for marker in SANITIZER_REPORTS:
+        at = text.find(marker)
+        if at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            return text[start:start + 3000]
+    return None
+
+
 @pytest.fixture
 def server(tmp_path):
     """Factory: server(args...) starts a uwsgi process that is stopped after the test."""
@@ -106,6 +122,53 @@ def server(tmp_path):
     yield start
     for s in started:
         s.stop()
+    for s in started:
+        report = sanitizer_report(s.output())
+        if report:
+            pytest.fail("sanitizer report from %s:\n%s" % (" ".join(s.args), report))
+
+
+_plugins = {}
+
+
+def plugin_available(name):
+    """True when this build has plugin NAME, as a build-tree .so or linked into the binary."""
+    if name not in _plugins:
+        found = os.path.exists(os.path.join(BUILD, "plugins", name, name + "_plugin.so"))
+        if not found and os.path.exists(UWSGI):
+            try:
+                out = subprocess.run([UWSGI, "--list-plugins"], capture_output=True, text=True,
+                                     timeout=30).stdout
+                found = any(line.split()[:1] == [name] for line in out.splitlines())
+            except (OSError, subprocess.SubprocessError):
+                found = False
+        _plugins[name] = found
+    return _plugins[name]
+
+
+# Test modules that need a plugin a build may leave out (-Dplugin_pypy=disabled, as the
+# sanitizer build does): their tests are skipped there, saying why.
+MODULE_PLUGINS = {
+    "test_pypy_plugin.py": ["pypy"],
+    "test_pypy_http.py": ["pypy"],
+    "test_rpc_pypy.py": ["pypy"],
+    "test_library_mode_pypy.py": ["pypy"],
+    "test_paste_plugin.py": ["paste", "pypy"],
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_plugin(name): skip unless plugin NAME is built")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = [m.args[0] for m in item.iter_markers("needs_plugin")]
+        names += MODULE_PLUGINS.get(os.path.basename(str(item.fspath)), [])
+        for name in names:
+            if not plugin_available(name):
+                item.add_marker(pytest.mark.skip(reason="plugin %s is not built here" % name))
+                break
 
 
 def run_uwsgi(*args, timeout=60, env=None, cwd=None):

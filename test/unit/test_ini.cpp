@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 using namespace core;
@@ -83,4 +84,23 @@ TEST_CASE("unknown keys in an ini file are errors naming the file") {
     s.add_table("core", kCoreOptions);
     CHECK_THROWS_WITH(parse_options(s, {{"--ini", ini.path}, {}}, ""),
                       Catch::Contains("no-such-key") && Catch::Contains(ini.path));
+}
+
+TEST_CASE("an ini file that includes itself is an error, not a stack overflow") {
+    TempIni ini("[uwsgi]\nthreads = 2\nini = %p\n");
+    OptionSet s;
+    s.add_table("core", kCoreOptions);
+    CHECK_THROWS_WITH(parse_options(s, {{"--ini", ini.path}, {}}, ""),
+                      Catch::Contains("include itself"));
+    // and the limit is per parse: a later parse starts from depth 0 again
+    TempIni ok("[uwsgi]\nthreads = 3\n");
+    CHECK(parse_options(s, {{"--ini", ok.path}, {}}, "").number("threads", 1) == 3);
+}
+
+TEST_CASE("ini text parses without a file") {
+    std::istringstream in("[other]\na = 1\n[uwsgi]\nb = %n\nflag\n");
+    auto kv = parse_ini(in, "/etc/uwsgi/site.ini", "uwsgi");
+    REQUIRE(kv.size() == 2);
+    CHECK(kv[0] == std::make_pair(std::string("b"), std::string("site")));
+    CHECK(kv[1] == std::make_pair(std::string("flag"), std::string("true")));
 }

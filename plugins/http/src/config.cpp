@@ -67,6 +67,10 @@ bool load_config(const uwsgi_host &host, Config &cfg, std::string &error) {
         return false;
     }
     cfg.buffer_size = static_cast<size_t>(buffer_size);
+    uint64_t timeout_s = 4;
+    if (const char *t = host.opt_get("socket-timeout"); t && parse_size(t, timeout_s) &&
+                                                        timeout_s > 0 && timeout_s < 86400)
+        cfg.head_timeout_ms = static_cast<int64_t>(timeout_s) * 1000;
     cfg.max_vars = static_cast<size_t>(max_vars);
 
     cfg.extra_headers.clear();

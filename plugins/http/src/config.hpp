@@ -16,6 +16,7 @@ struct Config {
     uint8_t modifier1 = 0;      // --http-socket-modifier1
     uint8_t modifier2 = 0;      // --http-socket-modifier2
     std::string extra_headers;  // --add-header values as "Name: value\r\n" lines
+    int64_t head_timeout_ms = 4000;  // --socket-timeout: the most a request head may take
 };
 
 // Reads the options through `host`. On a bad value returns false with `error` naming the option

@@ -86,6 +86,9 @@ int Connection::read_request(uwsgi_request *req) {
     parser_->set_input_range(buf_.get(), buf_.get() + cap_);
 
     bool started = false;  // the parser consumed bytes of this request
+    // Each read waits at most --socket-timeout, but a client trickling its head a byte at a
+    // time (slowloris) would hold this thread for ever: the whole head gets that long too.
+    const int64_t head_deadline = now_ms() + cfg_.head_timeout_ms;
     for (;;) {
         if (!started) {
             // empty lines before a request are ignored (RFC 9112 2.2)
@@ -104,6 +107,8 @@ int Connection::read_request(uwsgi_request *req) {
             if (end_ >= cfg_.buffer_size)
                 return refuse({431, "request head larger than buffer-size"});
         }
+        if (end_ > 0 && now_ms() > head_deadline)
+            return refuse({408, "request head not complete within socket-timeout"});
         int64_t n = host_.conn_read(conn_, buf_.get() + end_, cap_ - end_);
         if (n == 0) {
             if (end_ == 0) return 0;  // closed between requests

@@ -1,5 +1,7 @@
 #include "request_parser.hpp"
 
+#include "text.hpp"
+
 #include <boost/beast/http/error.hpp>
 
 #include <cstring>
@@ -13,23 +15,6 @@ namespace {
 
 std::string_view sv(string_view s) { return {s.data(), s.size()}; }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // Transfer-Encoding must be exactly one "chunked" (we decode nothing else): any other coding is
 // 501, a repeated or misplaced chunked is malformed.
 Refusal check_transfer_encoding(std::string_view value) {
@@ -37,11 +22,11 @@ Refusal check_transfer_encoding(std::string_view value) {
     bool other = false, chunked_last = false;
     while (!value.empty()) {
         auto comma = value.find(',');
-        auto tok = trim(value.substr(0, comma));
+        auto tok = trim_ows(value.substr(0, comma));
         value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
         if (tok.empty()) continue;
         auto semi = tok.find(';');  // transfer-parameters
-        if (semi != std::string_view::npos) tok = trim(tok.substr(0, semi));
+        if (semi != std::string_view::npos) tok = trim_ows(tok.substr(0, semi));
         if (iequals(tok, "chunked")) {
             ++chunked;
             chunked_last = true;
@@ -156,7 +141,7 @@ void RequestParser::on_field_impl(http::field name, string_view name_string, str
         saw_host_ = true;
         break;
     case http::field::expect:
-        if (iequals(trim(sv(value)), "100-continue")) head_.expect_continue = true;
+        if (iequals(trim_ows(sv(value)), "100-continue")) head_.expect_continue = true;
         break;
     default:
         break;

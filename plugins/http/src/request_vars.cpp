@@ -1,20 +1,12 @@
 #include "request_vars.hpp"
 
 #include "path.hpp"
+#include "text.hpp"
 
 #include <uwsgi/plugin.h>
 
 namespace uwsgi_http {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 // Headers never passed to the app:
 //  - a name with '_' would alias a '-' name once mapped (X_Forwarded_For -> HTTP_X_FORWARDED_FOR

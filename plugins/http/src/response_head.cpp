@@ -1,25 +1,16 @@
 #include "response_head.hpp"
 
+#include "text.hpp"
+
 #include <cstring>
 
 namespace uwsgi_http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
 bool has_token(std::string_view list, std::string_view token) {
     while (!list.empty()) {
         auto comma = list.find(',');
-        auto tok = list.substr(0, comma);
-        while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-        while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+        auto tok = trim_ows(list.substr(0, comma));
         if (iequals(tok, token)) return true;
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
