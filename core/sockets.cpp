@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
@@ -119,6 +120,12 @@ Listener open_listener(const std::string &option, const std::string &address,
         l.fd = e.unix_path.empty() ? bind_tcp(address, e) : bind_unix(e.unix_path);
         if (listen(l.fd, settings().listen_backlog) != 0)
             throw ConfigError(fmt::format("cannot listen on '{}': {}", address, strerror(errno)));
+        if (e.unix_path.empty()) {
+            // Both protocols have the client speak first: accept() only once it has, so a
+            // worker never waits on a connection that is not sending (nginx's "deferred").
+            int secs = std::max(1, settings().socket_timeout_ms / 1000);
+            setsockopt(l.fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+        }
     }
     fcntl(l.fd, F_SETFL, fcntl(l.fd, F_GETFL) | O_NONBLOCK);
     spdlog::info("{} bound to {} ({} protocol, fd {})", option, address, protocol->name, l.fd);

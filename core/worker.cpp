@@ -76,8 +76,10 @@ void Worker::park(uwsgi_conn *conn) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | uint32_t(single_thread_ ? EPOLLET : EPOLLONESHOT);
     ev.data.ptr = conn;
-    epoll_ctl(epoll_fd_, conn->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, conn->fd, &ev);
+    // Update conn before arming it: once armed, another thread may take it, serve it and free it.
+    int op = conn->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     conn->in_epoll = true;
+    epoll_ctl(epoll_fd_, op, conn->fd, &ev);
 }
 
 bool Worker::unpark(uwsgi_conn *conn) {
@@ -115,9 +117,18 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
         epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, l.fd, &ev);
     }
     if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE)
-            spdlog::error("worker {}: cannot accept on {}: {} (raise ulimit -n)", id_, l.address,
-                          strerror(errno));
+        if (errno == EMFILE || errno == ENFILE) {
+            // Out of descriptors: the connection stays in the backlog and the listener stays
+            // readable, so retrying at once would spin and flood the log. Say it once a second
+            // and pause this thread a little, so closing connections can free descriptors.
+            int err = errno;
+            static std::atomic<int64_t> last_log_ms{-1000};
+            int64_t now = monotonic_ms(), last = last_log_ms.load();
+            if (now - last >= 1000 && last_log_ms.compare_exchange_strong(last, now))
+                spdlog::error("worker {}: cannot accept on {}: {} (raise ulimit -n)", id_,
+                              l.address, strerror(err));
+            usleep(100 * 1000);
+        }
         return;
     }
     auto *conn = new uwsgi_conn;
@@ -133,6 +144,12 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
         delete conn;
         return;
     }
+    // A client that connected but has not sent anything yet waits in the epoll set, not in
+    // this thread: a thread only ever blocks on a request that has started to arrive.
+    char probe;
+    bool nothing_yet = recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+                       (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (nothing_yet) return park(conn);
     serve(conn, req);
 }
 

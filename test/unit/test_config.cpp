@@ -2,6 +2,7 @@
 #include "core_options.hpp"
 #include "option_set.hpp"
 #include "plugin_loader.hpp"
+#include "settings.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -63,6 +64,16 @@ TEST_CASE("bad booleans and numbers are reported with the option") {
     CHECK_THROWS_WITH(parse({"--master=perhaps"}), Catch::Contains("--master"));
     Config c = parse({"--processes", "four"});
     CHECK_THROWS_WITH(c.number("processes", 1), Catch::Contains("--processes"));
+}
+
+TEST_CASE("numbers too big for the settings are refused, not wrapped") {
+    // found by test/fuzz/fuzz_ini: socket-timeout * 1000 overflowed, processes wrapped in an int
+    CHECK_THROWS_WITH(Settings::from(parse({"--socket-timeout", "99999999999999999"})),
+                      Catch::Contains("--socket-timeout") && Catch::Contains("at most"));
+    CHECK_THROWS_WITH(Settings::from(parse({"--processes", "4294967297"})),
+                      Catch::Contains("--processes"));
+    CHECK(Settings::from(parse({"--socket-timeout", "60", "--threads", "8"})).socket_timeout_ms ==
+          60000);
 }
 
 TEST_CASE("an option claimed twice is refused with both owners") {
