@@ -186,7 +186,8 @@ SCENARIOS = [
     ("hello keep-alive, 1 conn", "/", [], 1, None),
     ("64 KiB body", "/64k", [], 32, "python"),
     ("1 MiB POST echo", "/echo", ["-s", os.path.join(HERE, "post_1m.lua")], 8, "python"),
-    ("CPU-bound page", "/cpu", [], 32, "python"),
+    ("CPU-bound page (Python loops)", "/cpu", [], 32, "python"),
+    ("CPU-bound page (Jinja2 template)", "/template", [], 32, "python"),
 ]
 
 
@@ -289,7 +290,8 @@ def ratios(results):
     rows = [
         ("ours (PyPy, http) / uWSGI+CPython, hello, Connection: close", "ours-pypy-http", "uwsgi-cpython-http", "hello close", 1.2),
         ("ours (PyPy, http) / uWSGI+CPython, hello, keep-alive", "ours-pypy-http", "uwsgi-cpython-http", "hello keep-alive", 2.5),
-        ("ours (PyPy, http) / uWSGI+CPython, CPU-bound page", "ours-pypy-http", "uwsgi-cpython-http", "CPU-bound page", 3.0),
+        ("ours (PyPy, http) / uWSGI+CPython, CPU-bound page (Python loops)", "ours-pypy-http", "uwsgi-cpython-http", "CPU-bound page (Python loops)", 3.0),
+        ("ours (PyPy, http) / uWSGI+CPython, CPU-bound page (Jinja2)", "ours-pypy-http", "uwsgi-cpython-http", "CPU-bound page (Jinja2 template)", None),
         ("ours (PyPy, http) / uWSGI+CPython, 1 MiB POST echo", "ours-pypy-http", "uwsgi-cpython-http", "1 MiB POST echo", 1.0),
         ("ours (PyPy, http) / gunicorn on PyPy, hello keep-alive", "ours-pypy-http", "gunicorn-pypy", "hello keep-alive", None),
         ("ours (native, http) / nginx return 200, keep-alive, 32 conns", "ours-native-http", "nginx-return-200", "hello keep-alive", 0.6),

@@ -208,12 +208,11 @@ class Input(object):
         self._buf = b""
         self._eof = False
 
-    def _chunk(self, want):
+    def _read_into(self, ptr, want):
+        """Reads up to `want` body bytes to `ptr`; 0 at the end of the body."""
         if self._eof:
-            return b""
-        cbuf = _scratch()[2]
-        want = min(want, len(cbuf))
-        n = host.req_read(self._req, cbuf, want)
+            return 0
+        n = host.req_read(self._req, ptr, want)
         if n < 0:
             self._eof = True
             if n == UWSGI_EPEER:
@@ -221,8 +220,12 @@ class Input(object):
             raise IOError("error reading the request body (code %d)" % n)
         if n == 0:
             self._eof = True
-            return b""
-        return ffi.unpack(cbuf, n)
+        return n
+
+    def _chunk(self, want):
+        cbuf = _scratch()[2]
+        n = self._read_into(cbuf, min(want, len(cbuf)))
+        return ffi.unpack(cbuf, n) if n else b""
 
     def read(self, size=-1):
         if size is None or size < 0:
@@ -233,17 +236,21 @@ class Input(object):
                 if not c:
                     return b"".join(parts)
                 parts.append(c)
-        parts = [self._buf]
+        if size <= len(self._buf):
+            data, self._buf = self._buf[:size], self._buf[size:]
+            return data
+        # Large reads go straight from the socket into one buffer: no per-chunk copies.
+        out = bytearray(size)
         have = len(self._buf)
+        out[:have] = self._buf
+        self._buf = b""
+        dest = ffi.from_buffer(out)
         while have < size:
-            c = self._chunk(size - have)
-            if not c:
+            n = self._read_into(dest + have, size - have)
+            if n == 0:
                 break
-            parts.append(c)
-            have += len(c)
-        data = b"".join(parts)
-        self._buf = data[size:]
-        return data[:size]
+            have += n
+        return bytes(out) if have == size else bytes(out[:have])
 
     def readline(self, size=-1):
         if size is None:

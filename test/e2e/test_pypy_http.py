@@ -152,11 +152,12 @@ def application(environ, start_response):
     errors, pids = [], set()
 
     def client(n):
-        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
         for i in range(50):
             payload = b"%d-%d" % (n, i)
+            # a connection per request, so both workers get to accept some
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
             try:
-                conn.request("POST", "/", body=payload)
+                conn.request("POST", "/", body=payload, headers={"Connection": "close"})
                 body = conn.getresponse().read()
                 pid, _, echoed = body.partition(b"|")
                 pids.add(pid)
@@ -164,7 +165,8 @@ def application(environ, start_response):
                     errors.append(body)
             except Exception as e:
                 errors.append(repr(e))
-                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            finally:
+                conn.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
     for t in threads:
