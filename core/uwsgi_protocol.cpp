@@ -2,7 +2,7 @@
 
 #include "request.hpp"
 #include "settings.hpp"
-#include "uwsgi_codec.hpp"
+#include <uwsgi/packet.hpp>
 
 #include <uwsgi/plugin.hpp>
 
@@ -31,7 +31,7 @@ struct State {
 
 void *conn_open(uwsgi_conn *conn) {
     auto *s = new State{conn, {}, 0, 0, 0, {}};
-    s->buf.resize(settings().buffer_size + uwsgi_codec::kHeaderSize);
+    s->buf.resize(settings().buffer_size + uwsgi::packet::kHeaderSize);
     return s;
 }
 
@@ -58,18 +58,18 @@ int read_request(void *state, uwsgi_request *req) {
     if (n < 0) return UWSGI_EPEER;
     s.have = size_t(n);
     const int64_t deadline_ms = monotonic_ms() + s.conn->timeout_ms;
-    if (!fill(s, uwsgi_codec::kHeaderSize, deadline_ms)) {
+    if (!fill(s, uwsgi::packet::kHeaderSize, deadline_ms)) {
         spdlog::warn("uwsgi packet from {}: truncated header (or not sent within --socket-timeout)",
                      s.conn->peer_addr);
         return UWSGI_ERROR;
     }
-    auto h = uwsgi_codec::decode_header(reinterpret_cast<unsigned char *>(s.buf.data()));
+    auto h = uwsgi::packet::decode_header(reinterpret_cast<unsigned char *>(s.buf.data()));
     if (h.size > settings().buffer_size) {
         spdlog::warn("uwsgi packet from {}: {} bytes of vars exceed --buffer-size {}; refused",
                      s.conn->peer_addr, h.size, settings().buffer_size);
         return UWSGI_ELIMIT;
     }
-    size_t end = uwsgi_codec::kHeaderSize + h.size;
+    size_t end = uwsgi::packet::kHeaderSize + h.size;
     if (!fill(s, end, deadline_ms)) {
         spdlog::warn("uwsgi packet from {}: truncated ({} of {} bytes in --socket-timeout)",
                      s.conn->peer_addr, s.have, end);
@@ -77,14 +77,14 @@ int read_request(void *state, uwsgi_request *req) {
     }
     req->modifier1 = h.modifier1;
     req->modifier2 = h.modifier2;
-    std::string_view block(s.buf.data() + uwsgi_codec::kHeaderSize, h.size);
+    std::string_view block(s.buf.data() + uwsgi::packet::kHeaderSize, h.size);
     if (h.modifier1 == kRpcModifier1) {
-        s.body_pos = uwsgi_codec::kHeaderSize;
+        s.body_pos = uwsgi::packet::kHeaderSize;
         s.body_left = h.size;
         return 1;
     }
     int limit_hit = 0;
-    bool ok = uwsgi_codec::for_each_var(block, [&](std::string_view k, std::string_view v) {
+    bool ok = uwsgi::packet::for_each_var(block, [&](std::string_view k, std::string_view v) {
         limit_hit = req->add_view(k, v);
         return limit_hit == UWSGI_OK;
     });

@@ -20,16 +20,6 @@ void set_why(std::string *why, std::string text) {
 
 }  // namespace
 
-Header decode_header(const unsigned char *p) {
-    return {p[0], uint16_t(p[1] | (p[2] << 8)), p[3]};
-}
-
-void append_header(std::string &out, Header h) {
-    out += char(h.modifier1);
-    append_u16(out, h.size);
-    out += char(h.modifier2);
-}
-
 int encode_request(std::string &out, std::string_view name, size_t argc, const uwsgi_str *argv,
                    std::string *why, uint8_t modifier2) {
     if (name.empty() || name.size() > UWSGI_RPC_MAX_NAME) {

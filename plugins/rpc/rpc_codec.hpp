@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <uwsgi/packet.hpp>
 #include <uwsgi/rpc.h>
 
 namespace rpc::codec {
@@ -22,18 +23,13 @@ constexpr uint8_t kModifier2Framed = 0;  // answer with a uwsgi header
 constexpr uint8_t kModifier2Raw = 1;     // answer with the raw result only
 constexpr uint8_t kModifier2Http = 2;    // HTTP bridge: PATH_INFO is /func/arg1/arg2
 constexpr uint8_t kModifier2Big = 5;     // answer header: a vars block with CONTENT_LENGTH follows
-constexpr size_t kHeaderSize = 4;
+using uwsgi::packet::append_header;
+using uwsgi::packet::decode_header;
+using uwsgi::packet::for_each_var;
+using uwsgi::packet::Header;
+using uwsgi::packet::kHeaderSize;
 constexpr size_t kMaxBlock = 0xffff;     // the 16-bit size field
 constexpr size_t kMaxItems = 1 + UWSGI_RPC_MAX_ARGS;
-
-struct Header {
-    uint8_t modifier1 = 0;
-    uint16_t size = 0;
-    uint8_t modifier2 = 0;
-};
-
-Header decode_header(const unsigned char *p);
-void append_header(std::string &out, Header h);
 
 // Builds a whole request packet (header + block) into `out`. UWSGI_OK, or UWSGI_ELIMIT with the
 // reason in `why` when the name is empty or over 255 bytes, there are over 254 arguments, an
@@ -47,27 +43,6 @@ bool decode_items(std::string_view block, std::vector<std::string_view> &items, 
 
 // The bytes an answer to a modifier2-0 request starts with, for a result of `len` bytes.
 std::string answer_prefix(uint64_t len);
-
-// Calls fn(key, value) for every var of a uwsgi vars block; false when it is malformed.
-template <typename Fn>
-bool for_each_var(std::string_view block, Fn &&fn) {
-    size_t i = 0;
-    auto item = [&](std::string_view &out) {
-        if (block.size() - i < 2) return false;
-        size_t len = size_t((unsigned char)block[i]) | (size_t((unsigned char)block[i + 1]) << 8);
-        i += 2;
-        if (block.size() - i < len) return false;
-        out = block.substr(i, len);
-        i += len;
-        return true;
-    };
-    while (i < block.size()) {
-        std::string_view k, v;
-        if (!item(k) || !item(v)) return false;
-        if (!fn(k, v)) return true;
-    }
-    return true;
-}
 
 // CONTENT_LENGTH out of the vars block of a modifier2-5 answer. false when the block is malformed
 // or the var is missing or not a decimal number.

@@ -3,7 +3,7 @@
 // through the codec directly, whose decode must re-encode to the same bytes.
 #include "request.hpp"
 #include "settings.hpp"
-#include "uwsgi_codec.hpp"
+#include <uwsgi/packet.hpp>
 #include "uwsgi_protocol.hpp"
 
 #include <spdlog/spdlog.h>
@@ -22,18 +22,18 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
 }
 
 static void check_codec(const uint8_t *data, size_t size) {
-    if (size < uwsgi_codec::kHeaderSize) return;
-    auto h = uwsgi_codec::decode_header(data);
+    if (size < uwsgi::packet::kHeaderSize) return;
+    auto h = uwsgi::packet::decode_header(data);
     std::string again;
-    uwsgi_codec::encode_header(again, h);
-    if (std::memcmp(again.data(), data, uwsgi_codec::kHeaderSize) != 0) abort();
+    uwsgi::packet::append_header(again, h);
+    if (std::memcmp(again.data(), data, uwsgi::packet::kHeaderSize) != 0) abort();
 
     std::string_view block(reinterpret_cast<const char *>(data) + 4,
                            std::min<size_t>(size - 4, h.size));
     std::string rebuilt;
-    bool ok = uwsgi_codec::for_each_var(block, [&](std::string_view k, std::string_view v) {
+    bool ok = uwsgi::packet::for_each_var(block, [&](std::string_view k, std::string_view v) {
         if (k.data() < block.data() || v.data() + v.size() > block.data() + block.size()) abort();
-        return uwsgi_codec::append_item(rebuilt, k) && uwsgi_codec::append_item(rebuilt, v);
+        return uwsgi::packet::append_item(rebuilt, k) && uwsgi::packet::append_item(rebuilt, v);
     });
     if (ok && rebuilt != block) abort();  // a well-formed block is exactly its vars
 }

@@ -1,11 +1,11 @@
-#include "uwsgi_codec.hpp"
+#include <uwsgi/packet.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <map>
 #include <string>
 
-using namespace core::uwsgi_codec;
+using namespace uwsgi::packet;
 
 static std::string encode(const std::map<std::string, std::string> &vars, uint8_t m1 = 0,
                           uint8_t m2 = 0) {
@@ -15,7 +15,7 @@ static std::string encode(const std::map<std::string, std::string> &vars, uint8_
         REQUIRE(append_item(block, v));
     }
     std::string out;
-    encode_header(out, {m1, uint16_t(block.size()), m2});
+    append_header(out, {m1, uint16_t(block.size()), m2});
     return out + block;
 }
 
@@ -41,7 +41,7 @@ TEST_CASE("uwsgi packets round-trip header and vars") {
 
 TEST_CASE("the 16-bit size is little-endian") {
     std::string out;
-    encode_header(out, {0, 0x1234, 0});
+    append_header(out, {0, 0x1234, 0});
     CHECK(out == std::string("\x00\x34\x12\x00", 4));
 }
 
