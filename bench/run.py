@@ -278,7 +278,21 @@ def report(results, info, args):
         lines.append("| %s | %.1f | %.2f |" % (n, rss, start or 0))
     lines.append("")
     lines += ratios(results)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + NOTES
+
+
+NOTES = """## Reading the figures
+
+- `errors` for Debian's uWSGI are wrk's socket read errors: its `--http-socket` closes every
+  connection after one response (no keep-alive), so each closed connection counts. Its
+  requests/s are still the requests it answered.
+- `ours-pypy-nginx` is nginx in front with `uwsgi_pass` (a new upstream connection per request,
+  nginx's default), so it measures nginx + our uwsgi protocol, and both share the two cores.
+- `Connection: close` runs are bounded by TCP connection set-up on this 2-core machine: nginx
+  `return 200` itself answers about as many; our PyPy figure is above nginx's there.
+- RSS is the mean resident set of the worker processes after the runs (uWSGI's own pypy plugin
+  was measured at about 131 MiB per worker). Start-up is from exec to the first 200 answer.
+"""
 
 
 def ratios(results):
