@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <grp.h>
+#include <sys/types.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -107,6 +108,9 @@ void drop_privileges(const Config &c) {
     if (const std::string *g = c.get("gid")) {
         struct group *gr = getgrnam(g->c_str());
         gid_t gid = gr ? gr->gr_gid : gid_t(std::atoi(g->c_str()));
+        // root's supplementary groups must go too, or the workers keep them
+        if (getuid() == 0 && setgroups(1, &gid) != 0)
+            throw ConfigError(fmt::format("cannot drop supplementary groups for gid {}", *g));
         if (setgid(gid) != 0) throw ConfigError(fmt::format("cannot set gid to {}", *g));
     }
     if (const std::string *u = c.get("uid")) {

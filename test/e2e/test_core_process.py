@@ -197,3 +197,24 @@ def test_environment_options(server):
                     "UWSGI_PROCESSES": "2"})
     assert wait_for(lambda: len(children(s.pid)) == 2)
     assert hello(s.port)
+
+
+def test_uid_and_gid_are_dropped_after_binding(server):
+    import grp
+    import pwd
+    if os.getuid() != 0:
+        import pytest
+        pytest.skip("needs root to switch users")
+    nobody, nogroup = pwd.getpwnam("nobody"), grp.getgrnam("nogroup")
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--master",
+               "--uid", "nobody", "--gid", "nogroup")
+    assert wait_for(lambda: len(children(s.pid)) == 1)
+    for pid in [s.pid] + children(s.pid):
+        status = open("/proc/%d/status" % pid).read()
+        uid_line = [l for l in status.splitlines() if l.startswith("Uid:")][0].split()
+        gid_line = [l for l in status.splitlines() if l.startswith("Gid:")][0].split()
+        groups = [l for l in status.splitlines() if l.startswith("Groups:")][0].split()[1:]
+        assert uid_line[1:] == [str(nobody.pw_uid)] * 4
+        assert gid_line[1:] == [str(nogroup.gr_gid)] * 4
+        assert groups == [str(nogroup.gr_gid)]
+    assert hello(s.port)
