@@ -40,7 +40,7 @@ int Registry::add(std::string_view name, uwsgi_rpc_function fn, void *fn_ctx, st
         if (why) *why = "no function given";
         return UWSGI_ERROR;
     }
-    std::unique_lock lock(mu_);
+    std::lock_guard lock(mu_);
     auto it = functions_.find(name);
     if (it != functions_.end()) {
         it->second = {fn, fn_ctx};
@@ -55,7 +55,7 @@ Registry::Outcome Registry::call(std::string_view name, uint8_t argc, const uwsg
                                  std::string &result) const {
     Entry e{};
     {
-        std::shared_lock lock(mu_);
+        std::lock_guard lock(mu_);
         auto it = functions_.find(name);
         if (it == functions_.end()) return Outcome::unknown;
         e = it->second;
@@ -76,17 +76,17 @@ Registry::Outcome Registry::call(std::string_view name, uint8_t argc, const uwsg
 }
 
 bool Registry::contains(std::string_view name) const {
-    std::shared_lock lock(mu_);
+    std::lock_guard lock(mu_);
     return functions_.find(name) != functions_.end();
 }
 
 const char *Registry::name_at(size_t index) const {
-    std::shared_lock lock(mu_);
+    std::lock_guard lock(mu_);
     return index < names_.size() ? names_[index].c_str() : nullptr;
 }
 
 size_t Registry::size() const {
-    std::shared_lock lock(mu_);
+    std::lock_guard lock(mu_);
     return names_.size();
 }
 

@@ -6,7 +6,7 @@
 
 #include <deque>
 #include <map>
-#include <shared_mutex>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -39,7 +39,9 @@ private:
         uwsgi_rpc_function fn;
         void *ctx;
     };
-    mutable std::shared_mutex mu_;
+    // A plain mutex, not a shared one: glibc's rwlock prefers readers, so steady calls could
+    // starve a register() for ever. Calls hold it only to look the function up.
+    mutable std::mutex mu_;
     std::map<std::string, Entry, std::less<>> functions_;
     std::deque<std::string> names_;  // a deque never moves its strings, so name_at() is stable
 };
