@@ -189,19 +189,25 @@ def uwsgi_packet(vars, body=b"", modifier1=0, modifier2=0):
     return struct.pack("<BHB", modifier1, len(block), modifier2) + block + body
 
 
+def read_until_closed(sock):
+    """Everything the peer sends until it closes (a reset counts as a close: refused requests
+    are closed with unread bytes)."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
 def uwsgi_request(port, vars, body=b"", timeout=10, host="127.0.0.1"):
     """Sends one uwsgi request and returns (status, headers dict, body) of the HTTP-like answer."""
     with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(uwsgi_packet(vars, body))
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:  # refused requests are closed with unread bytes
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = read_until_closed(s)
     head, _, payload = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0

@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 
+from conftest import read_until_closed
+
 
 @pytest.fixture
 def http_server(server):
@@ -318,15 +320,7 @@ def test_chunked_body_over_limit_post(http_server):
     body = b"6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n"
     with connect(srv) as s:
         s.sendall(b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = read_until_closed(s)
     # the echo app streamed its answer before the limit hit: the answer is cut short, and must
     # not end with a last-chunk that would make it look complete
     assert data.startswith(b"HTTP/1.1 200")

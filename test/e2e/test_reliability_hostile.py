@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import UWSGI
+from conftest import UWSGI, read_until_closed
 from test_core_process import children, wait_for
 
 SANITIZED = b"__asan_init" in open(UWSGI, "rb").read() if os.path.exists(UWSGI) else False
@@ -146,15 +146,7 @@ def send_raw(port, payload, timeout=10):
                 s.shutdown(socket.SHUT_WR)
             except OSError:
                 pass  # the server may answer and close before reading everything
-            data = b""
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not chunk:
-                    break
-                data += chunk
+            data = read_until_closed(s)
     except socket.timeout:
         return "hung"
     return "answered" if data.startswith(b"HTTP/1.1 ") else ("closed" if not data else "garbage")

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, uwsgi_packet
+from conftest import BUILD, read_until_closed, uwsgi_packet
 
 UWSGI_OK, UWSGI_ERROR, UWSGI_ELIMIT = 0, -1, -3
 
@@ -36,15 +36,7 @@ def exchange(port, packet, timeout=10, host="127.0.0.1", shut_write=False):
         s.sendall(packet)
         if shut_write:
             s.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(1 << 16)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = read_until_closed(s)
     return data
 
 
