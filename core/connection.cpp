@@ -7,16 +7,9 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 namespace core {
-
-int64_t monotonic_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void describe(const sockaddr_storage &ss, std::string &addr, uint16_t &port) {
     char buf[INET6_ADDRSTRLEN] = {0};

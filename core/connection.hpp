@@ -1,6 +1,8 @@
 // One accepted client connection: non-blocking socket I/O bounded by --socket-timeout.
 #pragma once
 
+#include "clock.hpp"
+
 #include <uwsgi/plugin.h>
 
 #include <atomic>
@@ -28,7 +30,5 @@ void describe_peers(uwsgi_conn &conn);
 int64_t conn_read(uwsgi_conn *conn, void *buf, size_t len);
 int conn_write(uwsgi_conn *conn, const void *buf, size_t len);
 int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count);
-
-int64_t monotonic_ms();
 
 }  // namespace core

@@ -1,5 +1,6 @@
 #include "master.hpp"
 
+#include "clock.hpp"
 #include "lifecycle.hpp"
 #include "reexec.hpp"
 #include "runtime.hpp"
@@ -67,12 +68,6 @@ private:
     bool no_app_ = false;
 };
 
-int64_t now_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 void Master::spawn(int id) {
     pid_t pid = fork();
     if (pid < 0) {
@@ -98,7 +93,7 @@ void Master::spawn(int id) {
         _exit(code);
     }
     pids_[size_t(id)] = pid;
-    spawned_ms_[size_t(id)] = now_ms();
+    spawned_ms_[size_t(id)] = monotonic_ms();
     worker_slot(id).busy_since_ms.store(0);
     spdlog::info("spawned worker {} (pid {})", id, pid);
 }
@@ -126,7 +121,7 @@ void Master::reap(bool respawn) {
                              WEXITSTATUS(status));
             if (respawn && !no_app_) {
                 // A worker dying right after its birth is throttled, not fork-bombed.
-                if (now_ms() - spawned_ms_[id] < 1000) usleep(200 * 1000);
+                if (monotonic_ms() - spawned_ms_[id] < 1000) usleep(200 * 1000);
                 spdlog::info("respawning worker {}", id);
                 spawn(int(id));
             }
@@ -140,8 +135,8 @@ void Master::signal_workers(int sig) {
 }
 
 bool Master::wait_workers(int mercy_s) {
-    int64_t deadline = now_ms() + int64_t(mercy_s) * 1000;
-    while (live_workers() > 0 && now_ms() < deadline) {
+    int64_t deadline = monotonic_ms() + int64_t(mercy_s) * 1000;
+    while (live_workers() > 0 && monotonic_ms() < deadline) {
         reap(false);
         if (live_workers() > 0) usleep(20 * 1000);
     }
@@ -158,7 +153,7 @@ bool Master::wait_workers(int mercy_s) {
 void Master::check_harakiri() {
     int limit = settings().harakiri;
     if (!limit) return;
-    int64_t now = now_ms();
+    int64_t now = monotonic_ms();
     for (size_t id = 1; id < pids_.size(); ++id) {
         int64_t since = worker_slot(int(id)).busy_since_ms.load();
         if (pids_[id] > 0 && since && now - since > int64_t(limit) * 1000) {

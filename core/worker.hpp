@@ -13,7 +13,4 @@ enum class WorkerExit { Stop, Reload, BrutalReload, Recycle };
 
 WorkerExit run_worker(int worker_id, const std::vector<Listener> &listeners);
 
-// Exit codes a worker process reports to the master.
-constexpr int kExitRecycled = 0;
-
 }  // namespace core
