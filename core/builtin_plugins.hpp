@@ -9,7 +9,7 @@ namespace core {
 
 struct BuiltinPlugin {
     const char *name;
-    uwsgi_plugin_entry_fn entry;  // uwsgi_plugin_entry_NAME (UWSGI_BUILTIN_PLUGIN=NAME)
+    uwsgi_plugin_entry_fn entry;  // uwsgi_plugin_entry_NAME (UWSGI_PLUGIN_EXPORT)
 };
 
 // Ends with {nullptr, nullptr}. Defined by the generated builtin_plugins.cpp of each binary.

@@ -98,6 +98,24 @@ int conn_local(const uwsgi_conn *c, uwsgi_str *addr, uint16_t *port) {
 
 const void *get_extension(const char *id) { return runtime().registry.extension(id); }
 
+// The settings plugin.h lists for host->setting, in that header's units.
+int setting(const char *name, int64_t *value) {
+    if (!name || !value) return UWSGI_ERROR;
+    const Settings &s = settings();
+    const std::string_view n = name;
+    if (n == "buffer-size") *value = int64_t(s.buffer_size);
+    else if (n == "max-vars") *value = int64_t(s.max_vars);
+    else if (n == "limit-post") *value = s.limit_post;
+    else if (n == "socket-timeout") *value = s.socket_timeout_ms / 1000;
+    else if (n == "processes") *value = s.processes;
+    else if (n == "threads") *value = s.threads;
+    else if (n == "harakiri") *value = s.harakiri;
+    else if (n == "max-requests") *value = s.max_requests;
+    else if (n == "listen") *value = s.listen_backlog;
+    else return UWSGI_ERROR;
+    return UWSGI_OK;
+}
+
 }  // namespace
 
 const uwsgi_host &host_table() {
@@ -140,6 +158,7 @@ const uwsgi_host &host_table() {
         h.conn_peer = conn_peer;
         h.conn_local = conn_local;
         h.get_extension = get_extension;
+        h.setting = setting;  // ABI 1.1
         return h;
     }();
     return table;

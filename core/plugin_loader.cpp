@@ -5,15 +5,33 @@
 
 #include <cstddef>
 #include <dlfcn.h>
+#include <iterator>
+#include <string_view>
 #include <memory>
 #include <vector>
 
 namespace core {
 
-// The descriptor size each ABI 1.x minor requires; index = minor.
+// The size each ABI 1.x minor requires of a table, index = minor: the end of the last field that
+// minor defines. A plugin's tables are checked against the minor it claims, never against
+// today's sizeof, so appending a field in 1.N keeps every 1.0..1.N-1 plugin loading.
 static constexpr size_t kDescriptorSizeForMinor[] = {
     offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.0
+    offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.1: no new descriptor field
 };
+static constexpr size_t kProtocolSizeForMinor[] = {
+    offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.0
+    offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.1: no new protocol field
+};
+static_assert(std::size(kDescriptorSizeForMinor) == UWSGI_ABI_MINOR + 1 &&
+                  std::size(kProtocolSizeForMinor) == UWSGI_ABI_MINOR + 1,
+              "a new minor needs its row in every size table");
+static_assert(kDescriptorSizeForMinor[UWSGI_ABI_MINOR] == sizeof(uwsgi_plugin) &&
+                  kProtocolSizeForMinor[UWSGI_ABI_MINOR] == sizeof(uwsgi_protocol),
+              "the current minor's row must cover every field of plugin.h");
+
+size_t descriptor_size_for_minor(unsigned minor) { return kDescriptorSizeForMinor[minor]; }
+size_t protocol_size_for_minor(unsigned minor) { return kProtocolSizeForMinor[minor]; }
 
 // Boost.DLL clears dlerror(), which holds the one useful reason ("undefined symbol: ...");
 // ask the dynamic linker again to get it.
@@ -66,9 +84,23 @@ static void check_descriptor(const std::string &path, const uwsgi_plugin *d) {
     if (!d->name || !*d->name || !d->version)
         throw PluginError(fmt::format("plugin {}: descriptor lacks its required {} field", path,
                                       (!d->name || !*d->name) ? "name" : "version"));
-    if (d->protocol && d->protocol->struct_size < sizeof(uwsgi_protocol))
-        throw PluginError(fmt::format("plugin {}: protocol table is too small ({} bytes, need {})",
-                                      path, d->protocol->struct_size, sizeof(uwsgi_protocol)));
+    size_t protocol_need = kProtocolSizeForMinor[d->abi_minor];
+    if (d->protocol && d->protocol->struct_size < protocol_need)
+        throw PluginError(fmt::format(
+            "plugin {}: protocol table is {} bytes but ABI {}.{} needs {}: missing fields; set "
+            "its struct_size to sizeof(uwsgi_protocol) and rebuild it",
+            path, d->protocol->struct_size, d->abi_major, d->abi_minor, protocol_need));
+}
+
+std::string entry_symbol_for_file(const std::string &path) {
+    std::string name = path.substr(path.find_last_of('/') + 1);  // npos + 1 == 0
+    for (std::string_view suffix : {"_plugin.so", ".so"})
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            name.resize(name.size() - suffix.size());
+            break;
+        }
+    return std::string(UWSGI_PLUGIN_ENTRY_SYMBOL) + "_" + name;
 }
 
 LoadedPlugin load_plugin_file(const std::string &path) {
@@ -85,13 +117,15 @@ LoadedPlugin load_plugin_file(const std::string &path) {
                                : " Check that the file exists and was built for this machine.";
         throw PluginError(fmt::format("plugin {}: cannot be loaded: {}.{}", path, why, hint));
     }
-    if (!lib->has(UWSGI_PLUGIN_ENTRY_SYMBOL))
+    std::string named = entry_symbol_for_file(path);
+    std::string symbol = lib->has(named) ? named : UWSGI_PLUGIN_ENTRY_SYMBOL;  // 1.0: fixed name
+    if (!lib->has(symbol))
         throw PluginError(fmt::format(
-            "plugin {}: no entry symbol '{}': not a plugin for this server (upstream uWSGI "
-            "plugins export NAME_plugin instead). Build it against plugin-api/uwsgi/plugin.h with "
-            "UWSGI_PLUGIN_DEFINE.",
-            path, UWSGI_PLUGIN_ENTRY_SYMBOL));
-    auto entry = lib->get<const uwsgi_plugin *()>(UWSGI_PLUGIN_ENTRY_SYMBOL);
+            "plugin {}: no entry symbol '{}' (or the ABI 1.0 '{}'): not a plugin for this server "
+            "(upstream uWSGI plugins export NAME_plugin instead). Build it against "
+            "plugin-api/uwsgi/plugin.h with UWSGI_PLUGIN_EXPORT(NAME, descriptor).",
+            path, named, UWSGI_PLUGIN_ENTRY_SYMBOL));
+    auto entry = lib->get<const uwsgi_plugin *()>(symbol);
     const uwsgi_plugin *d = entry();
     check_descriptor(path, d);
     LoadedPlugin out{path, d, lib->native()};

@@ -4,6 +4,7 @@
 
 #include <uwsgi/plugin.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +25,13 @@ LoadedPlugin load_plugin_file(const std::string &path);
 
 // A plugin linked into this binary: the same descriptor checks; its path is "built-in NAME".
 LoadedPlugin load_builtin_plugin(const char *name, uwsgi_plugin_entry_fn entry);
+
+// The ABI 1.1 entry symbol of a plugin file: DIR/NAME_plugin.so -> uwsgi_plugin_entry_NAME.
+std::string entry_symbol_for_file(const std::string &path);
+
+// The bytes ABI 1.MINOR requires of a descriptor and of a protocol table (minor <= ours).
+size_t descriptor_size_for_minor(unsigned minor);
+size_t protocol_size_for_minor(unsigned minor);
 
 // Finds a symbol in a loaded image; nullptr when absent.
 void *find_symbol(void *handle, const std::string &name);

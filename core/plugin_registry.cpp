@@ -75,8 +75,8 @@ void PluginRegistry::activate_one(const std::string &name, const std::string &se
     if (std::find(visiting.begin(), visiting.end(), name) != visiting.end())
         throw PluginError(fmt::format("plugin '{}' requires itself through a cycle", name));
     visiting.push_back(name);
-    if (p->desc->requires)
-        for (auto &dep : split_list({p->desc->requires})) activate_one(dep, searched, visiting);
+    if (p->desc->depends)
+        for (auto &dep : split_list({p->desc->depends})) activate_one(dep, searched, visiting);
     visiting.pop_back();
 
     const uwsgi_plugin *d = p->desc;

@@ -1,5 +1,6 @@
 #include "uwsgi_protocol.hpp"
 
+#include "host_table.hpp"
 #include "request.hpp"
 #include "settings.hpp"
 #include <uwsgi/packet.hpp>
@@ -107,8 +108,8 @@ int read_request(void *state, uwsgi_request *req) {
     if (settings().limit_post && s.body_left > settings().limit_post) {
         spdlog::warn("request body of {} bytes from {} exceeds --limit-post {}; refused",
                      s.body_left, s.conn->peer_addr, settings().limit_post);
-        static const char k413[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n";
-        conn_write(s.conn, k413, sizeof k413 - 1);
+        uwsgi::respond(host_table(), req, "413 Content Too Large",
+                       "request body larger than --limit-post\n");
         return UWSGI_ELIMIT;
     }
     return 1;

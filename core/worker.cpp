@@ -1,11 +1,14 @@
 #include "worker.hpp"
 
+#include "host_table.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
+
+#include <uwsgi/plugin.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -164,22 +167,13 @@ bool Worker::dispatch(uwsgi_request &req) {
     const uwsgi_plugin *handler = runtime().registry.handler_for(req.modifier1);
     if (!handler) {
         spdlog::error("no plugin handles modifier1 {}; answering 501", req.modifier1);
-        static const char msg[] = "no handler for this request\n";
-        uwsgi_header h[] = {{{"Content-Type", 12}, {"text/plain", 10}},
-                            {{"Content-Length", 14}, {"28", 2}}};
-        if (resp_start(&req, "501 Not Implemented", 19, h, 2) == UWSGI_OK)
-            resp_write(&req, msg, sizeof msg - 1);
+        uwsgi::respond(host_table(), &req, "501 Not Implemented", "no handler for this request\n");
         return true;
     }
     int rc = handler->request(&req);
     bool failed_midway = rc != UWSGI_OK && req.started;
-    if (rc != UWSGI_OK && !req.started) {
-        static const char msg[] = "Internal Server Error\n";
-        uwsgi_header h[] = {{{"Content-Type", 12}, {"text/plain", 10}},
-                            {{"Content-Length", 14}, {"22", 2}}};
-        if (resp_start(&req, "500 Internal Server Error", 25, h, 2) == UWSGI_OK)
-            resp_write(&req, msg, sizeof msg - 1);
-    }
+    if (rc != UWSGI_OK && !req.started)
+        uwsgi::respond(host_table(), &req, "500 Internal Server Error", "Internal Server Error\n");
     if (handler->after_request) handler->after_request(&req);
     return !failed_midway;
 }

@@ -24,14 +24,6 @@ int load_apps() {
     return 1;
 }
 
-int send(uwsgi_request *req, const char *status, std::string_view type, std::string_view body) {
-    std::string length = std::to_string(body.size());
-    uwsgi_header headers[] = {{uwsgi::str("Content-Type"), uwsgi::str(type)},
-                              {uwsgi::str("Content-Length"), uwsgi::str(length)}};
-    int r = host->resp_start(req, status, std::char_traits<char>::length(status), headers, 2);
-    return r == UWSGI_OK ? host->resp_write(req, body.data(), body.size()) : r;
-}
-
 int echo(uwsgi_request *req) {
     // Stream the body back without buffering it: the length is the request's own.
     std::string_view length = uwsgi::var(req, "CONTENT_LENGTH");
@@ -64,30 +56,22 @@ int request(uwsgi_request *req) {
             host->req_var_at(req, i, &k, &v);
             text.append(k.ptr, k.len).append("=").append(v.ptr, v.len).append("\n");
         }
-        return send(req, "200 OK", "text/plain", text);
+        return uwsgi::respond(*host, req, "200 OK", text);
     }
-    return send(req, "200 OK", "text/plain", "Hello World");
+    return uwsgi::respond(*host, req, "200 OK", "Hello World");
 }
 
 const uwsgi_plugin descriptor = {
-    UWSGI_PLUGIN_HEADER,
-    "example",
-    "1.0.0",
-    "native example handler (modifier1 0): hello, /vars, /echo",
-    nullptr,  // requires
-    nullptr,  // options
-    init,
-    load_apps,
-    nullptr,  // post_fork
-    nullptr,  // thread_init
-    nullptr,  // shutdown
-    0,        // modifier1
-    request,
-    nullptr,  // after_request
-    nullptr,  // protocol
-    nullptr,  // get_extension
+    UWSGI_PLUGIN_HEADER_FIELDS,
+    .name = "example",
+    .version = "1.0.0",
+    .description = "native example handler (modifier1 0): hello, /vars, /echo",
+    .init = init,
+    .load_apps = load_apps,
+    .modifier1 = 0,
+    .request = request,
 };
 
 }  // namespace
 
-UWSGI_PLUGIN_DEFINE(descriptor)
+UWSGI_PLUGIN_EXPORT(example, descriptor)

@@ -14,11 +14,15 @@ namespace {
 constexpr const char *kPlugin = "paste";
 
 const uwsgi_option options[] = {
-    {"pypy-paste", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
-     "load the WSGI app of a paste.deploy .ini file ([config:]FILE[#name])"},
-    {"pypy-ini-paste", nullptr, UWSGI_OPT_CONFIG, 0, "FILE",
-     "like --pypy-paste, and read the file's [uwsgi] section as configuration"},
-    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+    {.name = "pypy-paste",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "FILE",
+     .help = "load the WSGI app of a paste.deploy .ini file ([config:]FILE[#name])"},
+    {.name = "pypy-ini-paste",
+     .kind = UWSGI_OPT_CONFIG,
+     .metavar = "FILE",
+     .help = "like --pypy-paste, and read the file's [uwsgi] section as configuration"},
+    {},
 };
 
 std::string trim(const std::string &s) {
@@ -75,18 +79,16 @@ int init(const uwsgi_host *host) {
 }
 
 const uwsgi_plugin descriptor = {
-    UWSGI_PLUGIN_HEADER,
-    kPlugin,
-    "1.0.0",
-    "paste.deploy .ini apps for the pypy plugin",
-    "pypy",  // requires: the app is loaded inside PyPy
-    options,
-    init,
-    nullptr, nullptr, nullptr, nullptr,
-    -1, nullptr, nullptr,
-    nullptr, nullptr,
+    UWSGI_PLUGIN_HEADER_FIELDS,
+    .name = kPlugin,
+    .version = "1.0.0",
+    .description = "paste.deploy .ini apps for the pypy plugin",
+    .depends = "pypy",  // the app is loaded inside PyPy
+    .options = options,
+    .init = init,
+    .modifier1 = -1,
 };
 
 }  // namespace
 
-UWSGI_PLUGIN_DEFINE(descriptor)
+UWSGI_PLUGIN_EXPORT(paste, descriptor)

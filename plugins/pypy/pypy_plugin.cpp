@@ -22,24 +22,27 @@ namespace {
 constexpr const char *kPlugin = "pypy";
 
 const uwsgi_option kOptions[] = {
-    {"pypy-lib", nullptr, UWSGI_OPT_VALUE, 0, "FILE", "load this libpypy-c file exactly"},
-    {"pypy-setup", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
-     "run this setup script instead of the embedded pypy_setup.py"},
-    {"pypy-home", nullptr, UWSGI_OPT_VALUE, 0, "DIR",
-     "the PyPy installation (default: $PYPY_HOME, else the pypy3 on PATH)"},
-    {"pypy-wsgi", nullptr, UWSGI_OPT_VALUE, 0, "MODULE[:CALLABLE]",
-     "load a WSGI app from a module on the Python path"},
-    {"pypy-wsgi-file", nullptr, UWSGI_OPT_VALUE, 0, "FILE",
-     "load a mod_wsgi-style file defining `application` (or --callable)"},
-    {"pypy-eval", nullptr, UWSGI_OPT_LIST, 0, "CODE", "run Python code before fork"},
-    {"pypy-eval-post-fork", nullptr, UWSGI_OPT_LIST, 0, "CODE",
-     "run Python code in each worker after fork"},
-    {"pypy-exec", nullptr, UWSGI_OPT_LIST, 0, "FILE", "run a Python file before fork"},
-    {"pypy-exec-post-fork", nullptr, UWSGI_OPT_LIST, 0, "FILE",
-     "run a Python file in each worker after fork"},
-    {"pypy-pp", "pypy-python-path,pypy-pythonpath", UWSGI_OPT_LIST, 0, "DIR",
-     "add a directory to the Python path"},
-    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+    {.name = "pypy-lib", .kind = UWSGI_OPT_VALUE, .metavar = "FILE",
+     .help = "load this libpypy-c file exactly"},
+    {.name = "pypy-setup", .kind = UWSGI_OPT_VALUE, .metavar = "FILE",
+     .help = "run this setup script instead of the embedded pypy_setup.py"},
+    {.name = "pypy-home", .kind = UWSGI_OPT_VALUE, .metavar = "DIR",
+     .help = "the PyPy installation (default: $PYPY_HOME, else the pypy3 on PATH)"},
+    {.name = "pypy-wsgi", .kind = UWSGI_OPT_VALUE, .metavar = "MODULE[:CALLABLE]",
+     .help = "load a WSGI app from a module on the Python path"},
+    {.name = "pypy-wsgi-file", .kind = UWSGI_OPT_VALUE, .metavar = "FILE",
+     .help = "load a mod_wsgi-style file defining `application` (or --callable)"},
+    {.name = "pypy-eval", .kind = UWSGI_OPT_LIST, .metavar = "CODE",
+     .help = "run Python code before fork"},
+    {.name = "pypy-eval-post-fork", .kind = UWSGI_OPT_LIST, .metavar = "CODE",
+     .help = "run Python code in each worker after fork"},
+    {.name = "pypy-exec", .kind = UWSGI_OPT_LIST, .metavar = "FILE",
+     .help = "run a Python file before fork"},
+    {.name = "pypy-exec-post-fork", .kind = UWSGI_OPT_LIST, .metavar = "FILE",
+     .help = "run a Python file in each worker after fork"},
+    {.name = "pypy-pp", .aliases = "pypy-python-path,pypy-pythonpath", .kind = UWSGI_OPT_LIST,
+     .metavar = "DIR", .help = "add a directory to the Python path"},
+    {},
 };
 
 uwsgi_pypy::Library g_lib;
@@ -191,43 +194,33 @@ void plugin_thread_init() {
     t_attached = 1;
 }
 
-int answer_500(uwsgi_request *req, const char *why) {
+// The request cannot run at all: nothing was sent, so failing lets the core answer a complete
+// 500 (an error started here and then reported would make the protocol cut the response).
+int cannot_run(const char *why) {
     log_error(why);
-    const auto &h = uwsgi::Host::get();
-    if (h.resp_started(req)) return UWSGI_ERROR;
-    static const char status[] = "500 Internal Server Error";
-    static const char body[] = "Internal Server Error";
-    uwsgi_header ct{uwsgi::str("Content-Type"), uwsgi::str("text/plain")};
-    if (h.resp_start(req, status, sizeof status - 1, &ct, 1) != UWSGI_OK) return UWSGI_ERROR;
-    h.resp_write(req, body, sizeof body - 1);
     return UWSGI_ERROR;
 }
 
 int plugin_request(uwsgi_request *req) {
-    if (t_attached < 0) return answer_500(req, "request thread is not attached to PyPy");
-    if (!g_api.request) return answer_500(req, "no WSGI request handler (see the setup script)");
+    if (t_attached < 0) return cannot_run("request thread is not attached to PyPy");
+    if (!g_api.request) return cannot_run("no WSGI request handler (see the setup script)");
     return g_api.request(req);
 }
 
 const uwsgi_plugin kDescriptor = {
-    UWSGI_PLUGIN_HEADER,
-    "pypy",
-    "0.1.0",
-    "WSGI apps on PyPy (libpypy-c loaded at run time, cffi setup script)",
-    nullptr,
-    kOptions,
-    plugin_init,
-    plugin_load_apps,
-    plugin_post_fork,
-    plugin_thread_init,
-    nullptr,
-    0,
-    plugin_request,
-    nullptr,
-    nullptr,
-    nullptr,
+    UWSGI_PLUGIN_HEADER_FIELDS,
+    .name = "pypy",
+    .version = "0.1.0",
+    .description = "WSGI apps on PyPy (libpypy-c loaded at run time, cffi setup script)",
+    .options = kOptions,
+    .init = plugin_init,
+    .load_apps = plugin_load_apps,
+    .post_fork = plugin_post_fork,
+    .thread_init = plugin_thread_init,
+    .modifier1 = 0,
+    .request = plugin_request,
 };
 
 }  // namespace
 
-UWSGI_PLUGIN_DEFINE(kDescriptor)
+UWSGI_PLUGIN_EXPORT(pypy, kDescriptor)

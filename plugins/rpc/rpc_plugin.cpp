@@ -42,11 +42,7 @@ std::string quoted(std::string_view s) {
     return out + "'";
 }
 
-int timeout_ms() {
-    const char *v = host ? host->opt_get("socket-timeout") : nullptr;
-    long secs = v ? std::strtol(v, nullptr, 10) : 0;
-    return int(secs > 0 && secs < 86400 ? secs : 4) * 1000;
-}
+int timeout_ms() { return int(uwsgi::setting("socket-timeout")) * 1000; }
 
 // ---- the extension --------------------------------------------------------------------------
 
@@ -143,14 +139,9 @@ std::vector<uwsgi_str> args_of(const std::vector<std::string_view> &items) {
     return args;
 }
 
-int http_answer(uwsgi_request *req, const char *status, std::string_view type,
+int http_answer(uwsgi_request *req, std::string_view status, std::string_view type,
                 std::string_view body) {
-    std::string length = std::to_string(body.size());
-    uwsgi_header headers[] = {{uwsgi::str("Content-Type"), uwsgi::str(type)},
-                              {uwsgi::str("Content-Length"), uwsgi::str(length)}};
-    int r = host->resp_start(req, status, std::char_traits<char>::length(status), headers, 2);
-    if (r == UWSGI_OK && !body.empty()) r = host->resp_write(req, body.data(), body.size());
-    return r;
+    return uwsgi::respond(*host, req, status, body, type);
 }
 
 // The result's Content-Type: as uWSGI, the client's Accept when it names one concrete type,
@@ -287,24 +278,17 @@ const void *get_extension(const char *id) {
 }
 
 const uwsgi_plugin descriptor = {
-    UWSGI_PLUGIN_HEADER,
-    "rpc",
-    "1.0.0",
-    "RPC registry (uwsgi.rpc/1), modifier1 173 server and client, HTTP bridge (modifier2 2)",
-    nullptr,  // requires
-    nullptr,  // options
-    init,
-    nullptr,  // load_apps
-    nullptr,  // post_fork
-    nullptr,  // thread_init
-    nullptr,  // shutdown
-    rpc::codec::kModifier1,
-    request,
-    nullptr,  // after_request
-    nullptr,  // protocol
-    get_extension,
+    UWSGI_PLUGIN_HEADER_FIELDS,
+    .name = "rpc",
+    .version = "1.0.0",
+    .description =
+        "RPC registry (uwsgi.rpc/1), modifier1 173 server and client, HTTP bridge (modifier2 2)",
+    .init = init,
+    .modifier1 = rpc::codec::kModifier1,
+    .request = request,
+    .get_extension = get_extension,
 };
 
 }  // namespace
 
-UWSGI_PLUGIN_DEFINE(descriptor)
+UWSGI_PLUGIN_EXPORT(rpc, descriptor)

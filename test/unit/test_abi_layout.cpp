@@ -1,16 +1,22 @@
-// Freezes the ABI: every offset and size of every struct in plugin.h, as shipped in ABI 1.0.
+// Freezes the ABI: every offset and size of every struct in plugin.h and rpc.h, per minor.
 // A failure here means a plugin built against an older header would break: add fields only at
 // the end of a struct, bump UWSGI_ABI_MINOR, and add the new offsets below, never edit old ones.
+// Adding a host function is: its field at the end of uwsgi_host in plugin.h (with the minor's
+// comment), its entry in core/host_table.cpp, and its offset here.
+#include "plugin_loader.hpp"
+
 #include <uwsgi/plugin.h>
+#include <uwsgi/rpc.h>
 
 #include <catch2/catch.hpp>
 
 #include <cstddef>
+#include <string>
 
 TEST_CASE("ABI version constants") {
     CHECK(UWSGI_PLUGIN_MAGIC == 0x55575347u);
     CHECK(UWSGI_ABI_MAJOR == 1);
-    CHECK(UWSGI_ABI_MINOR == 0);
+    CHECK(UWSGI_ABI_MINOR == 1);
 }
 
 TEST_CASE("uwsgi_str and uwsgi_header") {
@@ -51,7 +57,7 @@ TEST_CASE("uwsgi_protocol") {
 }
 
 TEST_CASE("uwsgi_host") {
-    CHECK(sizeof(uwsgi_host) == 280);
+    CHECK(sizeof(uwsgi_host) == 288);
     CHECK(offsetof(uwsgi_host, struct_size) == 0);
     CHECK(offsetof(uwsgi_host, abi_major) == 4);
     CHECK(offsetof(uwsgi_host, abi_minor) == 6);
@@ -89,6 +95,8 @@ TEST_CASE("uwsgi_host") {
     CHECK(offsetof(uwsgi_host, conn_peer) == 256);
     CHECK(offsetof(uwsgi_host, conn_local) == 264);
     CHECK(offsetof(uwsgi_host, get_extension) == 272);
+    // ABI 1.1
+    CHECK(offsetof(uwsgi_host, setting) == 280);
 }
 
 TEST_CASE("uwsgi_plugin") {
@@ -101,7 +109,7 @@ TEST_CASE("uwsgi_plugin") {
     CHECK(offsetof(uwsgi_plugin, name) == 16);
     CHECK(offsetof(uwsgi_plugin, version) == 24);
     CHECK(offsetof(uwsgi_plugin, description) == 32);
-    CHECK(offsetof(uwsgi_plugin, requires) == 40);
+    CHECK(offsetof(uwsgi_plugin, depends) == 40);  // `requires` in 1.0 headers
     CHECK(offsetof(uwsgi_plugin, options) == 48);
     CHECK(offsetof(uwsgi_plugin, init) == 56);
     CHECK(offsetof(uwsgi_plugin, load_apps) == 64);
@@ -113,4 +121,25 @@ TEST_CASE("uwsgi_plugin") {
     CHECK(offsetof(uwsgi_plugin, after_request) == 112);
     CHECK(offsetof(uwsgi_plugin, protocol) == 120);
     CHECK(offsetof(uwsgi_plugin, get_extension) == 128);
+}
+
+// What the loader demands of a plugin that claims ABI 1.0: the 1.0 sizes, not today's sizeof.
+TEST_CASE("tables are checked against the size of the plugin's minor") {
+    CHECK(core::descriptor_size_for_minor(0) == 136);
+    CHECK(core::protocol_size_for_minor(0) == 104);
+    CHECK(core::descriptor_size_for_minor(1) == sizeof(uwsgi_plugin));
+    CHECK(core::protocol_size_for_minor(1) == sizeof(uwsgi_protocol));
+}
+
+TEST_CASE("uwsgi.rpc/1") {
+    CHECK(std::string(UWSGI_RPC_EXTENSION) == "uwsgi.rpc/1");
+    CHECK(UWSGI_RPC_MAX_ARGS == 254);
+    CHECK(UWSGI_RPC_MAX_NAME == 255);
+    CHECK(sizeof(uwsgi_rpc_api) == 40);
+    CHECK(offsetof(uwsgi_rpc_api, struct_size) == 0);
+    CHECK(offsetof(uwsgi_rpc_api, reserved) == 4);
+    CHECK(offsetof(uwsgi_rpc_api, register_function) == 8);
+    CHECK(offsetof(uwsgi_rpc_api, call_local) == 16);
+    CHECK(offsetof(uwsgi_rpc_api, call_remote) == 24);
+    CHECK(offsetof(uwsgi_rpc_api, function_at) == 32);
 }

@@ -37,7 +37,8 @@ TEST_CASE("bad magic") {
 
 TEST_CASE("another ABI major names both versions and the fix") {
     CHECK_THROWS_WITH(load_plugin_file(fixture("abi_major")),
-                      Contains("ABI 2.0") && Contains("ABI 1.0") && Contains("rebuild"));
+                      Contains("built for plugin ABI 2.") && Contains("speaks ABI 1.1") &&
+                          Contains("rebuild"));
 }
 
 TEST_CASE("a newer minor than the core") {
@@ -48,6 +49,25 @@ TEST_CASE("a newer minor than the core") {
 TEST_CASE("a descriptor too short for its minor") {
     CHECK_THROWS_WITH(load_plugin_file(fixture("short_struct")),
                       Contains("16 bytes") && Contains("missing fields"));
+}
+
+TEST_CASE("a protocol plugin built for ABI 1.0 loads in this core") {
+    LoadedPlugin p = load_plugin_file(fixture("abi10_protocol"));
+    CHECK(p.desc->abi_minor == 0);
+    CHECK(p.desc->struct_size == 136);
+    REQUIRE(p.desc->protocol);
+    CHECK(p.desc->protocol->struct_size == 104);
+}
+
+TEST_CASE("a protocol table too short for its minor") {
+    CHECK_THROWS_WITH(load_plugin_file(fixture("short_protocol")),
+                      Contains("protocol table is 96 bytes but ABI 1.0 needs 104"));
+}
+
+TEST_CASE("the entry symbol is derived from the file name") {
+    CHECK(entry_symbol_for_file("/usr/lib/uwsgi/plugins/http_plugin.so") ==
+          "uwsgi_plugin_entry_http");
+    CHECK(entry_symbol_for_file("rpcdemo_plugin.so") == "uwsgi_plugin_entry_rpcdemo");
 }
 
 TEST_CASE("a missing required field") {

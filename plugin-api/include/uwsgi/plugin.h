@@ -1,11 +1,15 @@
 /*
  * uwsgi plugin ABI: the only stable contract between the core and a plugin.
  *
- * A plugin is a shared object exporting one C function, uwsgi_plugin_entry(), that returns a
- * pointer to a static uwsgi_plugin descriptor (write it with UWSGI_PLUGIN_DEFINE). The core calls
- * nothing else until it has checked, in this order: the magic number, the ABI major (must equal
- * the core's), the ABI minor (must not be newer than the core's), struct_size (must cover the
- * fields of the minor it claims), and the required fields (name, version).
+ * A plugin NAME is a shared object NAME_plugin.so exporting one C function,
+ * uwsgi_plugin_entry_NAME(), that returns a pointer to a static uwsgi_plugin descriptor (write it
+ * with UWSGI_PLUGIN_EXPORT(NAME, descriptor)). The same object files link into a profile build
+ * unchanged, since every plugin's entry has its own name. ABI 1.0 plugins export the fixed name
+ * uwsgi_plugin_entry (UWSGI_PLUGIN_DEFINE); the loader still accepts it. The core calls nothing
+ * else until it has checked, in this order: the magic number, the ABI major (must equal the
+ * core's), the ABI minor (must not be newer than the core's), struct_size (must cover the fields
+ * of the minor it claims), the required fields (name, version), and the protocol table's
+ * struct_size (must cover the fields of the plugin's minor).
  *
  * Rules that keep this ABI stable:
  *  - only C types cross the boundary: fixed-width integers, size_t, pointers, uwsgi_str views,
@@ -13,11 +17,65 @@
  *  - every struct starts with its own size (struct_size) and is append-only: new fields go at the
  *    end with an "ABI 1.N" comment, nothing is reordered or removed; removing or changing a field
  *    is a new major;
- *  - test/unit/test_abi_layout.cpp freezes every offset and size below.
+ *  - a table is checked against the size of the minor its plugin claims, never against today's
+ *    sizeof: a plugin built for 1.0 keeps loading in every 1.x core;
+ *  - test/unit/test_abi_layout.cpp freezes every offset and size below, per minor.
  *
  * ABI history (newest last):
  *   1.0  2026-11-26  first stable version: descriptor, host table, options as data, lifecycle
  *                    hooks, one request handler per modifier1, socket protocols, extensions.
+ *   1.1  2026-11-30  host table: setting() gives the core's effective settings (buffer-size,
+ *                    limit-post, socket-timeout, max-vars, ...), so no plugin re-parses them;
+ *                    entry symbol uwsgi_plugin_entry_NAME (UWSGI_PLUGIN_EXPORT), the fixed 1.0
+ *                    name still loads; protocol and descriptor sizes checked per minor.
+ *                    Source change, same layout: the descriptor field `requires` (a C++20
+ *                    keyword) is now `depends`; positional initialisers are unaffected, code
+ *                    naming the field renames it.
+ *
+ * Lifetimes, threads and return codes
+ *
+ *   What a plugin hands the core must outlive the process: the descriptor, its option table,
+ *   its protocol table and every extension table are static (the core keeps the pointers and
+ *   never unloads a plugin). Strings the plugin passes to host functions (status, headers, var
+ *   names and values, log messages) are copied or used up before the call returns.
+ *
+ *   How long what the host returns stays valid:
+ *     server_version, get_extension() results     the whole process
+ *     opt_get/opt_at/opt_name_at values           the whole process (options never change after
+ *                                                 start-up; a reload starts a new process image)
+ *     req_var/req_var_at keys and values          until the request's after_request hook returns;
+ *                                                 the request object is then reused
+ *     conn_peer/conn_local addresses              until the protocol's conn_close for that
+ *                                                 connection
+ *
+ *   Which process and thread runs each hook:
+ *     init          once, in the master (or the single process) after the configuration is read,
+ *                   before sockets are bound and before fork; one thread
+ *     load_apps     in the master before fork; with --lazy-apps in each worker after fork
+ *     post_fork     in each worker after fork (the single process counts as worker 1)
+ *     thread_init   on each request thread of a worker, before it serves anything
+ *     request, after_request, every uwsgi_protocol hook
+ *                   on request threads: with --threads N they run concurrently on N threads of a
+ *                   worker, each request and each connection on one thread at a time; a protocol's
+ *                   per-connection state is never used by two threads at once
+ *     shutdown      in each worker after its threads stopped, and in the master before exit
+ *                   or reload
+ *   Host functions may be called from any of these; reload/stop only signal.
+ *
+ *   Return conventions:
+ *     init                               0 ok; non-zero is fatal at start-up
+ *     load_apps                          >=0 number of apps loaded; <0 fatal
+ *     request, host resp_*, conn_write,
+ *     conn_sendfile, req_var, req_var_at,
+ *     setting, protocol write_head/
+ *     write_body, register_function...   UWSGI_OK, or UWSGI_ERROR / UWSGI_EPEER / UWSGI_ELIMIT;
+ *                                        a request hook failing before its response started gets
+ *                                        the core's complete 500; after, the response is cut
+ *     protocol read_request              1 request ready; 0 peer closed between requests; <0 error
+ *     req_read, conn_read, read_body     >0 bytes; 0 end of body / EOF; <0 error
+ *     protocol finish                    1 keep the connection; 0 close it
+ *     protocol sendfile                  UWSGI_OK, an error, or 1 to decline
+ *     resp_started, has_pending          1 yes, 0 no
  */
 #ifndef UWSGI_PLUGIN_H
 #define UWSGI_PLUGIN_H
@@ -31,7 +89,8 @@ extern "C" {
 
 #define UWSGI_PLUGIN_MAGIC 0x55575347u /* "UWSG" */
 #define UWSGI_ABI_MAJOR 1
-#define UWSGI_ABI_MINOR 0
+#define UWSGI_ABI_MINOR 1
+/* The 1.0 entry symbol; since 1.1 a plugin NAME exports UWSGI_PLUGIN_ENTRY_SYMBOL "_" NAME. */
 #define UWSGI_PLUGIN_ENTRY_SYMBOL "uwsgi_plugin_entry"
 
 /* A byte string that is not necessarily NUL-terminated. */
@@ -169,6 +228,13 @@ typedef struct uwsgi_host {
 
     /* services one plugin offers another, e.g. "uwsgi.rpc/1"; NULL when none offers it */
     const void *(*get_extension)(const char *id);
+
+    /* ABI 1.1: the core's effective value of a setting, after defaults, bounds and size suffixes,
+     * so plugins never re-parse core options. Names (units): "buffer-size" (bytes), "max-vars",
+     * "limit-post" (bytes, 0 unlimited), "socket-timeout" (seconds), "processes", "threads",
+     * "harakiri" (seconds, 0 off), "max-requests" (0 unlimited), "listen". UWSGI_OK with *value
+     * set, or UWSGI_ERROR for an unknown name. */
+    int (*setting)(const char *name, int64_t *value); /* ABI 1.1 */
 } uwsgi_host;
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */
@@ -181,7 +247,8 @@ typedef struct uwsgi_plugin {
     const char *name;    /* required; NAME_plugin.so */
     const char *version; /* required */
     const char *description;
-    const char *requires;        /* comma-separated plugins activated before this one, or NULL */
+    const char *depends; /* comma-separated plugins activated before this one, or NULL (1.0:
+                            `requires`, renamed in 1.1 as it is a C++20 keyword; same offset) */
     const uwsgi_option *options; /* NULL or a NULL-name-terminated table */
 
     /* lifecycle, every hook optional */
@@ -207,22 +274,45 @@ typedef const uwsgi_plugin *(*uwsgi_plugin_entry_fn)(void);
 #define UWSGI_PLUGIN_EXTERN_C
 #endif
 
-/* Writes the exported entry function for descriptor VAR. A build that links plugins into the
- * binary defines UWSGI_BUILTIN_PLUGIN=NAME, and the entry becomes uwsgi_plugin_entry_NAME. */
-#define UWSGI_PLUGIN_CONCAT_(a, b) a##b
-#define UWSGI_PLUGIN_CONCAT(a, b) UWSGI_PLUGIN_CONCAT_(a, b)
-#ifdef UWSGI_BUILTIN_PLUGIN
-#define UWSGI_PLUGIN_ENTRY_NAME UWSGI_PLUGIN_CONCAT(uwsgi_plugin_entry_, UWSGI_BUILTIN_PLUGIN)
-#else
-#define UWSGI_PLUGIN_ENTRY_NAME uwsgi_plugin_entry
-#endif
-#define UWSGI_PLUGIN_DEFINE(VAR)                                                                   \
+/* Writes the exported entry function uwsgi_plugin_entry_NAME for descriptor VAR (ABI 1.1). NAME
+ * is the plugin's name as an identifier, the NAME of NAME_plugin.so; the same object then serves
+ * the .so and a profile that links the plugin into the binary. */
+#define UWSGI_PLUGIN_EXPORT(NAME, VAR)                                                             \
     UWSGI_PLUGIN_EXTERN_C __attribute__((visibility("default"))) const uwsgi_plugin *              \
-    UWSGI_PLUGIN_ENTRY_NAME(void) {                                                                \
+    uwsgi_plugin_entry_##NAME(void) {                                                              \
         return &(VAR);                                                                             \
     }
 
-/* Fills the header fields of a descriptor initialiser. */
+/* ABI 1.0: the fixed entry name uwsgi_plugin_entry. Still loaded from NAME_plugin.so files, but
+ * such a plugin cannot be linked into a profile; prefer UWSGI_PLUGIN_EXPORT. */
+#define UWSGI_PLUGIN_DEFINE(VAR)                                                                   \
+    UWSGI_PLUGIN_EXTERN_C __attribute__((visibility("default"))) const uwsgi_plugin *              \
+    uwsgi_plugin_entry(void) {                                                                     \
+        return &(VAR);                                                                             \
+    }
+
+/* Fills the header fields of a descriptor. Every in-tree plugin writes its descriptor and option
+ * table with designated initialisers (C99, C++20), one field per line, omitted fields zero:
+ *
+ *     static const uwsgi_option options[] = {
+ *         {.name = "my-dir", .kind = UWSGI_OPT_VALUE, .metavar = "DIR", .help = "where"},
+ *         {},
+ *     };
+ *     static const uwsgi_plugin descriptor = {
+ *         UWSGI_PLUGIN_HEADER_FIELDS,
+ *         .name = "my",
+ *         .version = "1.0.0",
+ *         .options = options,
+ *         .init = init,
+ *         .modifier1 = -1, // handles no requests (0 would be a claim on modifier1 0 with .request)
+ *     };
+ *     UWSGI_PLUGIN_EXPORT(my, descriptor)
+ */
+#define UWSGI_PLUGIN_HEADER_FIELDS                                                                 \
+    .magic = UWSGI_PLUGIN_MAGIC, .abi_major = UWSGI_ABI_MAJOR, .abi_minor = UWSGI_ABI_MINOR,       \
+    .struct_size = (uint32_t)sizeof(uwsgi_plugin), .reserved = 0
+
+/* The same, for positional initialisers (ABI 1.0 style). */
 #define UWSGI_PLUGIN_HEADER                                                                        \
     UWSGI_PLUGIN_MAGIC, UWSGI_ABI_MAJOR, UWSGI_ABI_MINOR, (uint32_t)sizeof(uwsgi_plugin), 0
 

@@ -4,6 +4,7 @@
 
 #include <uwsgi/plugin.h>
 
+#include <charconv>
 #include <string_view>
 
 namespace uwsgi {
@@ -33,6 +34,30 @@ inline std::string_view var(const uwsgi_request *req, std::string_view key) {
     uwsgi_str v{nullptr, 0};
     if (Host::get().req_var(req, key.data(), key.size(), &v) != UWSGI_OK) return {};
     return view(v);
+}
+
+// The core's effective value of a setting (ABI 1.1 host->setting): "buffer-size", "limit-post",
+// "socket-timeout", "max-vars", ... as listed in plugin.h. 0 for a name this core does not know.
+inline int64_t setting(const uwsgi_host &host, const char *name) {
+    int64_t v = 0;
+    return host.setting(name, &v) == UWSGI_OK ? v : 0;
+}
+inline int64_t setting(const char *name) { return setting(Host::get(), name); }
+
+// Answers a complete small response: `status` ("404 Not Found"), a Content-Type, and `body` with
+// its Content-Length counted here. The one writer of short answers (errors, plain text) for the
+// plugins and the core alike; allocates nothing. UWSGI_OK or the failing host call's code.
+inline int respond(const uwsgi_host &host, uwsgi_request *req, std::string_view status,
+                   std::string_view body, std::string_view content_type = "text/plain") {
+    char length[24];
+    auto counted = std::to_chars(length, length + sizeof length, body.size());
+    uwsgi_header headers[] = {
+        {str("Content-Type"), str(content_type)},
+        {str("Content-Length"), str({length, size_t(counted.ptr - length)})},
+    };
+    int r = host.resp_start(req, status.data(), status.size(), headers, 2);
+    if (r != UWSGI_OK || body.empty()) return r;
+    return host.resp_write(req, body.data(), body.size());
 }
 
 // The standard reason phrase of an HTTP status code ("Unknown" when unknown), for protocols that

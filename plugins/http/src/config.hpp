@@ -1,4 +1,5 @@
-// The http plugin's settings, read once from the core's options in init().
+// The http plugin's settings, read once in init(): its own options, and the core's effective
+// limits from host->setting (never re-parsed here, so no core default is copied).
 #pragma once
 
 #include <uwsgi/plugin.h>
@@ -10,13 +11,13 @@
 namespace uwsgi_http {
 
 struct Config {
-    size_t buffer_size = 4096;  // --buffer-size: the largest request head
+    size_t buffer_size = 0;     // --buffer-size: the largest request head
     uint64_t limit_post = 0;    // --limit-post: the largest body, 0 = unlimited
-    size_t max_vars = 64;       // --max-vars: uWSGI's default
+    size_t max_vars = 0;        // --max-vars
     uint8_t modifier1 = 0;      // --http-socket-modifier1
     uint8_t modifier2 = 0;      // --http-socket-modifier2
     std::string extra_headers;  // --add-header values as "Name: value\r\n" lines
-    int64_t head_timeout_ms = 4000;  // --socket-timeout: the most a request head may take
+    int64_t head_timeout_ms = 0;  // --socket-timeout: the most a request head may take
 };
 
 // Reads the options through `host`. On a bad value returns false with `error` naming the option

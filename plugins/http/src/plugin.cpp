@@ -17,15 +17,23 @@ const uwsgi_host *g_host = nullptr;
 Config g_config;
 
 const uwsgi_option kOptions[] = {
-    {"http-socket", nullptr, UWSGI_OPT_LIST, 0, "ADDR",
-     "serve HTTP/1.1 on ADDR (host:port, :port or a UNIX path)"},
-    {"http-socket-modifier1", nullptr, UWSGI_OPT_VALUE, 0, "N",
-     "modifier1 of requests from --http-socket (default 0)"},
-    {"http-socket-modifier2", nullptr, UWSGI_OPT_VALUE, 0, "N",
-     "modifier2 of requests from --http-socket (default 0)"},
-    {"add-header", nullptr, UWSGI_OPT_LIST, 0, "\"NAME: VALUE\"",
-     "add a header to every HTTP response"},
-    {nullptr, nullptr, 0, 0, nullptr, nullptr},
+    {.name = "http-socket",
+     .kind = UWSGI_OPT_LIST,
+     .metavar = "ADDR",
+     .help = "serve HTTP/1.1 on ADDR (host:port, :port or a UNIX path)"},
+    {.name = "http-socket-modifier1",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "N",
+     .help = "modifier1 of requests from --http-socket (default 0)"},
+    {.name = "http-socket-modifier2",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "N",
+     .help = "modifier2 of requests from --http-socket (default 0)"},
+    {.name = "add-header",
+     .kind = UWSGI_OPT_LIST,
+     .metavar = "\"NAME: VALUE\"",
+     .help = "add a header to every HTTP response"},
+    {},
 };
 
 void log_error(const std::string &msg) {
@@ -129,41 +137,32 @@ int http_sendfile(void *state, uwsgi_request *req, int fd, int64_t offset,
 }
 
 const uwsgi_protocol kProtocol = {
-    static_cast<uint32_t>(sizeof(uwsgi_protocol)),
-    0,
-    "http",
-    "http-socket",
-    http_conn_open,
-    http_conn_close,
-    http_read_request,
-    http_read_body,
-    http_write_head,
-    http_write_body,
-    http_finish,
-    http_has_pending,
-    http_abort,
-    http_sendfile,
+    .struct_size = static_cast<uint32_t>(sizeof(uwsgi_protocol)),
+    .name = "http",
+    .socket_option = "http-socket",
+    .conn_open = http_conn_open,
+    .conn_close = http_conn_close,
+    .read_request = http_read_request,
+    .read_body = http_read_body,
+    .write_head = http_write_head,
+    .write_body = http_write_body,
+    .finish = http_finish,
+    .has_pending = http_has_pending,
+    .abort = http_abort,
+    .sendfile = http_sendfile,
 };
 
 const uwsgi_plugin kPlugin = {
-    UWSGI_PLUGIN_HEADER,
-    "http",
-    "0.1.0",
-    "HTTP/1.1 socket protocol (--http-socket)",
-    nullptr,
-    kOptions,
-    http_init,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    -1,
-    nullptr,
-    nullptr,
-    &kProtocol,
-    nullptr,
+    UWSGI_PLUGIN_HEADER_FIELDS,
+    .name = "http",
+    .version = "0.1.0",
+    .description = "HTTP/1.1 socket protocol (--http-socket)",
+    .options = kOptions,
+    .init = http_init,
+    .modifier1 = -1,
+    .protocol = &kProtocol,
 };
 
 }  // namespace
 
-UWSGI_PLUGIN_DEFINE(kPlugin)
+UWSGI_PLUGIN_EXPORT(http, kPlugin)

@@ -104,9 +104,19 @@ uwsgi_host make_host() {
     return h;
 }
 
+// The limits the core would hand over with its defaults (buffer-size 4096, max-vars 64,
+// socket-timeout 4 s, no limit-post).
+Config test_config() {
+    Config c;
+    c.buffer_size = 4096;
+    c.max_vars = 64;
+    c.head_timeout_ms = 4000;
+    return c;
+}
+
 struct Fixture {
     uwsgi_host host = make_host();
-    Config cfg;
+    Config cfg = test_config();
     uwsgi_conn conn;
     std::optional<Connection> c;
     Fixture() { g_conn = &conn; }

@@ -194,24 +194,18 @@ void post_fork() {
 }
 
 const uwsgi_plugin descriptor = {
-    UWSGI_PLUGIN_HEADER,
-    "rpcdemo",
-    "1.0.0",
-    "native RPC functions (hello, reverse, call...) that exercise the uwsgi.rpc/1 extension",
-    "rpc",    // requires
-    nullptr,  // options
-    init,
-    load_apps,
-    post_fork,
-    nullptr,  // thread_init
-    nullptr,  // shutdown
-    -1,       // modifier1: none, it only registers functions
-    nullptr,  // request
-    nullptr,  // after_request
-    nullptr,  // protocol
-    nullptr,  // get_extension
+    UWSGI_PLUGIN_HEADER_FIELDS,
+    .name = "rpcdemo",
+    .version = "1.0.0",
+    .description =
+        "native RPC functions (hello, reverse, call...) that exercise the uwsgi.rpc/1 extension",
+    .depends = "rpc",
+    .init = init,
+    .load_apps = load_apps,
+    .post_fork = post_fork,
+    .modifier1 = -1,  // none: it only registers functions
 };
 
 }  // namespace
 
-UWSGI_PLUGIN_DEFINE(descriptor)
+UWSGI_PLUGIN_EXPORT(rpcdemo, descriptor)
