@@ -1,7 +1,8 @@
 /*
  * The table the pypy plugin hands to its setup script (pypy_setup.py) through
  * pypy_execute_source_ptr(). The script sees it as `c_argument` (an address) and reads it with
- * cffi in ABI mode, so its cdef is a hand-written copy of this struct: keep the two in step.
+ * cffi in ABI mode, through a cdef generated from this header, plugin.h and rpc.h at build time
+ * (gen_setup.py), which also gives it the integer constants (UWSGI_OK, UWSGI_PYPY_API_VERSION...).
  *
  * The first three fields are the handshake and never move: the script reads struct_size and
  * version, then reports the offset of every field of its cdef (and of its copy of uwsgi_host)

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pypy_api.h"
+#include <uwsgi/rpc.h>
 
 namespace uwsgi_pypy {
 
@@ -22,70 +23,15 @@ struct Entry {
     Rule rule;
 };
 
-#define FIELD(S, F, R) {#S "." #F, offsetof(S, F), Rule::R}
-
+// Every struct and field the setup script's cdef reports, generated from the headers with the
+// script's own list (gen_setup.py), so the two sides check the same things.
+#define LAYOUT_SIZE(S, R) {"sizeof " #S, sizeof(S), Rule::R},
+#define LAYOUT_FIELD(S, F, R) {#S "." #F, offsetof(S, F), Rule::R},
 const Entry kEntries[] = {
-    {"sizeof uwsgi_str", sizeof(uwsgi_str), Rule::exact},
-    FIELD(uwsgi_str, ptr, exact),
-    FIELD(uwsgi_str, len, exact),
-    {"sizeof uwsgi_header", sizeof(uwsgi_header), Rule::exact},
-    FIELD(uwsgi_header, name, exact),
-    FIELD(uwsgi_header, value, exact),
-
-    {"sizeof uwsgi_host", sizeof(uwsgi_host), Rule::at_most},
-    FIELD(uwsgi_host, struct_size, exact),
-    FIELD(uwsgi_host, abi_major, exact),
-    FIELD(uwsgi_host, abi_minor, exact),
-    FIELD(uwsgi_host, server_version, exact),
-    FIELD(uwsgi_host, log, exact),
-    FIELD(uwsgi_host, opt_get, exact),
-    FIELD(uwsgi_host, opt_count, exact),
-    FIELD(uwsgi_host, opt_at, exact),
-    FIELD(uwsgi_host, opt_name_at, exact),
-    FIELD(uwsgi_host, worker_id, exact),
-    FIELD(uwsgi_host, master_pid, exact),
-    FIELD(uwsgi_host, num_processes, exact),
-    FIELD(uwsgi_host, num_threads, exact),
-    FIELD(uwsgi_host, reload, exact),
-    FIELD(uwsgi_host, stop, exact),
-    FIELD(uwsgi_host, register_app, exact),
-    FIELD(uwsgi_host, set_proc_name, exact),
-    FIELD(uwsgi_host, req_modifier1, exact),
-    FIELD(uwsgi_host, req_modifier2, exact),
-    FIELD(uwsgi_host, req_var_count, exact),
-    FIELD(uwsgi_host, req_var_at, exact),
-    FIELD(uwsgi_host, req_var, exact),
-    FIELD(uwsgi_host, req_id, exact),
-    FIELD(uwsgi_host, req_read, exact),
-    FIELD(uwsgi_host, resp_start, exact),
-    FIELD(uwsgi_host, resp_write, exact),
-    FIELD(uwsgi_host, resp_sendfile, exact),
-    FIELD(uwsgi_host, resp_started, exact),
-    FIELD(uwsgi_host, req_add_var, exact),
-    FIELD(uwsgi_host, req_set_modifiers, exact),
-    FIELD(uwsgi_host, conn_read, exact),
-    FIELD(uwsgi_host, conn_write, exact),
-    FIELD(uwsgi_host, conn_sendfile, exact),
-    FIELD(uwsgi_host, conn_fd, exact),
-    FIELD(uwsgi_host, conn_peer, exact),
-    FIELD(uwsgi_host, conn_local, exact),
-    FIELD(uwsgi_host, get_extension, exact),
-
-    {"sizeof uwsgi_pypy_api", sizeof(uwsgi_pypy_api), Rule::exact_needed},
-    FIELD(uwsgi_pypy_api, struct_size, exact_needed),
-    FIELD(uwsgi_pypy_api, version, exact_needed),
-    FIELD(uwsgi_pypy_api, check_layout, exact_needed),
-    FIELD(uwsgi_pypy_api, host, exact_needed),
-    FIELD(uwsgi_pypy_api, plugin_name, exact_needed),
-    FIELD(uwsgi_pypy_api, setup_origin, exact_needed),
-    FIELD(uwsgi_pypy_api, library_mode, exact_needed),
-    FIELD(uwsgi_pypy_api, reserved, exact_needed),
-    FIELD(uwsgi_pypy_api, load_apps, exact_needed),
-    FIELD(uwsgi_pypy_api, post_fork, exact_needed),
-    FIELD(uwsgi_pypy_api, request, exact_needed),
+#include "pypy_layout_fields.inc"
 };
-
-#undef FIELD
+#undef LAYOUT_SIZE
+#undef LAYOUT_FIELD
 
 constexpr size_t kCount = sizeof kEntries / sizeof kEntries[0];
 bool g_seen[kCount];

@@ -6,8 +6,9 @@
 # callbacks (load_apps, post_fork, request), implements WSGI (PEP 3333) and the `uwsgi` module.
 #
 # The embedded copy prints with `uwsgi --print-sym uwsgi_pypy_setup`; run your own with
-# `--pypy-setup FILE`. The cdef below copies C structs by hand: the handshake in _check_layout()
-# makes the plugin refuse to start when they drift apart.
+# `--pypy-setup FILE` (start from the printed copy). The cdef is generated from the C headers at
+# build time; the handshake in _check_layout() still makes the plugin refuse a script whose cdef
+# has drifted from the plugin it runs in.
 
 import sys
 import os
@@ -19,100 +20,21 @@ import socket
 
 import cffi
 
-API_VERSION = 1
+# The C declarations (plugin.h, rpc.h, pypy_api.h), their integer constants (UWSGI_OK,
+# UWSGI_PYPY_API_VERSION, ...) and the structs the layout handshake reports are generated from
+# the headers at build time (gen_setup.py) and replace the marker below; the script the plugin
+# embeds, and `--print-sym uwsgi_pypy_setup` prints, has them.
+# @GENERATED_CDEF@
+if "CDEF" not in globals():
+    raise RuntimeError("this is the source of the setup script, without the cdef generated from "
+                       "the headers; run the complete script: uwsgi --print-sym uwsgi_pypy_setup")
 
 ffi = cffi.FFI()
-ffi.cdef("""
-typedef struct uwsgi_str {
-    const char *ptr;
-    size_t len;
-} uwsgi_str;
+ffi.cdef(CDEF)
 
-typedef struct uwsgi_header {
-    uwsgi_str name;
-    uwsgi_str value;
-} uwsgi_header;
-
-typedef struct uwsgi_request uwsgi_request;
-typedef struct uwsgi_conn uwsgi_conn;
-
-typedef struct uwsgi_host {
-    uint32_t struct_size;
-    uint16_t abi_major;
-    uint16_t abi_minor;
-    const char *server_version;
-    void (*log)(int level, const char *plugin, const char *msg, size_t len);
-    const char *(*opt_get)(const char *name);
-    size_t (*opt_count)(const char *name);
-    const char *(*opt_at)(const char *name, size_t index);
-    const char *(*opt_name_at)(size_t index);
-    int32_t (*worker_id)(void);
-    int32_t (*master_pid)(void);
-    int32_t (*num_processes)(void);
-    int32_t (*num_threads)(void);
-    void (*reload)(void);
-    void (*stop)(void);
-    void (*register_app)(const char *plugin, const char *description);
-    void (*set_proc_name)(const char *name);
-    uint8_t (*req_modifier1)(const uwsgi_request *req);
-    uint8_t (*req_modifier2)(const uwsgi_request *req);
-    size_t (*req_var_count)(const uwsgi_request *req);
-    int (*req_var_at)(const uwsgi_request *req, size_t index, uwsgi_str *key, uwsgi_str *value);
-    int (*req_var)(const uwsgi_request *req, const char *key, size_t key_len, uwsgi_str *value);
-    uint64_t (*req_id)(const uwsgi_request *req);
-    int64_t (*req_read)(uwsgi_request *req, void *buf, size_t len);
-    int (*resp_start)(uwsgi_request *req, const char *status, size_t status_len,
-                      const uwsgi_header *headers, size_t nheaders);
-    int (*resp_write)(uwsgi_request *req, const void *buf, size_t len);
-    int (*resp_sendfile)(uwsgi_request *req, int fd, int64_t offset, int64_t count);
-    int (*resp_started)(const uwsgi_request *req);
-    int (*req_add_var)(uwsgi_request *req, const char *key, size_t key_len, const char *value,
-                       size_t value_len);
-    void (*req_set_modifiers)(uwsgi_request *req, uint8_t modifier1, uint8_t modifier2);
-    int64_t (*conn_read)(uwsgi_conn *conn, void *buf, size_t len);
-    int (*conn_write)(uwsgi_conn *conn, const void *buf, size_t len);
-    int (*conn_sendfile)(uwsgi_conn *conn, int fd, int64_t offset, int64_t count);
-    int (*conn_fd)(const uwsgi_conn *conn);
-    int (*conn_peer)(const uwsgi_conn *conn, uwsgi_str *addr, uint16_t *port);
-    int (*conn_local)(const uwsgi_conn *conn, uwsgi_str *addr, uint16_t *port);
-    const void *(*get_extension)(const char *id);
-} uwsgi_host;
-
-typedef struct uwsgi_pypy_api {
-    uint32_t struct_size;
-    uint32_t version;
-    int (*check_layout)(const char *what, size_t value);
-    const uwsgi_host *host;
-    const char *plugin_name;
-    const char *setup_origin;
-    int32_t library_mode;
-    int32_t reserved;
-    int (*load_apps)(void);
-    void (*post_fork)(void);
-    int (*request)(uwsgi_request *);
-} uwsgi_pypy_api;
-
-/* "uwsgi.rpc/1", offered by the rpc plugin (plugin-api/include/uwsgi/rpc.h) */
-typedef void (*uwsgi_rpc_sink)(void *sink_ctx, const char *data, size_t len);
-typedef int (*uwsgi_rpc_function)(void *fn_ctx, uint8_t argc, const uwsgi_str *argv,
-                                  uwsgi_rpc_sink sink, void *sink_ctx);
-typedef struct uwsgi_rpc_api {
-    uint32_t struct_size;
-    uint32_t reserved;
-    int (*register_function)(const char *name, uwsgi_rpc_function fn, void *fn_ctx);
-    int (*call_local)(const char *name, uint8_t argc, const uwsgi_str *argv, uwsgi_rpc_sink sink,
-                      void *sink_ctx);
-    int (*call_remote)(const char *node, const char *name, uint8_t argc, const uwsgi_str *argv,
-                       uwsgi_rpc_sink sink, void *sink_ctx);
-    const char *(*function_at)(size_t index);
-} uwsgi_rpc_api;
-""")
-
-UWSGI_OK = 0
-UWSGI_ERROR = -1
-UWSGI_EPEER = -2
-
-LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = 0, 1, 2, 3
+API_VERSION = UWSGI_PYPY_API_VERSION  # noqa: F821 (generated)
+LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = (UWSGI_LOG_DEBUG, UWSGI_LOG_INFO,  # noqa: F821
+                                            UWSGI_LOG_WARN, UWSGI_LOG_ERROR)  # noqa: F821
 
 api = ffi.cast("uwsgi_pypy_api *", c_argument)  # noqa: F821 (set by pypy_execute_source_ptr)
 host = api.host
@@ -138,7 +60,7 @@ def _check_layout():
         raise RuntimeError("the pypy plugin offers uwsgi_pypy_api version %d, this script "
                            "speaks version %d" % (api.version, API_VERSION))
     ok = True
-    for name in ("uwsgi_str", "uwsgi_header", "uwsgi_host", "uwsgi_pypy_api"):
+    for name in LAYOUT_STRUCTS:
         t = ffi.typeof(name)
         ok = api.check_layout(("sizeof " + name).encode(), ffi.sizeof(t)) == 0 and ok
         for field, f in t.fields:
@@ -723,8 +645,8 @@ def _post_fork():
 # ---------------------------------------------------------------------------------------------
 # the uwsgi module
 
-RPC_MAX_ARGS = 254
-RPC_MAX_NAME = 255
+RPC_MAX_ARGS = UWSGI_RPC_MAX_ARGS  # noqa: F821 (generated from rpc.h)
+RPC_MAX_NAME = UWSGI_RPC_MAX_NAME  # noqa: F821
 RPC_MAX_ITEM = 0xffff
 
 

@@ -1,6 +1,6 @@
 """Profiles: a binary with plugins linked in (the pypy profile: pypy, http, rpc) serves without
 --plugin and without any NAME_plugin.so. The build makes one in BUILD/test/profile/ from the same
-builtin_libs as -Dprofile=pypy (and `UWSGI_PROFILE=pypy make`); it sits outside BUILD/core/, so
+plugin libraries as -Dprofile=pypy (and `UWSGI_PROFILE=pypy make`); it sits outside BUILD/core/, so
 it finds no build-tree plugins."""
 import http.client
 import os
@@ -63,7 +63,8 @@ def test_profile_binary_serves_hello_without_plugin_option(profile_server):
 def test_profile_binary_prints_the_embedded_setup_script(tmp_path):
     r = run_profile("--print-sym", "uwsgi_pypy_setup", cwd=str(tmp_path))
     assert r.returncode == 0
-    with open(os.path.join(ROOT, "plugins", "pypy", "pypy_setup.py")) as f:
+    # the script as it runs: the source completed with the cdef generated from the headers
+    with open(os.path.join(BUILD, "plugins", "pypy", "pypy_setup.py")) as f:
         assert r.stdout == f.read()
 
 

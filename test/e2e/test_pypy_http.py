@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, UWSGI, free_port, wait_for_port
+from conftest import BUILD, ROOT, UWSGI, free_port, wait_for_port
 
 pytestmark = pytest.mark.needs_plugin("pypy")
 
@@ -31,6 +31,33 @@ def fetch(s, path, data=None, headers=None, method=None):
     req = urllib.request.Request(s.url(path), data=data, headers=headers or {}, method=method)
     with urllib.request.urlopen(req, timeout=30) as r:
         return r.status, dict(r.headers), r.read()
+
+
+def test_setup_without_request_handler_gets_complete_500s_on_keep_alive(server, tmp_path):
+    """A --pypy-setup script that installs no request handler: the plugin cannot run a request
+    at all, so it reports failure before any response byte and the core answers a complete 500
+    (Content-Length, keep-alive intact), not a chunked response cut short."""
+    with open(os.path.join(BUILD, "plugins", "pypy", "pypy_setup.py")) as f:
+        source = f.read()
+    setup = write(tmp_path, "no_handler_setup.py",
+                  source + "\napi.request = ffi.NULL  # this setup installs no handler\n")
+    s = server("--http-socket", "127.0.0.1:{port}", "--pypy-setup", setup,
+               "--pypy-wsgi-file", os.path.join(ROOT, "examples", "hello", "app.wsgi"))
+    assert s.wait_log("set no request handler: requests get 500")
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+    try:
+        for _ in range(3):  # one keep-alive connection throughout
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            body = r.read()  # raises IncompleteRead on a cut response
+            assert r.status == 500
+            assert body == b"Internal Server Error\n"
+            assert r.getheader("Content-Length") == str(len(body))
+            assert r.getheader("Transfer-Encoding") is None
+            assert not r.will_close
+    finally:
+        conn.close()
+    assert s.wait_log("no WSGI request handler (see the setup script)")
 
 
 def test_flask_app(server):

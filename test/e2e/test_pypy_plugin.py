@@ -16,7 +16,11 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UWSGI = os.environ.get("UWSGI_BIN", os.path.join(ROOT, "build", "core", "uwsgi"))
-SETUP_PY = os.path.join(ROOT, "plugins", "pypy", "pypy_setup.py")
+BUILD = os.environ.get("UWSGI_BUILD_DIR", os.path.join(ROOT, "build"))
+# The setup script as it runs: plugins/pypy/pypy_setup.py completed at build time with the cdef
+# generated from the headers.
+SETUP_PY = os.path.join(BUILD, "plugins", "pypy", "pypy_setup.py")
+SETUP_SOURCE = os.path.join(ROOT, "plugins", "pypy", "pypy_setup.py")
 PYPY_HOME = os.environ.get("PYPY_HOME_FOR_TESTS", "/usr/lib/pypy3.9")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(UWSGI), reason="no uwsgi binary at " + UWSGI)
@@ -242,6 +246,27 @@ def test_setup_whose_cdef_disagrees_is_refused(tmp_path):
     assert "does not match this plugin" in out
     assert "uwsgi_pypy_api.surprise" in out
     assert "uwsgi_pypy_api.load_apps is 56 in the setup script's cdef but 48" in out
+
+
+def test_generated_cdef_follows_the_headers():
+    """The cdef is made from plugin.h at build time: the newest host table field is in it, with
+    the declaration plugin.h gives, and the source file carries no hand copy of any struct."""
+    with open(os.path.join(ROOT, "plugin-api", "include", "uwsgi", "plugin.h")) as f:
+        header = f.read()
+    host = header[header.index("typedef struct uwsgi_host {"):header.index("} uwsgi_host;")]
+    newest = [l.split("/*")[0].rstrip() for l in host.splitlines() if "(*" in l][-1]
+    with open(SETUP_PY) as f:
+        generated = f.read()
+    assert newest in generated.splitlines()
+    with open(SETUP_SOURCE) as f:
+        assert "typedef struct" not in f.read()
+
+
+def test_setup_source_without_generated_cdef_is_refused_clearly(tmp_path):
+    r = run_uwsgi(["--socket", "127.0.0.1:%d" % free_port(), "--pypy-home", PYPY_HOME,
+                   "--pypy-setup", SETUP_SOURCE, "--pypy-wsgi-file", "examples/hello/app.wsgi"])
+    assert r.returncode != 0
+    assert b"run the complete script: uwsgi --print-sym uwsgi_pypy_setup" in r.stdout + r.stderr
 
 
 def test_not_a_setup_script_is_refused(tmp_path):
