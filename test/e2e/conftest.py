@@ -86,10 +86,13 @@ class Server:
         self.log.close()
         return self.proc.returncode
 
-    def wait_log(self, text, timeout=10.0):
+    def wait_log(self, text, count=1, timeout=20.0):
+        """Waits (bounded) until `text` appears `count` times in the log: a line written after
+        the event a test saw (a request log line comes after the response) is not there yet
+        on a loaded machine."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if text in self.output():
+            if self.output().count(text) >= count:
                 return True
             time.sleep(0.05)
         return False

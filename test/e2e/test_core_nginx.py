@@ -43,7 +43,7 @@ def test_one_mebibyte_post_through_uwsgi_pass(server, nginx):
     with urllib.request.urlopen(req, timeout=20) as r:
         body = r.read()
     assert hashlib.sha256(body).hexdigest() == hashlib.sha256(payload).hexdigest()
-    assert "POST /echo => 200 1048576 bytes" in s.output()
+    assert s.wait_log("POST /echo => 200 1048576 bytes"), s.output()
 
 
 def test_unix_socket_upstream(server, nginx, tmp_path):

@@ -18,7 +18,7 @@ def test_get_hello(server):
     status, headers, body = get(s.port, "/")
     assert (status, body) == (200, b"Hello World")
     assert headers["content-length"] == "11"
-    assert "GET / => 200 11 bytes" in s.output()
+    assert s.wait_log("GET / => 200 11 bytes"), s.output()
 
 
 def test_vars_reach_the_handler_binary_safe(server):
@@ -42,7 +42,7 @@ def test_packet_over_buffer_size_is_refused_and_serving_goes_on(server):
     s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--buffer-size", "512")
     status, _, _ = get(s.port, "/", HTTP_BIG="x" * 1000)
     assert status == 0  # closed without an answer
-    assert "exceed --buffer-size 512" in s.output()
+    assert s.wait_log("exceed --buffer-size 512"), s.output()
     assert get(s.port, "/")[0] == 200
 
 
@@ -50,7 +50,7 @@ def test_too_many_vars_are_refused(server):
     s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--max-vars", "8")
     many = {"HTTP_X_%d" % i: "v" for i in range(10)}
     assert get(s.port, "/", **many)[0] == 0
-    assert "--max-vars 8" in s.output()
+    assert s.wait_log("--max-vars 8"), s.output()
     assert get(s.port, "/")[0] == 200
 
 
@@ -68,7 +68,7 @@ def test_unknown_modifier1_gets_501(server):
         c.sendall(uwsgi_packet({"PATH_INFO": "/"}, modifier1=42))
         data = c.recv(4096)
     assert data.startswith(b"HTTP/1.1 501 ")
-    assert "no plugin handles modifier1 42" in s.output()
+    assert s.wait_log("no plugin handles modifier1 42"), s.output()
 
 
 def test_malformed_and_truncated_packets_do_not_stop_the_worker(server):

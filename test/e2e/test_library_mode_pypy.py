@@ -106,12 +106,13 @@ SERVE_HELLO = ["--http-socket", "127.0.0.1:{port}", "--master", "--processes", "
 
 def test_fakeuwsgi_serves_hello_with_2_processes_and_8_threads(launcher):
     s = launcher(*SERVE_HELLO)
+    # the port opens before the apps load and the start-up lines are written: wait for them
+    assert s.wait_log("2 process(es) x 8 thread(s), with master"), s.output()
+    assert s.wait_log("process titles are left alone"), s.output()
     out = s.output()
     assert "PyPy already running in this process" in out
     assert "libpypy3.9-c.so" in out  # the one pypy3 itself runs on, not one the plugin loaded
     assert "[pypy] loaded" not in out
-    assert "2 process(es) x 8 thread(s), with master" in out
-    assert "process titles are left alone" in out
     assert wait_for(lambda: len(children(s.proc.pid)) == 2)
 
     results = []
@@ -176,7 +177,6 @@ def test_profile_library_has_the_plugins_linked_in(launcher, tmp_path):
     s = launcher("--http-socket", "127.0.0.1:{port}", "--pypy-pp", HELLO_DIR, "--pypy-wsgi",
                  "app", lib=PROFILE_LIB, cwd=str(tmp_path))
     assert get(s.port) == (200, b"Hello World")
-    out = s.output()
-    assert "plugin pypy 0.1.0 active (built-in pypy)" in out
-    assert "plugin http 0.1.0 active (built-in http)" in out
-    assert "PyPy already running in this process" in out
+    for line in ("plugin pypy 0.1.0 active (built-in pypy)",
+                 "plugin http 0.1.0 active (built-in http)", "PyPy already running in this process"):
+        assert s.wait_log(line), s.output()

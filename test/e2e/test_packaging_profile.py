@@ -55,9 +55,8 @@ def test_profile_binary_serves_hello_without_plugin_option(profile_server):
     resp = conn.getresponse()
     assert (resp.status, resp.read()) == (200, b"Hello World")
     conn.close()
-    out = s.output()
-    assert "plugin http 0.1.0 active (built-in http)" in out
-    assert "plugin pypy 0.1.0 active (built-in pypy)" in out
+    assert s.wait_log("plugin http 0.1.0 active (built-in http)"), s.output()
+    assert s.wait_log("plugin pypy 0.1.0 active (built-in pypy)"), s.output()
 
 
 def test_profile_binary_prints_the_embedded_setup_script(tmp_path):

@@ -31,15 +31,14 @@ def test_ini_paste_serves_the_pipeline_with_uwsgi_section_in_force(server, tmp_p
     with urllib.request.urlopen(s.url("/hello"), timeout=10) as r:
         assert r.read() == b"Hello from paste.deploy"
         assert r.headers["X-Paste-Filter"] == "stamped in %s" % tmp_path
-    log = s.output()
     # [uwsgi] master = true, processes = 2
-    assert "2 process(es)" in log and "with master" in log
+    assert s.wait_log("2 process(es)") and s.wait_log("with master"), s.output()
     deadline = time.time() + 10
     while len(children(s.pid)) != 2 and time.time() < deadline:
         time.sleep(0.05)
     assert len(children(s.pid)) == 2
     # the ini's logging sections configured Python's logging
-    assert "paste-app: serving /hello" in s.output()
+    assert s.wait_log("paste-app: serving /hello"), s.output()
 
 
 def test_paste_with_options_on_the_command_line(server, tmp_path):

@@ -48,6 +48,15 @@ class Server(object):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def wait_log(self, text, timeout=20):
+        """Waits (bounded) for a log line written after the event the test saw."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -148,14 +157,14 @@ def test_hello_by_module(server):
     srv = server("--pypy-pp", "examples/hello", "--pypy-wsgi", "app")
     assert srv.request("/") == (200, {"content-type": "text/plain", "content-length": "11"},
                                 b"Hello World")
-    assert "app:application" in srv.log()
+    assert srv.wait_log("app:application"), srv.log()
 
 
 def test_hello_by_file(server):
     srv = server("--pypy-wsgi-file", "examples/hello/app.wsgi")
     code, _, body = srv.request("/")
     assert (code, body) == (200, b"Hello World")
-    assert "app.wsgi:application" in srv.log()
+    assert srv.wait_log("app.wsgi:application"), srv.log()
 
 
 def test_wsgi_file_with_callable_option(server, tmp_path):
@@ -443,15 +452,15 @@ def test_app_exception_is_500_and_worker_keeps_serving(wsgi_server):
     pid = wsgi_server.request("/pid")[2]
     code, _, body = wsgi_server.request("/boom")
     assert code == 500
-    log = wsgi_server.log()
-    assert "Traceback" in log and "ValueError: boom from the app" in log
+    assert wsgi_server.wait_log("ValueError: boom from the app"), wsgi_server.log()
+    assert "Traceback" in wsgi_server.log()
     assert wsgi_server.request("/pid") == (200, {"content-type": "text/plain",
                                                  "content-length": str(len(pid))}, pid)
 
 
 def test_str_body_item_is_500(wsgi_server):
     assert wsgi_server.request("/str")[0] == 500
-    assert "must yield bytes, not str" in wsgi_server.log()
+    assert wsgi_server.wait_log("must yield bytes, not str"), wsgi_server.log()
     assert wsgi_server.request("/pid")[0] == 200
 
 
@@ -536,9 +545,9 @@ def test_wsgiref_validator(server, tmp_path):
         assert (code, body) == (200, b"first=line1\n;rest=line2\nline3")
         code, _, body = srv.request("/v")
         assert (code, body) == (200, b"first=;rest=")
+    assert srv.wait_log("validated request"), srv.log()
     log = srv.log()
     assert "AssertionError" not in log and "WSGIWarning" not in log
-    assert "validated request" in log
 
 
 def test_threads_serve_concurrently(server, tmp_path):
@@ -584,11 +593,12 @@ def test_write_raises_when_client_disconnects(wsgi_server, tmp_path):
         s.sendall(uwsgi_packet(vars_))
         assert s.recv(4096).startswith(b"HTTP/1.1 200")
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    def written():  # the file exists before the app has written its line
+        return marker.exists() and "client disconnected" in marker.read_text()
     deadline = time.time() + 15
-    while not marker.exists() and time.time() < deadline:
+    while not written() and time.time() < deadline:
         time.sleep(0.1)
-    assert marker.exists(), wsgi_server.log()
-    assert "client disconnected" in marker.read_text()
+    assert written(), wsgi_server.log()
     assert wsgi_server.request("/pid")[0] == 200
 
 

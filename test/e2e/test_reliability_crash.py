@@ -37,9 +37,9 @@ def test_segfault_in_a_native_handler_under_load(server):
         assert wait_for(lambda: len(children(s.pid)) == 2 and set(children(s.pid)) != before)
     time.sleep(0.3)
     loop.stop()
-    log = s.output()
-    assert log.count("killed by signal 11 (Segmentation fault)") == 3, log[-3000:]
-    assert log.count("respawning worker") >= 3
+    assert s.wait_log("killed by signal 11 (Segmentation fault)", count=3), s.output()[-3000:]
+    assert s.wait_log("respawning worker", count=3), s.output()[-3000:]
+    assert s.output().count("killed by signal 11 (Segmentation fault)") == 3
     assert loop.ok > 10
     # one thread per worker: the crash took only its own request, none of the loop's
     assert loop.failed == 0, loop.errors
@@ -88,8 +88,8 @@ def test_os_exit_in_a_pypy_app_under_load(server, tmp_path):
                     timeout=30)
     time.sleep(0.5)
     loop.stop()
-    log = s.output()
-    assert "exited with code 3" in log and "respawning worker" in log, log[-3000:]
+    assert s.wait_log("exited with code 3") and s.wait_log("respawning worker"), \
+        s.output()[-3000:]
     assert loop.ok > 10
     assert loop.failed == 0, loop.errors
 
@@ -140,8 +140,8 @@ def test_max_requests_recycling_under_threaded_load_fails_nothing(server, socket
             lp.join(timeout=60)
     ok = sum(lp.ok for lp in loops)
     errors = [e for lp in loops for e in lp.errors]
-    log = s.output()
-    recycled = log.count("recycling")
+    s.wait_log("recycling", count=3)
+    recycled = s.output().count("recycling")
     assert errors == [], errors[:10]
     assert ok >= 200, ok
     assert recycled >= 3, "only %d recycles in %d requests" % (recycled, ok)

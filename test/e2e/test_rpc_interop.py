@@ -100,7 +100,7 @@ def test_our_client_calls_upstream_python_functions(server, upstream):
     # upstream answers over 64 KiB with modifier2 5; our client reads it whole
     assert rpc_call(ours.port, "call", node, "ubig", "1048576") == b"z" * (1 << 20)
     assert rpc_call(ours.port, "call", node, "nope") == b"ERROR %d" % UWSGI_ERROR
-    assert "RPC call of 'nope' on %s failed" % node in ours.output()
+    assert ours.wait_log("RPC call of 'nope' on %s failed" % node), ours.output()
     assert rpc_call(ours.port, "call", node, "uhello", "again") == b"Hello from upstream again"
 
 

@@ -92,7 +92,7 @@ def test_functions_registered_by_a_native_plugin_answer_over_the_wire(server):
     assert rpc_call(s.port, "reverse", "abc") == b"cba"
     # arguments are bytes: NULs, high bytes and empty ones arrive as sent
     assert rpc_call(s.port, "args", b"a\x00b", b"", b"\xff") == b"3:a\x00b||\xff"
-    assert "registered shared RPC function 'hello'" in s.output()
+    assert s.wait_log("registered shared RPC function 'hello'"), s.output()
 
 
 def test_answer_header_is_uwsgi_framing(server):
@@ -121,7 +121,7 @@ def test_call_local_through_the_extension(server):
     s = demo(server)
     assert rpc_call(s.port, "local", "reverse", "abc") == b"cba"
     assert rpc_call(s.port, "local", "nope") == b"ERROR %d" % UWSGI_ERROR
-    assert "RPC function 'nope' is not registered" in s.output()
+    assert s.wait_log("RPC function 'nope' is not registered"), s.output()
     assert rpc_call(s.port, "local", "fail") == b"ERROR %d" % UWSGI_ERROR
 
 
@@ -158,14 +158,14 @@ def test_truncated_packets_from_a_client_that_goes_away(server):
     s = demo(server, "--socket-timeout", "1")
     for pkt in [b"\xad\x10", struct.pack("<BHB", 173, 100, 0) + b"\x05\x00hel"]:
         assert exchange(s.port, pkt, shut_write=True) == b""
-    assert "truncated" in s.output()
+    assert s.wait_log("truncated"), s.output()
     assert_serving(s)
 
 
 def test_request_over_buffer_size_is_refused_by_the_core(server):
     s = demo(server)  # --buffer-size 4096, as in uWSGI, bounds an RPC packet too
     assert rpc_call(s.port, "args", "x" * 5000) is None
-    assert "exceed --buffer-size 4096" in s.output()
+    assert s.wait_log("exceed --buffer-size 4096"), s.output()
     assert_serving(s)
     big = demo(server, "--buffer-size", "65535")
     assert rpc_call(big.port, "args", "x" * 65000) == b"1:" + b"x" * 65000
@@ -181,7 +181,7 @@ def test_remote_call_between_two_servers(server):
     assert rpc_call(a.port, "call", node, "hello", "remote") == b"Hello from C++ remote"
     assert rpc_call(a.port, "call", node, "reverse", "abc") == b"cba"
     # the request b saw came from a's client and was answered in b
-    assert b.output().count("(modifier1 173)") >= 2
+    assert b.wait_log("(modifier1 173)", count=2), b.output()
 
 
 def test_remote_call_over_unix_socket_and_ipv6(server, tmp_path):
@@ -396,7 +396,7 @@ def test_http_bridge_through_the_uwsgi_protocol(server):
     assert http_bridge_over_socket(s.port, "/nope")[0] == 404
     assert http_bridge_over_socket(s.port, "/")[0] == 404
     assert http_bridge_over_socket(s.port, "/fail")[0] == 500
-    assert "function 'fail' failed; answering 500" in s.output()
+    assert s.wait_log("function 'fail' failed; answering 500"), s.output()
     assert_serving(s)
 
 
