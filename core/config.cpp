@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 namespace core {
 
@@ -11,20 +13,27 @@ const Config::Entry *Config::find(const std::string &name) const {
     return nullptr;
 }
 
-void Config::add(const std::string &name, std::string value) {
+void Config::add(const std::string &name, std::string value, std::string origin) {
     if (auto *e = const_cast<Entry *>(find(name))) {
         e->values.push_back(std::move(value));
+        e->origins.push_back(std::move(origin));
         return;
     }
-    entries_.push_back({name, {std::move(value)}});
+    entries_.push_back({name, {std::move(value)}, {std::move(origin)}});
 }
 
-void Config::set(const std::string &name, std::string value) {
+void Config::set(const std::string &name, std::string value, std::string origin) {
     if (auto *e = const_cast<Entry *>(find(name))) {
         e->values.assign(1, std::move(value));
+        e->origins.assign(1, std::move(origin));
         return;
     }
-    entries_.push_back({name, {std::move(value)}});
+    entries_.push_back({name, {std::move(value)}, {std::move(origin)}});
+}
+
+std::string Config::origin_of(const std::string &name) const {
+    const Entry *e = find(name);
+    return e && !e->origins.empty() ? e->origins.back() : std::string();
 }
 
 const std::string *Config::get(const std::string &name) const {
@@ -45,28 +54,28 @@ std::string Config::value_or(const std::string &name, const std::string &fallbac
 
 bool Config::flag(const std::string &name, bool fallback) const {
     const std::string *v = get(name);
-    return v ? parse_bool(name, *v) : fallback;
+    return v ? parse_bool(*v) : fallback;
 }
 
 int64_t Config::number(const std::string &name, int64_t fallback) const {
     const std::string *v = get(name);
     if (!v) return fallback;
-    try {
-        size_t used = 0;
-        int64_t n = std::stoll(*v, &used, 10);
-        if (used == v->size()) return n;
-    } catch (const std::exception &) {
+    size_t i = v->find_first_not_of(" \t");
+    if (i != std::string::npos && ((*v)[i] == '-' || (*v)[i] == '+')) ++i;
+    if (i != std::string::npos && i < v->size() && std::isdigit(static_cast<unsigned char>((*v)[i]))) {
+        errno = 0;
+        int64_t n = std::strtoll(v->c_str(), nullptr, 10);
+        if (errno != ERANGE) return n;
     }
-    throw ConfigError("option --" + name + " needs a whole number, got '" + *v + "'");
+    std::string origin = origin_of(name);
+    throw ConfigError("option --" + name + (origin.empty() ? "" : " (" + origin + ")") +
+                      " needs a whole number, got '" + *v + "'");
 }
 
-bool parse_bool(const std::string &option, const std::string &value) {
+bool parse_bool(const std::string &value) {
     std::string v = value;
     std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (v == "true" || v == "on" || v == "yes" || v == "1" || v.empty()) return true;
-    if (v == "false" || v == "off" || v == "no" || v == "0") return false;
-    throw ConfigError("option --" + option + " takes true/false/on/off/yes/no/1/0, got '" + value +
-                      "'");
+    return !(v == "false" || v == "off" || v == "no" || v == "0");
 }
 
 }  // namespace core

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace core {
@@ -16,15 +17,25 @@ struct ConfigError : std::runtime_error {
 
 class Config {
 public:
-    void add(const std::string &name, std::string value);
-    void set(const std::string &name, std::string value);  // replaces all values
+    // `origin` (e.g. "site.ini:12") is named when the value is found to be bad
+    void add(const std::string &name, std::string value, std::string origin = {});
+    void set(const std::string &name, std::string value, std::string origin = {});  // replaces
 
     bool has(const std::string &name) const { return find(name) != nullptr; }
     const std::string *get(const std::string &name) const;  // last value or nullptr
     const std::vector<std::string> &all(const std::string &name) const;
     std::string value_or(const std::string &name, const std::string &fallback) const;
     bool flag(const std::string &name, bool fallback = false) const;
+    // uWSGI reads numbers by their leading digits ("60 ; note" is 60, "512M" is 512); a value
+    // with none is an error naming the option and where it was set.
     int64_t number(const std::string &name, int64_t fallback) const;
+    std::string origin_of(const std::string &name) const;  // of the last value
+
+    // Every key = value of every source in order, known options or not (--show-config).
+    void add_entry(const std::string &key, const std::string &value) {
+        entries_raw_.emplace_back(key, value);
+    }
+    const std::vector<std::pair<std::string, std::string>> &entries() const { return entries_raw_; }
 
     size_t size() const { return entries_.size(); }
     const std::string &name_at(size_t i) const { return entries_[i].name; }
@@ -33,12 +44,14 @@ private:
     struct Entry {
         std::string name;
         std::vector<std::string> values;
+        std::vector<std::string> origins;
     };
     const Entry *find(const std::string &name) const;
     std::vector<Entry> entries_;
+    std::vector<std::pair<std::string, std::string>> entries_raw_;
 };
 
-// true/false/on/off/yes/no/1/0; throws ConfigError naming the option otherwise.
-bool parse_bool(const std::string &option, const std::string &value);
+// As uWSGI: false only for false/off/no/0 (any case); anything else, empty included, is true.
+bool parse_bool(const std::string &value);
 
 }  // namespace core

@@ -1,6 +1,12 @@
-// uWSGI-style ini files: "FILE[:section]", default section "uwsgi", magic variables in values.
+// uWSGI-style ini files, read as uWSGI 2.0 reads them: "FILE[:section]" (section "uwsgi" by
+// default, ":section" alone means the file being read), magic variables substituted in the text
+// (magic_vars.hpp), `if-*`/`else`/`endif` blocks, and include keys (`ini = other.ini[:section]`)
+// read in place. Every key is kept, known option or not: unknown keys serve as placeholders.
 #pragma once
 
+#include "config_entry.hpp"
+
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <utility>
@@ -10,20 +16,44 @@ namespace core {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
-// Reads the keys of one section in file order (repeated keys kept). Throws ConfigError when the
-// file cannot be read or the section is missing.
+class IniReader {
+public:
+    // `is_include(key)`: the key names another config file to read at that point (`ini`,
+    // `inherit`, an option of kind UWSGI_OPT_CONFIG). Read entries are appended to `out`, which
+    // may already hold earlier ones (`if-opt` and include paths see them).
+    IniReader(ConfigEntries &out, std::function<bool(const std::string &)> is_include);
+
+    // Throws ConfigError (file, line and key named) on unreadable files, missing sections, include
+    // loops, `if-*` without `endif`, malformed placeholders in include paths.
+    void read(const std::string &spec);
+    void read(std::istream &in, const std::string &path, const std::string &section);  // ""=uwsgi
+
+private:
+    struct Block {
+        bool active;
+        std::string data;    // what %(_) means inside the block
+        std::string origin;  // where the if-* was, for "no endif" errors
+    };
+    void read_line(const std::string &line, const std::string &where, const std::string &path,
+                   std::vector<Block> &blocks);
+    bool condition(const std::string &key, const std::string &arg, std::string &data) const;
+
+    ConfigEntries &out_;
+    std::function<bool(const std::string &)> is_include_;
+    std::vector<std::string> reading_;  // "path:section" being read, for loop detection
+    std::string last_file_;
+};
+
+// Reads the keys of one section in file order (repeated keys kept), following `ini`/`inherit`
+// includes. Throws ConfigError when the file cannot be read or the section is missing.
 KeyValues read_ini(const std::string &spec);
 
-// The same from ini text already read (`path` and `section` as read_ini would pass them; `path`
-// is only named in errors and used for the magic variables). Lets tests and the fuzzer skip the
-// file system.
+// The same from ini text already read (`path` only names errors and feeds the magic
+// variables), without includes. Lets tests and the fuzzer skip the file system.
 KeyValues parse_ini(std::istream &in, const std::string &path, const std::string &section);
 
-// Expands %d %p %s %n %e %c %x %h %v %o %% for a config file at `path`, section `section`.
-std::string expand_magic(const std::string &value, const std::string &path,
-                         const std::string &section);
-
-// Splits "file.ini:section" (a ':' after the last '/') into its parts.
+// Splits "file.ini:section" (a ':' after the last '/') into its parts; the section is empty
+// when none is given (read() then reads [uwsgi]).
 std::pair<std::string, std::string> split_ini_spec(const std::string &spec);
 
 }  // namespace core

@@ -1,10 +1,12 @@
 #include "option_set.hpp"
 
 #include "ini_file.hpp"
+#include "placeholders.hpp"
 #include "plugin_loader.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <sstream>
@@ -92,63 +94,42 @@ static po::options_description describe(const OptionSet &options) {
     return desc;
 }
 
-static void add_value(Config &config, const OptionInfo &info, const std::string &value) {
+static void add_value(Config &config, const OptionInfo &info, const std::string &value,
+                      const std::string &origin) {
     const uwsgi_option &o = *info.opt;
-    if (o.kind == UWSGI_OPT_FLAG) parse_bool(o.name, value);  // reject bad booleans now
     if (o.kind == UWSGI_OPT_LIST)
-        config.add(o.name, value);
+        config.add(o.name, value, origin);
     else
-        config.set(o.name, value);
+        config.set(o.name, value, origin);
 }
 
-static void add_ini(Config &config, const OptionSet &options, const std::string &spec,
-                    const std::string &searched);
-
-// Options that name configuration files: --ini, and any option of kind UWSGI_OPT_CONFIG (e.g.
-// the paste plugin's --pypy-ini-paste), whose value is kept too.
-static bool is_config_file(const OptionInfo &info) {
-    return info.opt->kind == UWSGI_OPT_CONFIG || std::string(info.opt->name) == "ini";
+// Keys that name configuration files read where they stand: --ini, --inherit, and any option of
+// kind UWSGI_OPT_CONFIG (e.g. the paste plugin's --pypy-ini-paste, whose value is kept too).
+static bool is_config_file(const std::string &key, const OptionInfo *info) {
+    return key == "ini" || key == "inherit" || (info && info->opt->kind == UWSGI_OPT_CONFIG);
 }
 
-static void add_option(Config &config, const OptionSet &options, const OptionInfo &info,
-                       const std::string &value, const std::string &searched) {
-    if (is_config_file(info)) add_ini(config, options, value, searched);
-    if (std::string(info.opt->name) != "ini") add_value(config, info, value);
+static std::string env_key(const std::string &var) {
+    std::string name = var.substr(6);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+        return c == '_' ? '-' : static_cast<char>(std::tolower(c));
+    });
+    return name;
 }
 
-static void add_ini(Config &config, const OptionSet &options, const std::string &spec,
-                    const std::string &searched) {
-    // "ini = %p" (or a cycle through other files) would recurse until the stack overflows.
-    static int depth = 0;
-    constexpr int kMaxDepth = 16;
-    if (depth == kMaxDepth)
-        throw ConfigError(fmt::format("ini file '{}': ini files nest deeper than {}; does one "
-                                      "include itself?", spec, kMaxDepth));
-    struct Nest {
-        Nest() { ++depth; }
-        ~Nest() { --depth; }
-    } nest;
-    for (auto &[key, value] : read_ini(spec)) {
-        const OptionInfo *info = options.find(key);
-        if (!info)
-            throw ConfigError(fmt::format(
-                "unknown option '{}' in {}: no installed plugin owns it (searched: {})", key,
-                spec, searched));
-        add_option(config, options, *info, value, searched);
-    }
-}
-
-Config parse_options(const OptionSet &options, const ParseInput &input,
-                     const std::string &searched) {
-    Config config;
+// Every source in uWSGI's order: UWSGI_* environment, then config files, then the rest of the
+// command line (so the command line wins over files, which win over the environment).
+static ConfigEntries collect(const OptionSet &options, const ParseInput &input,
+                             const std::string &searched) {
+    ConfigEntries entries;
     for (auto &kv : input.env) {
         if (kv.rfind("UWSGI_", 0) != 0) continue;
         size_t eq = kv.find('=');
-        std::string name = kv.substr(6, eq - 6);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-            return c == '_' ? '-' : static_cast<char>(std::tolower(c));
-        });
-        if (const OptionInfo *info = options.find(name)) add_value(config, *info, kv.substr(eq + 1));
+        if (eq == std::string::npos) continue;
+        std::string name = env_key(kv.substr(0, eq));
+        // other UWSGI_* variables (the tests' UWSGI_BIN...) are not ours: only known options
+        if (options.find(name))
+            entries.push_back({name, kv.substr(eq + 1), "environment (" + kv.substr(0, eq) + ")"});
     }
 
     po::positional_options_description positional;
@@ -170,26 +151,57 @@ Config parse_options(const OptionSet &options, const ParseInput &input,
         throw ConfigError(e.what());
     }
 
-    // Config files first, so the rest of the command line overrides them.
+    IniReader reader(entries, [&](const std::string &key) {
+        return is_config_file(key, options.find(key));
+    });
     for (auto &o : parsed.options) {
-        if (o.string_key == "positional-ini") {
-            for (auto &v : o.value) {
-                if (v.size() < 4 || v.compare(v.size() - 4, 4, ".ini") != 0)
-                    throw ConfigError(fmt::format("unexpected argument '{}': only a FILE.ini may "
-                                                  "stand without an option", v));
-                add_ini(config, options, v, searched);
-            }
-            continue;
-        }
         const OptionInfo *info = options.find(o.string_key);
-        if (info && is_config_file(*info))
-            for (auto &v : o.value) add_option(config, options, *info, v, searched);
+        bool positional_ini = o.string_key == "positional-ini";
+        if (!positional_ini && !is_config_file(o.string_key, info)) continue;
+        for (auto &v : o.value) {
+            if (positional_ini && (v.size() < 4 || v.compare(v.size() - 4, 4, ".ini") != 0))
+                throw ConfigError(fmt::format("unexpected argument '{}': only a FILE.ini may "
+                                              "stand without an option", v));
+            entries.push_back({positional_ini ? "ini" : o.string_key, v, "command line"});
+            reader.read(v);
+        }
     }
     for (auto &o : parsed.options) {
         const OptionInfo *info = options.find(o.string_key);
-        if (!info || is_config_file(*info)) continue;
-        if (o.value.empty()) add_value(config, *info, "true");
-        for (auto &v : o.value) add_value(config, *info, v);
+        if (!info || is_config_file(o.string_key, info)) continue;
+        if (o.value.empty()) entries.push_back({o.string_key, "true", "command line"});
+        for (auto &v : o.value) entries.push_back({o.string_key, v, "command line"});
+    }
+    return entries;
+}
+
+Config parse_options(const OptionSet &options, const ParseInput &input,
+                     const std::string &searched) {
+    ConfigEntries entries = collect(options, input, searched);
+    resolve_placeholders(entries);
+
+    bool strict = false;
+    for (auto &e : entries)
+        if (e.key == "strict") strict = parse_bool(e.value);
+
+    Config config;
+    for (auto &e : entries) {
+        config.add_entry(e.key, e.value);
+        const OptionInfo *info = options.find(e.key);
+        if (!info) {
+            // uWSGI keeps unknown keys of a file silently (they are placeholders); say so
+            std::string what = fmt::format(
+                "{}: '{}' is not an option of this server or of its installed plugins",
+                e.origin, e.key);
+            if (strict)
+                throw ConfigError(fmt::format("{} (searched: {}); --strict makes this fatal",
+                                              what, searched));
+            spdlog::warn("{}: ignored, kept as a %({}) placeholder; --strict makes this fatal",
+                         what, e.key);
+            continue;
+        }
+        if (e.key == "ini" || e.key == "inherit") continue;
+        add_value(config, *info, e.value, e.origin);
     }
     return config;
 }

@@ -16,7 +16,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
@@ -71,7 +73,15 @@ Prescan prescan(const std::vector<std::string> &args) {
     return out;
 }
 
-// Plugins named with --plugin, plus the owner of every option used.
+// "python", "python3", "python311"...: the names of uWSGI's CPython plugin.
+bool is_cpython_plugin_name(const std::string &name) {
+    return name.rfind("python", 0) == 0 &&
+           name.find_first_not_of("0123456789", 6) == std::string::npos;
+}
+
+// Plugins named with --plugin, plus the owner of every option used. A config written for the
+// CPython plugin names it; without such a plugin installed, pypy (whose options take the
+// CPython plugin's names as aliases) serves it instead.
 std::vector<std::string> plugins_to_activate(const Runtime &rt) {
     std::vector<std::string> names;
     for (auto &p : split_list(rt.config.all("plugin"))) {
@@ -79,6 +89,12 @@ std::vector<std::string> plugins_to_activate(const Runtime &rt) {
         if (p.find('/') != std::string::npos)
             for (auto &lp : rt.registry.installed())
                 if (lp.path == p) name = lp.desc->name;
+        if (is_cpython_plugin_name(name) && !rt.registry.find(name) && rt.registry.find("pypy")) {
+            spdlog::info("plugin {} (uWSGI's CPython plugin) is not installed: the pypy plugin "
+                         "serves the app instead, with the same options",
+                         name);
+            name = "pypy";
+        }
         names.push_back(name);
     }
     for (size_t i = 0; i < rt.config.size(); ++i) {
@@ -120,7 +136,35 @@ void drop_privileges(const Config &c) {
     }
 }
 
+// --chdir and --env, as uWSGI applies them: before sockets are bound and plugins start.
+void apply_process_options(const Config &c) {
+    if (const std::string *dir = c.get("chdir")) {
+        if (chdir(dir->c_str()) != 0)
+            throw ConfigError(fmt::format("--chdir {} ({}): {}", *dir, c.origin_of("chdir"),
+                                          strerror(errno)));
+        spdlog::info("chdir() to {}", *dir);
+    }
+    for (auto &kv : c.all("env")) {
+        size_t eq = kv.find('=');
+        if (eq == 0 || kv.empty())
+            throw ConfigError(fmt::format("--env '{}': give KEY=VALUE", kv));
+        if (eq == std::string::npos)
+            unsetenv(kv.c_str());
+        else
+            setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+    }
+}
+
+// uWSGI's --show-config layout, so the output can be read back as an ini file.
+void show_config(const Config &c) {
+    std::string out = "\n;uWSGI instance configuration\n[uwsgi]\n";
+    for (auto &[key, value] : c.entries()) out += key + " = " + value + "\n";
+    out += ";end of configuration\n\n";
+    fputs(out.c_str(), stderr);
+}
+
 int serve(Runtime &rt) {
+    apply_process_options(rt.config);
     set_settings(Settings::from(rt.config));
     set_request_logging(!rt.config.flag("disable-logging"));
     if (!settings().honour_stdin) {
@@ -201,6 +245,7 @@ int server_main(int argc, char **argv, char **envp, const Launch &launch) {
         if (rt.config.flag("list-plugins")) return list_plugins();
         if (const std::string *sym = rt.config.get("print-sym")) return print_symbol(*sym);
 
+        if (rt.config.flag("show-config")) show_config(rt.config);
         rt.registry.activate(plugins_to_activate(rt), searched);
         for (auto *p : rt.registry.active())
             spdlog::info("plugin {} {} active ({})", p->desc->name, p->desc->version, p->path);

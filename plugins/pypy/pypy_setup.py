@@ -523,18 +523,26 @@ def _default_callable():
 
 
 def load_wsgi_module(spec):
+    """--pypy-wsgi / --module / --wsgi / -w, as uWSGI's CPython plugin reads them: MODULE,
+    MODULE:CALLABLE, MODULE:OBJ() (the old Django form: OBJ is called and its result is the app),
+    or a path to a .py file."""
     mod_name, _, name = spec.partition(":")
+    if mod_name.endswith(".py") or "/" in mod_name:
+        return load_wsgi_file(mod_name, name or None)
     name = name or _default_callable()
+    call = name.endswith("()")
+    attr = name[:-2] if call else name
     mod = importlib.import_module(mod_name)
     try:
-        return getattr(mod, name), "%s:%s" % (mod_name, name)
+        obj = getattr(mod, attr)
     except AttributeError:
         raise AttributeError("module %s (%s) has no callable %r"
-                             % (mod_name, getattr(mod, "__file__", "?"), name))
+                             % (mod_name, getattr(mod, "__file__", "?"), attr))
+    return (obj() if call else obj), "%s:%s" % (mod_name, name)
 
 
-def load_wsgi_file(path):
-    name = _default_callable()
+def load_wsgi_file(path, name=None):
+    name = name or _default_callable()
     abspath = os.path.abspath(path)
     mod_name = "uwsgi_file_" + "".join(c if c.isalnum() else "_" for c in abspath)
     mod = types.ModuleType(mod_name)
@@ -594,7 +602,56 @@ def _add_app(loader, arg, what):
     host.register_app(PLUGIN, desc.encode("utf-8", "surrogateescape"))
 
 
+def _use_virtualenv(venv):
+    """--virtualenv / --home / --venv / --pyhome: a PyPy virtualenv's site-packages go first on
+    sys.path, and (unless its pyvenv.cfg includes system site-packages) the system ones go, as
+    for the virtualenv's own interpreter. A CPython virtualenv holds packages built for CPython:
+    refused, saying why."""
+    import glob
+    import site
+    venv = os.path.abspath(venv)
+    if not os.path.isdir(venv):
+        raise ValueError("--virtualenv %s: no such directory" % venv)
+    mine = "pypy%d.%d" % sys.version_info[:2]
+    site_dir = os.path.join(venv, "lib", mine, "site-packages")
+    if not os.path.isdir(site_dir):
+        others = sorted(glob.glob(os.path.join(venv, "lib", "python*", "site-packages")))
+        if others:
+            raise ValueError(
+                "--virtualenv %s was made by CPython (%s): its packages are built for CPython, "
+                "not PyPy; make a PyPy one with `pypy3 -m venv %s` and install the app's "
+                "packages there" % (venv, os.path.relpath(others[0], venv), venv))
+        raise ValueError("--virtualenv %s: no lib/%s/site-packages there; make one with "
+                         "`pypy3 -m venv %s`" % (venv, mine, venv))
+    include_system = False
+    try:
+        with open(os.path.join(venv, "pyvenv.cfg")) as f:
+            for line in f:
+                key, _, value = line.partition("=")
+                if key.strip() == "include-system-site-packages":
+                    include_system = value.strip().lower() == "true"
+    except OSError:
+        pass
+    if not include_system:
+        system = set(site.getsitepackages()) | {site.getusersitepackages()}
+        sys.path[:] = [p for p in sys.path if p not in system]
+    before = list(sys.path)
+    site.addsitedir(site_dir)
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + before
+    sys.prefix = sys.exec_prefix = venv
+    log("virtualenv %s: %s on sys.path%s" % (venv, site_dir,
+        "" if include_system else " (system site-packages left out, as pyvenv.cfg says)"))
+
+
 def _load_apps():
+    venv = opt_value("virtualenv")
+    if venv:
+        try:
+            _use_virtualenv(venv)
+        except ValueError as e:
+            log(str(e), LOG_ERROR)
+            return -1
     for i, path in enumerate(opt_values("pypy-pp")):
         sys.path.insert(i, path)
     for code in opt_values("pypy-eval"):

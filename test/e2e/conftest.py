@@ -49,10 +49,11 @@ class Server:
     """A running uwsgi process; `port` is the first socket's port."""
 
     def __init__(self, args, tmp_path, port=None, env=None, wait=True, cwd=None, stdin=None,
-                 preexec_fn=None):
+                 preexec_fn=None, binary=None):
         self.port = port or free_port()
         self.log_path = str(tmp_path / ("server-%d.log" % self.port))
-        self.args = [UWSGI] + [a.replace("{port}", str(self.port)) for a in args]
+        # binary: another server to run the same way (Debian's uwsgi-core, for comparisons)
+        self.args = [binary or UWSGI] + [a.replace("{port}", str(self.port)) for a in args]
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.log = open(self.log_path, "w")
@@ -157,6 +158,7 @@ MODULE_PLUGINS = {
     "test_rpc_pypy.py": ["pypy"],
     "test_library_mode_pypy.py": ["pypy"],
     "test_paste_plugin.py": ["paste", "pypy"],
+    "test_config_files.py": ["pypy", "http"],
 }
 
 

@@ -94,10 +94,11 @@ def test_unknown_option_names_it_and_the_searched_directories():
     assert "/plugins/example" in r.stderr  # the directories searched
 
 
-def test_bad_boolean_is_refused():
-    r = run_uwsgi("--master=perhaps", "--plugin", "example", "--socket", "127.0.0.1:0")
-    assert r.returncode == 1
-    assert "--master" in r.stderr
+def test_flags_are_false_only_for_false_off_no_0():
+    # as uWSGI reads them: any other value, "perhaps" included, is true
+    r = run_uwsgi("--need-app=perhaps", "--socket", "127.0.0.1:0")
+    assert r.returncode == 22
+    assert "no app loaded" in r.stderr
 
 
 def test_no_socket_is_a_clear_error():

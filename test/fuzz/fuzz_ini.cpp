@@ -52,7 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ParseInput input;
     for (auto &[key, value] : kvs) {
         // "--master --ini=/dev/zero" would name a file through a value, so skip those too
-        if (names_a_file(key) || value.find("ini") != std::string::npos) continue;
+        // and @(file) reads a file too
+        if (names_a_file(key) || value.find("ini") != std::string::npos ||
+            value.find("@(") != std::string::npos)
+            continue;
         input.args.push_back("--" + key);
         input.args.push_back(value);
         std::string env = key;
