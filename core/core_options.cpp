@@ -5,6 +5,7 @@ namespace core {
 #define FLAG(n, a, h) {n, a, UWSGI_OPT_FLAG, 0, nullptr, h}
 #define VALUE(n, a, m, h) {n, a, UWSGI_OPT_VALUE, 0, m, h}
 #define LIST(n, a, m, h) {n, a, UWSGI_OPT_LIST, 0, m, h}
+#define OPTIONAL(n, a, m, h) {n, a, UWSGI_OPT_OPTIONAL, 0, m, h}
 
 const uwsgi_option kCoreOptions[] = {
     LIST("socket", "s,uwsgi-socket", "ADDR", "bind ADDR (host:port, :port, [::1]:port or a UNIX path) speaking the uwsgi protocol"),
@@ -25,7 +26,7 @@ const uwsgi_option kCoreOptions[] = {
     VALUE("buffer-size", "b", "BYTES", "largest request head accepted (default 4096)"),
     VALUE("max-vars", "v", "N", "most request vars accepted (default 64)"),
     VALUE("listen", "l", "N", "socket listen backlog (default 100)"),
-    VALUE("chmod-socket", nullptr, "MODE", "chmod UNIX sockets to MODE (octal, default 666)"),
+    OPTIONAL("chmod-socket", nullptr, "MODE", "chmod UNIX sockets to MODE (octal; alone: 666)"),
     VALUE("socket-timeout", "z", "SECS", "socket I/O and keep-alive idle timeout (default 4)"),
     VALUE("limit-post", nullptr, "BYTES", "largest request body accepted (default unlimited)"),
     VALUE("binary-path", nullptr, "PATH", "binary to re-execute on reload"),

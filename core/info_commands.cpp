@@ -24,7 +24,9 @@ static std::string option_names(const uwsgi_option &o) {
             start = comma + 1;
         }
     }
-    if (o.metavar) s += " " + std::string(o.metavar);
+    if (o.metavar)
+        s += o.kind == UWSGI_OPT_OPTIONAL ? " [" + std::string(o.metavar) + "]"
+                                          : " " + std::string(o.metavar);
     return s;
 }
 

@@ -84,6 +84,8 @@ static po::options_description describe(const OptionSet &options) {
                 auto *sem = po::value<std::vector<std::string>>();  // owned by desc from here
                 if (o->kind == UWSGI_OPT_FLAG)
                     sem->implicit_value(std::vector<std::string>{"true"}, "true");
+                if (o->kind == UWSGI_OPT_OPTIONAL)
+                    sem->implicit_value(std::vector<std::string>{""}, "");
                 std::string spec = n;
                 for (auto &a : aliases_of(*o))
                     if (a.size() == 1 && n == o->name) spec += "," + a;

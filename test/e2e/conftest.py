@@ -37,6 +37,23 @@ def wait_for_port(port, proc, log_path, timeout=30.0, host="127.0.0.1"):
     raise RuntimeError("server did not listen on %d:\n%s" % (port, read(log_path)))
 
 
+def wait_for(predicate, timeout=15.0):
+    """Polls `predicate` until it holds, for at most `timeout` seconds; whether it did."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_for_text(read_output, text, count=1, timeout=20.0):
+    """Waits (bounded) until `text` appears `count` times in what read_output() returns: a log
+    line written after the event a test saw (a request's line comes after its response, the
+    start-up lines after the port opens) is not there yet on a loaded machine."""
+    return wait_for(lambda: read_output().count(text) >= count, timeout)
+
+
 def read(path):
     try:
         with open(path, errors="replace") as f:
@@ -88,15 +105,7 @@ class Server:
         return self.proc.returncode
 
     def wait_log(self, text, count=1, timeout=20.0):
-        """Waits (bounded) until `text` appears `count` times in the log: a line written after
-        the event a test saw (a request log line comes after the response) is not there yet
-        on a loaded machine."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.output().count(text) >= count:
-                return True
-            time.sleep(0.05)
-        return False
+        return wait_for_text(self.output, text, count, timeout)
 
 
 # What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print in a sanitized build

@@ -5,7 +5,7 @@ import subprocess
 import threading
 import time
 
-from conftest import free_port, uwsgi_request
+from conftest import free_port, uwsgi_request, wait_for
 
 HELLO = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "REQUEST_URI": "/"}
 
@@ -47,15 +47,6 @@ class Loop(threading.Thread):
     def stop(self):
         self.running = False
         self.join(timeout=60)
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_master_with_processes_and_threads_serves_concurrently(server):

@@ -3,8 +3,11 @@ import os
 import socket
 import stat
 import struct
+import subprocess
 
-from conftest import uwsgi_packet, uwsgi_request
+import pytest
+
+from conftest import UWSGI, read, uwsgi_packet, uwsgi_request, wait_for
 
 
 def get(port, path, **extra):
@@ -104,3 +107,29 @@ def test_ipv6_loopback(server):
     s = server("--plugin", "example", "--socket", "[::1]:{port}", "--socket", "127.0.0.1:{port}")
     status, _, body = uwsgi_request(s.port, {"PATH_INFO": "/"}, host="::1")
     assert (status, body) == (200, b"Hello World")
+
+
+UPSTREAM_UWSGI = "/usr/bin/uwsgi-core"
+
+
+@pytest.mark.parametrize("impl", ["ours", "upstream"])
+@pytest.mark.parametrize("args, mode", [([], 0o666), (["660"], 0o660)], ids=["alone", "660"])
+def test_chmod_socket_alone_means_666(impl, args, mode, tmp_path):
+    """--chmod-socket [MODE], as uWSGI: alone it gives 666, with a mode that mode."""
+    if impl == "upstream" and not os.access(UPSTREAM_UWSGI, os.X_OK):
+        pytest.skip("Debian's uwsgi-core is not installed")
+    path = str(tmp_path / "app.sock")
+    # uWSGI's optional argument is taken in the --opt=VALUE form only
+    chmod = ["--chmod-socket=" + args[0]] if args else ["--chmod-socket"]
+    cmd = ([UPSTREAM_UWSGI] if impl == "upstream" else [UWSGI, "--plugin", "example"])
+    log = open(str(tmp_path / "server.log"), "w")
+    proc = subprocess.Popen(cmd + ["--socket", path] + chmod, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    try:
+        # the socket file exists from bind(), its mode from the chmod just after: wait for both
+        assert wait_for(lambda: os.path.exists(path) and
+                        stat.S_IMODE(os.stat(path).st_mode) == mode), read(log.name)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

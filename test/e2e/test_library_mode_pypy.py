@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, free_port, read, wait_for_port
+from conftest import BUILD, ROOT, free_port, read, wait_for, wait_for_port, wait_for_text
 
 PYPY = "/usr/bin/pypy3"
 FAKEUWSGI = os.path.join(ROOT, "examples", "fakeuwsgi.py")
@@ -43,12 +43,7 @@ class Launcher:
         return read(self.log_path)
 
     def wait_log(self, text, count=1, timeout=30.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.output().count(text) >= count:
-                return True
-            time.sleep(0.05)
-        return False
+        return wait_for_text(self.output, text, count, timeout)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -89,15 +84,6 @@ def get(port, path="/", timeout=20):
 def children(pid):
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 SERVE_HELLO = ["--http-socket", "127.0.0.1:{port}", "--master", "--processes", "2",

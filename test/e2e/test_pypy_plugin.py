@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from conftest import wait_for_text
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UWSGI = os.environ.get("UWSGI_BIN", os.path.join(ROOT, "build", "core", "uwsgi"))
 BUILD = os.environ.get("UWSGI_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -49,13 +51,7 @@ class Server(object):
             return f.read().decode("utf-8", "replace")
 
     def wait_log(self, text, timeout=20):
-        """Waits (bounded) for a log line written after the event the test saw."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if text in self.log():
-                return True
-            time.sleep(0.05)
-        return False
+        return wait_for_text(self.log, text, timeout=timeout)
 
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout

@@ -19,6 +19,18 @@ TEST_CASE("ABI version constants") {
     CHECK(UWSGI_ABI_MINOR == 1);
 }
 
+TEST_CASE("option kinds and return codes") {
+    CHECK(UWSGI_OPT_FLAG == 1u);
+    CHECK(UWSGI_OPT_VALUE == 2u);
+    CHECK(UWSGI_OPT_LIST == 3u);
+    CHECK(UWSGI_OPT_CONFIG == 4u);
+    CHECK(UWSGI_OPT_OPTIONAL == 5u);  // ABI 1.1
+    CHECK(UWSGI_OK == 0);
+    CHECK(UWSGI_ERROR == -1);
+    CHECK(UWSGI_EPEER == -2);
+    CHECK(UWSGI_ELIMIT == -3);
+}
+
 TEST_CASE("uwsgi_str and uwsgi_header") {
     CHECK(sizeof(uwsgi_str) == 16);
     CHECK(offsetof(uwsgi_str, ptr) == 0);

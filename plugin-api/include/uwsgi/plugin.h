@@ -26,6 +26,7 @@
  *                    hooks, one request handler per modifier1, socket protocols, extensions.
  *   1.1  2026-11-30  host table: setting() gives the core's effective settings (buffer-size,
  *                    limit-post, socket-timeout, max-vars, ...), so no plugin re-parses them;
+ *                    option kind UWSGI_OPT_OPTIONAL (a value that may be left out);
  *                    entry symbol uwsgi_plugin_entry_NAME (UWSGI_PLUGIN_EXPORT), the fixed 1.0
  *                    name still loads; protocol and descriptor sizes checked per minor.
  *                    Source change, same layout: the descriptor field `requires` (a C++20
@@ -111,6 +112,9 @@ typedef struct uwsgi_header {
 /* A configuration file (FILE[:section], section "uwsgi" by default) whose section is read as
  * --ini reads it, when the option is parsed; the value is kept too. */
 #define UWSGI_OPT_CONFIG 4u
+/* ABI 1.1: a value that may be left out (--opt alone, as uWSGI's optional arguments); the
+ * option's value is then "". Written --opt VALUE or --opt=VALUE otherwise. */
+#define UWSGI_OPT_OPTIONAL 5u
 
 /* One command-line / ini option. A table of these ends with an entry whose name is NULL. */
 typedef struct uwsgi_option {
