@@ -141,7 +141,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_path(std::string_view(reinterpret_cast<const char *>(data), size));
 
     static const uwsgi_host host = make_host();
-    Config cfg;
+    Config cfg;  // what host->setting() gives with the core's defaults
+    cfg.buffer_size = 4096;
+    cfg.max_vars = 64;
+    cfg.head_timeout_ms = 4000;
     if (knobs & 1) cfg.buffer_size = 256;  // small heads: the 431 paths
     if (knobs & 2) cfg.limit_post = 100;   // the 413 paths
     if (knobs & 4) cfg.max_vars = 8;

@@ -32,8 +32,8 @@ struct Refusal {
 };
 
 struct ParserLimits {
-    uint32_t header_bytes = 4096;  // --buffer-size
-    uint64_t body_bytes = 0;       // --limit-post, 0 = unlimited
+    uint32_t header_bytes = 0;  // --buffer-size, as the core gives it (Config)
+    uint64_t body_bytes = 0;    // --limit-post, 0 = unlimited
 };
 
 // What a parsed request head says; filled by the parser callbacks.

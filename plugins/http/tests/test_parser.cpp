@@ -17,7 +17,7 @@ struct Parsed {
     bool need_more = false;
     size_t used = 0;
 
-    explicit Parsed(std::string in, ParserLimits limits = {}) : input(std::move(in)) {
+    explicit Parsed(std::string in, ParserLimits limits = {4096, 0}) : input(std::move(in)) {
         parser.emplace(limits, headers);
         parser->set_input_range(input.data(), input.data() + input.size());
         used = parser->feed(input.data(), input.size(), need_more, refusal);
@@ -112,8 +112,7 @@ TEST_CASE("limits: head size and body size", "[parser]") {
     Parsed big("GET / HTTP/1.1\r\nX-Long: " + std::string(100, 'a') + "\r\n\r\n", limits);
     CHECK(big.refusal.status == 431);
 
-    limits = {};
-    limits.body_bytes = 10;
+    limits = {4096, 10};
     Parsed cl("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", limits);
     CHECK(cl.refusal.status == 413);
     Parsed ok("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n", limits);

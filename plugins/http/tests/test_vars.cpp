@@ -29,7 +29,7 @@ struct Built {
     Vars vars;
     Refusal refusal;
     explicit Built(std::string in, size_t max_vars = 0) : input(std::move(in)) {
-        parser.emplace(ParserLimits{}, headers);
+        parser.emplace(ParserLimits{4096, 0}, headers);
         parser->set_input_range(input.data(), input.data() + input.size());
         bool need_more;
         Refusal r;
