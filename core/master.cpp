@@ -1,8 +1,10 @@
 #include "master.hpp"
 
 #include "clock.hpp"
+#include "control_signals.hpp"
 #include "lifecycle.hpp"
 #include "reexec.hpp"
+#include "run_files.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
@@ -41,9 +43,8 @@ void reexec(const std::vector<Listener> &listeners) {
     std::string line;
     for (auto &a : cmd.argv) line += (line.empty() ? "" : " ") + a;
     spdlog::info("reloading: executing {} ({})", cmd.binary, line);
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, nullptr);
+    // The control signals stay blocked across execv: one that arrives now stays pending and the
+    // new image takes it with sigtimedwait (unblocked, its default action would kill us).
     execv(cmd.binary.c_str(), args.data());
     spdlog::critical("reload failed: cannot execute {}: {}", cmd.binary, strerror(errno));
     _exit(1);
@@ -61,6 +62,12 @@ private:
     bool wait_workers(int mercy_s);
     void check_harakiri();
     int live_workers() const;
+    void on_control_signal(int sig);
+    void kill_workers(const char *why);
+
+    Phase phase_ = Phase::Serving;
+    int64_t mercy_deadline_ms_ = 0;  // when a reload or shutdown stops waiting for workers
+    bool killed_ = false;            // the workers of this reload or shutdown got SIGKILL
 
     const std::vector<Listener> &listeners_;
     std::vector<pid_t> pids_;  // index = worker id
@@ -165,6 +172,52 @@ void Master::check_harakiri() {
     }
 }
 
+void Master::kill_workers(const char *why) {
+    if (killed_) return;
+    spdlog::warn("{}; killing {} worker(s)", why, live_workers());
+    signal_workers(SIGKILL);
+    killed_ = true;
+}
+
+void Master::on_control_signal(int sig) {
+    SignalStep step = next_step(phase_, sig);
+    if (!step.changed && !step.hurry) {
+        spdlog::info("{} during the {}: {}", strsignal(sig), phase_name(phase_),
+                     phase_ == Phase::Shutdown ? "ignored" : "coalesced into it");
+        return;
+    }
+    Phase was = phase_;
+    phase_ = step.phase;
+    if (was == Phase::Serving) {
+        mercy_deadline_ms_ = monotonic_ms() + int64_t(settings().reload_mercy) * 1000;
+        killed_ = false;
+    }
+    if (step.changed && was != Phase::Serving)
+        spdlog::info("{} during the {}: it becomes a {}", strsignal(sig), phase_name(was),
+                     phase_name(phase_));
+    switch (phase_) {
+    case Phase::Reload:
+        spdlog::info("graceful reload requested");
+        signal_workers(SIGHUP);
+        break;
+    case Phase::BrutalReload:
+        spdlog::info("brutal reload requested");
+        kill_workers("brutal reload");
+        break;
+    case Phase::Shutdown:
+        if (step.changed) {
+            spdlog::info("shutdown requested ({}); waiting for workers", strsignal(sig));
+            signal_workers(SIGTERM);
+            stop_listening(listeners_);
+        }
+        if (step.hurry) kill_workers(fmt::format("{} during the shutdown: hurrying it",
+                                                 strsignal(sig)).c_str());
+        break;
+    case Phase::Serving:
+        break;
+    }
+}
+
 int Master::run() {
     int n = settings().processes;
     pids_.assign(size_t(n) + 1, 0);
@@ -175,32 +228,34 @@ int Master::run() {
     sigemptyset(&set);
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD}) sigaddset(&set, s);
     const timespec tick{0, 200 * 1000 * 1000};
+    const timespec short_tick{0, 20 * 1000 * 1000};  // while waiting for workers to finish
     for (;;) {
-        int sig = sigtimedwait(&set, nullptr, &tick);
-        reap(true);
-        if (no_app_) {
+        int sig = sigtimedwait(&set, nullptr, phase_ == Phase::Serving ? &tick : &short_tick);
+        reap(phase_ == Phase::Serving);
+        if (no_app_ && phase_ == Phase::Serving) {
             spdlog::error("a worker could not load its app (--lazy-apps); shutting down");
             signal_workers(SIGTERM);
             wait_workers(settings().reload_mercy);
             return kExitNoApp;
         }
-        check_harakiri();
-        if (sig == SIGHUP || sig == SIGQUIT) {
-            bool graceful = sig == SIGHUP;
-            spdlog::info("{} reload requested", graceful ? "graceful" : "brutal");
-            signal_workers(graceful ? SIGHUP : SIGKILL);
-            wait_workers(settings().reload_mercy);
-            run_shutdown_hooks();
-            reexec(listeners_);
+        if (phase_ == Phase::Serving) check_harakiri();
+        if (is_control_signal(sig)) on_control_signal(sig);
+        if (phase_ == Phase::Serving) continue;
+        if (live_workers() > 0) {
+            if (monotonic_ms() >= mercy_deadline_ms_)
+                kill_workers(fmt::format("workers still busy after --reload-mercy {} s",
+                                         settings().reload_mercy).c_str());
+            continue;
         }
-        if (sig == SIGTERM || sig == SIGINT) {
-            spdlog::info("shutdown requested ({}); waiting for workers", strsignal(sig));
-            signal_workers(SIGTERM);
-            wait_workers(settings().reload_mercy);
-            run_shutdown_hooks();
+        // Every worker is gone. A signal that came meanwhile still counts (a TERM turns the
+        // reload into a shutdown), so none is left pending for the next image by surprise.
+        phase_ = take_pending_control_signals(phase_);
+        run_shutdown_hooks();
+        if (phase_ == Phase::Shutdown) {
             spdlog::info("goodbye");
             return 0;
         }
+        reexec(listeners_);
     }
 }
 
@@ -215,8 +270,18 @@ int run_single(const std::vector<Listener> &listeners) {
     runtime().worker_id = 1;  // the single process is worker 1 in post_fork hooks too
     run_post_fork_hooks();
     WorkerExit why = run_worker(1, listeners);
-    if (why == WorkerExit::Reload || why == WorkerExit::BrutalReload || why == WorkerExit::Recycle)
-        reexec(listeners);
+    Phase phase = why == WorkerExit::Stop || why == WorkerExit::HurriedStop ? Phase::Shutdown
+                  : why == WorkerExit::BrutalReload                        ? Phase::BrutalReload
+                                                                           : Phase::Reload;
+    // A TERM that came while the last request finished turns the reload into a shutdown.
+    if (phase != Phase::Shutdown) phase = take_pending_control_signals(phase);
+    if (phase != Phase::Shutdown) reexec(listeners);
+    if (why == WorkerExit::HurriedStop || why == WorkerExit::BrutalReload) {
+        // Request threads are still running app code: no static destructors under them.
+        remove_run_files(listeners);
+        spdlog::info("goodbye (shutdown hurried)");
+        _exit(0);
+    }
     spdlog::info("goodbye");
     return 0;
 }

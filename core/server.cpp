@@ -8,6 +8,7 @@
 #include "log.hpp"
 #include "master.hpp"
 #include "plugin_search_path.hpp"
+#include "run_files.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
@@ -120,20 +121,41 @@ std::vector<Listener> open_listeners(const Runtime &rt) {
     return out;
 }
 
+// --uid/--gid: a name, or a number when the value is all digits. An unknown name or an id out of
+// range is fatal: it used to fall back to atoi() and run the server as root without a word.
+uint32_t numeric_id(const std::string &option, const std::string &value) {
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
+        value.size() > 10 || std::stoull(value) >= 0xffffffffull)
+        throw ConfigError(fmt::format("--{} {}: no such {} (give an existing name or a numeric "
+                                      "id below 4294967295)",
+                                      option, value, option == "uid" ? "user" : "group"));
+    return uint32_t(std::stoull(value));
+}
+
+gid_t resolve_gid(const std::string &value) {
+    if (struct group *gr = getgrnam(value.c_str())) return gr->gr_gid;
+    return gid_t(numeric_id("gid", value));
+}
+
+uid_t resolve_uid(const std::string &value) {
+    if (struct passwd *pw = getpwnam(value.c_str())) return pw->pw_uid;
+    return uid_t(numeric_id("uid", value));
+}
+
 void drop_privileges(const Config &c) {
-    if (const std::string *g = c.get("gid")) {
-        struct group *gr = getgrnam(g->c_str());
-        gid_t gid = gr ? gr->gr_gid : gid_t(std::atoi(g->c_str()));
+    // Both are resolved before either is applied, so a bad --uid is reported with root intact.
+    const std::string *g = c.get("gid"), *u = c.get("uid");
+    gid_t gid = g ? resolve_gid(*g) : 0;
+    uid_t uid = u ? resolve_uid(*u) : 0;
+    if (g) {
         // root's supplementary groups must go too, or the workers keep them
         if (getuid() == 0 && setgroups(1, &gid) != 0)
             throw ConfigError(fmt::format("cannot drop supplementary groups for gid {}", *g));
-        if (setgid(gid) != 0) throw ConfigError(fmt::format("cannot set gid to {}", *g));
+        if (setgid(gid) != 0)
+            throw ConfigError(fmt::format("cannot set gid to {}: {}", *g, strerror(errno)));
     }
-    if (const std::string *u = c.get("uid")) {
-        struct passwd *pw = getpwnam(u->c_str());
-        uid_t uid = pw ? pw->pw_uid : uid_t(std::atoi(u->c_str()));
-        if (setuid(uid) != 0) throw ConfigError(fmt::format("cannot set uid to {}", *u));
-    }
+    if (u && setuid(uid) != 0)
+        throw ConfigError(fmt::format("cannot set uid to {}: {}", *u, strerror(errno)));
 }
 
 // --chdir and --env, as uWSGI applies them: before sockets are bound and plugins start.
@@ -175,7 +197,7 @@ int serve(Runtime &rt) {
     rt.master_pid = getpid();
     run_init_hooks();
     std::vector<Listener> listeners = open_listeners(rt);
-    if (const std::string *pidfile = rt.config.get("pidfile")) std::ofstream(*pidfile) << getpid() << "\n";
+    write_pidfile(rt.config);
     drop_privileges(rt.config);
     bool master = settings().master || settings().processes > 1;
     create_scoreboard(settings().processes);
@@ -186,9 +208,7 @@ int serve(Runtime &rt) {
     spdlog::info("uwsgi {} serving: {} process(es) x {} thread(s){}", UWSGI_VERSION,
                  settings().processes, settings().threads, master ? ", with master" : "");
     int code = master ? run_master(listeners) : run_single(listeners);
-    for (auto &l : listeners)
-        if (!l.unix_path.empty()) unlink(l.unix_path.c_str());
-    if (const std::string *pidfile = rt.config.get("pidfile")) unlink(pidfile->c_str());
+    remove_run_files(listeners);
     return code;
 }
 

@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <string>
 
 namespace core {
 
@@ -23,6 +24,20 @@ static int64_t positive(const Config &c, const std::string &name, int64_t fallba
     return v;
 }
 
+// --chmod-socket: three or four octal digits (uWSGI takes three), or no value for 666. Anything
+// else used to give the socket mode 000 without a word.
+static int parse_socket_mode(const Config &c) {
+    const std::string *mode = c.get("chmod-socket");
+    if (!mode) return -1;
+    if (mode->empty() || *mode == "true") return 0666;
+    bool octal = (mode->size() == 3 || mode->size() == 4) &&
+                 mode->find_first_not_of("01234567") == std::string::npos;
+    if (!octal)
+        throw ConfigError("option --chmod-socket must be an octal mode such as 660 or 666, got '" +
+                          *mode + "'");
+    return int(std::stoi(*mode, nullptr, 8));
+}
+
 Settings Settings::from(const Config &c) {
     Settings s;
     s.buffer_size = size_t(positive(c, "buffer-size", 4096, 64, 1 << 30));
@@ -39,6 +54,7 @@ Settings Settings::from(const Config &c) {
     s.need_app = c.flag("need-app", true);
     s.lazy_apps = c.flag("lazy-apps");
     s.honour_stdin = c.flag("honour-stdin");
+    s.socket_mode = parse_socket_mode(c);
     return s;
 }
 

@@ -23,6 +23,7 @@ struct Settings {
     bool need_app = true;
     bool lazy_apps = false;
     bool honour_stdin = false;
+    int socket_mode = -1;  // --chmod-socket; -1: leave UNIX sockets as bind() made them
 
     static Settings from(const Config &config);
 };

@@ -102,9 +102,11 @@ static int bind_unix(const std::string &path) {
         close(fd);
         throw ConfigError(fmt::format("cannot bind UNIX socket '{}': {}", path, strerror(err)));
     }
-    if (const std::string *mode = runtime().config.get("chmod-socket")) {
-        std::string m = (*mode == "true" || mode->empty()) ? "666" : *mode;
-        chmod(path.c_str(), mode_t(std::strtol(m.c_str(), nullptr, 8)));
+    if (settings().socket_mode >= 0 && chmod(path.c_str(), mode_t(settings().socket_mode)) != 0) {
+        int err = errno;
+        close(fd);
+        throw ConfigError(fmt::format("cannot chmod UNIX socket '{}' (--chmod-socket): {}", path,
+                                      strerror(err)));
     }
     return fd;
 }
@@ -139,6 +141,14 @@ void export_listeners(const std::vector<Listener> &listeners) {
         env += fmt::format("{}={}\t{}\n", l.option, l.address, l.fd);
     }
     setenv(kInheritedEnv, env.c_str(), 1);
+}
+
+}  // namespace core
+
+namespace core {
+
+void stop_listening(const std::vector<Listener> &listeners) {
+    for (auto &l : listeners) shutdown(l.fd, SHUT_RDWR);
 }
 
 }  // namespace core

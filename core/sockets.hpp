@@ -32,4 +32,10 @@ Listener open_listener(const std::string &option, const std::string &address,
 // Exports listener fds (non-close-on-exec) for the next image of this server.
 void export_listeners(const std::vector<Listener> &listeners);
 
+// At the start of a shutdown: the listeners stop listening for every process sharing them, so
+// new connections are refused at once and clients (or nginx) retry elsewhere instead of waiting
+// in the backlog to be reset when the last process exits. A reload keeps them listening: the
+// next image inherits them and the backlog waits for it.
+void stop_listening(const std::vector<Listener> &listeners);
+
 }  // namespace core

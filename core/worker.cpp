@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include "control_signals.hpp"
 #include "host_table.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
@@ -29,6 +30,7 @@ class Worker {
 public:
     Worker(int id, const std::vector<Listener> &listeners) : id_(id), listeners_(listeners) {}
     WorkerExit run();
+    bool abandoned() const { return abandoned_; }
 
 private:
     void thread_main();
@@ -40,7 +42,8 @@ private:
     bool unpark(uwsgi_conn *conn);
     void close_conn(uwsgi_conn *conn);
     void sweep_idle();
-    void begin_stop();
+    void begin_stop(Phase phase);
+    WorkerExit abandon(WorkerExit why);
     void log_request(const uwsgi_request &req);
 
     int id_;
@@ -54,15 +57,31 @@ private:
     int wake_fd_ = -1;
     std::atomic<bool> stopping_{false};
     std::atomic<uint64_t> served_{0};
+    std::atomic<int> running_threads_{0};
+    std::vector<std::thread> threads_;
+    bool abandoned_ = false;  // left with request threads still running (brutal or hurried)
     std::mutex park_mutex_;
     uwsgi_conn *parked_ = nullptr;
 };
 
-void Worker::begin_stop() {
+void Worker::begin_stop(Phase phase) {
+    // The single process owns its listeners alone: a shutdown stops listening at once (see
+    // stop_listening). A supervised worker leaves that to the master: the listeners are shared.
+    if (phase == Phase::Shutdown && runtime().master_pid == getpid()) stop_listening(listeners_);
     if (stopping_.exchange(true)) return;
     for (auto &l : listeners_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
     uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) < 0) spdlog::error("worker {}: cannot wake threads", id_);
+}
+
+// Brutal reload or hurried shutdown: the caller ends the process (execv or _exit) at once, with
+// request threads still running; they are detached, and this Worker, which they use, is kept.
+WorkerExit Worker::abandon(WorkerExit why) {
+    spdlog::info("worker {}: not waiting for {} busy request thread(s)", id_,
+                 running_threads_.load());
+    for (auto &t : threads_) t.detach();
+    abandoned_ = true;
+    return why;
 }
 
 void Worker::park(uwsgi_conn *conn) {
@@ -212,6 +231,10 @@ void Worker::log_request(const uwsgi_request &req) {
 }
 
 void Worker::thread_main() {
+    struct Running {
+        std::atomic<int> &n;
+        ~Running() { n.fetch_sub(1); }
+    } running{running_threads_};
     run_thread_init_hooks();
     uwsgi_request req;  // reused for every request this thread serves
     req.configure(settings().buffer_size, settings().max_vars);
@@ -253,26 +276,46 @@ WorkerExit Worker::run() {
     sigemptyset(&set);
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
-    std::vector<std::thread> threads;
-    for (int i = 0; i < settings().threads; ++i) threads.emplace_back([this] { thread_main(); });
+    running_threads_ = settings().threads;
+    for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this] { thread_main(); });
 
+    // The signals stay taken while the request threads finish, so a HUP, TERM or QUIT during
+    // the graceful stop is a decision (control_signals.hpp), never a default action.
     WorkerExit why = WorkerExit::Stop;
-    const timespec tick{1, 0};
-    while (!stopping_) {
-        int sig = sigtimedwait(&set, nullptr, &tick);
+    Phase phase = Phase::Serving;
+    const bool supervised = runtime().master_pid != getpid();
+    const timespec tick{1, 0}, short_tick{0, 50 * 1000 * 1000};
+    while (phase == Phase::Serving || running_threads_.load() > 0) {
+        int sig = sigtimedwait(&set, nullptr, phase == Phase::Serving ? &tick : &short_tick);
         if (sig < 0) {
             sweep_idle();
             continue;
         }
-        why = sig == SIGHUP    ? WorkerExit::Reload
-              : sig == SIGQUIT ? WorkerExit::BrutalReload
-              : sig == SIGUSR2 ? WorkerExit::Recycle
-                               : WorkerExit::Stop;
-        if (why == WorkerExit::BrutalReload) return why;
-        begin_stop();
+        if (sig == SIGUSR2) {  // --max-requests: recycle, unless already stopping
+            if (phase != Phase::Serving) continue;
+            phase = Phase::Reload;
+            why = WorkerExit::Recycle;
+            begin_stop(phase);
+            sweep_idle();
+            continue;
+        }
+        SignalStep step = next_step(phase, sig, supervised);
+        if (phase != Phase::Serving && !step.changed && !step.hurry)
+            spdlog::info("worker {}: {} during the {}: {}", id_, strsignal(sig), phase_name(phase),
+                         phase == Phase::Shutdown ? "ignored" : "coalesced");
+        if (!step.changed && !step.hurry) continue;
+        if (!supervised && step.changed)  // the single process says what the master would
+            spdlog::info("{} requested ({})", phase_name(step.phase), strsignal(sig));
+        phase = step.phase;
+        why = phase == Phase::Shutdown       ? WorkerExit::Stop
+              : phase == Phase::BrutalReload ? WorkerExit::BrutalReload
+              : why == WorkerExit::Recycle   ? WorkerExit::Recycle
+                                             : WorkerExit::Reload;
+        begin_stop(phase);
+        sweep_idle();  // idle keep-alive connections close now
+        if (step.hurry) return abandon(why == WorkerExit::Stop ? WorkerExit::HurriedStop : why);
     }
-    sweep_idle();  // wakes idle keep-alive connections so their threads close them
-    for (auto &t : threads) t.join();
+    for (auto &t : threads_) t.join();
     // Connections still parked were idle: close them.
     while (parked_) {
         uwsgi_conn *c = parked_;
@@ -288,8 +331,10 @@ WorkerExit Worker::run() {
 WorkerExit run_worker(int worker_id, const std::vector<Listener> &listeners) {
     runtime().worker_id = worker_id;
     worker_slot(worker_id).pid.store(getpid());
-    Worker w(worker_id, listeners);
-    return w.run();
+    auto *w = new Worker(worker_id, listeners);
+    WorkerExit why = w->run();
+    if (!w->abandoned()) delete w;  // else its threads still use it until the process ends
+    return why;
 }
 
 }  // namespace core

@@ -9,7 +9,9 @@
 
 namespace core {
 
-enum class WorkerExit { Stop, Reload, BrutalReload, Recycle };
+// HurriedStop and BrutalReload return with request threads still running: the caller must end
+// the process at once (_exit or execv).
+enum class WorkerExit { Stop, HurriedStop, Reload, BrutalReload, Recycle };
 
 WorkerExit run_worker(int worker_id, const std::vector<Listener> &listeners);
 

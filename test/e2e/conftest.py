@@ -108,6 +108,35 @@ class Server:
         return wait_for_text(self.output, text, count, timeout)
 
 
+class UpstreamProcess:
+    """Debian's uWSGI (uwsgi-core), run as a reference: the command's output goes to LOG_PATH;
+    stop() ends it by its pid."""
+
+    def __init__(self, cmd, log_path):
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=ROOT)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def output(self):
+        self.log.flush()
+        return read(self.log_path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # upstream: INT shuts down, TERM reloads
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
 # What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print in a sanitized build
 # (tools/sanitize-test); a server that printed one fails its test.
 SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")

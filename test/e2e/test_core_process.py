@@ -5,7 +5,9 @@ import subprocess
 import threading
 import time
 
-from conftest import free_port, uwsgi_request, wait_for
+import pytest
+
+from conftest import ROOT, UWSGI, free_port, uwsgi_request, wait_for
 
 HELLO = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "REQUEST_URI": "/"}
 
@@ -208,3 +210,75 @@ def test_uid_and_gid_are_dropped_after_binding(server):
         assert gid_line[1:] == [str(nogroup.gr_gid)] * 4
         assert groups == [str(nogroup.gr_gid)]
     assert hello(s.port)
+
+
+UPSTREAM = "/usr/bin/uwsgi-core"
+
+
+def start_refused(impl, *args):
+    """Runs our server or Debian's uWSGI with ARGS, which must refuse to start."""
+    if impl == "ours":
+        cmd = [UWSGI, "--plugin", "example"] + list(args)
+    else:
+        if not os.path.exists("/usr/lib/uwsgi/plugins/python3_plugin.so"):
+            import pytest
+            pytest.skip("Debian's uwsgi-core with the python3 plugin is not installed")
+        cmd = [UPSTREAM, "--plugins", "python3", "--wsgi-file",
+               os.path.join(ROOT, "examples", "hello", "app.py")] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("impl", ["ours", "debian-uwsgi"])
+def test_unknown_uid_or_gid_names_and_out_of_range_ids_are_fatal(impl):
+    """Before: a failed name lookup fell back to atoi() and the server ran as root (uid 0).
+    Debian's uWSGI refuses the unknown names too (exit 1), but takes "12abc" as uid 12."""
+    port = free_port()
+    for args, says in [(["--uid", "no-such-user-xyz"], "--uid no-such-user-xyz: no such user"),
+                       (["--gid", "no-such-group-xyz"], "--gid no-such-group-xyz: no such group"),
+                       (["--uid", "99999999999"], "no such user"),
+                       (["--uid", "4294967295"], "no such user"),
+                       (["--gid", "-1"], "no such group"),
+                       (["--uid", "12abc"], "no such user")]:
+        if impl != "ours" and (args[1].isdigit() or args[1].startswith(("-", "12"))):
+            continue  # upstream takes any number (atoi), the faults this test is about
+        r = start_refused(impl, "--socket", "127.0.0.1:%d" % port, *args)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        if impl == "ours":
+            assert says in r.stdout + r.stderr, (args, r.stdout + r.stderr)
+
+
+def test_numeric_uid_and_gid_are_taken_as_ids(server):
+    import pytest
+    if os.getuid() != 0:
+        pytest.skip("needs root to switch users")
+    s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--uid", "54321",
+               "--gid", "54322")
+    status = open("/proc/%d/status" % s.pid).read()
+    assert [l for l in status.splitlines() if l.startswith("Uid:")][0].split()[1] == "54321"
+    assert [l for l in status.splitlines() if l.startswith("Gid:")][0].split()[1] == "54322"
+    assert hello(s.port)
+
+
+@pytest.mark.parametrize("impl", ["ours", "debian-uwsgi"])
+def test_unwritable_pidfile_is_fatal(tmp_path, impl):
+    """Before: ignored without a word. Debian's uWSGI also exits 1."""
+    port = free_port()
+    r = start_refused(impl, "--socket", "127.0.0.1:%d" % port, "--pidfile",
+                      str(tmp_path / "no-such-dir" / "u.pid"))
+    assert r.returncode == 1
+    assert "No such file" in r.stdout + r.stderr
+    if impl == "ours":
+        assert "cannot write --pidfile" in r.stdout + r.stderr and "No such file" in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("impl", ["ours", "debian-uwsgi"])
+@pytest.mark.parametrize("mode", ["999", "rw", "66", "06666"])
+def test_invalid_chmod_socket_is_refused(tmp_path, mode, impl):
+    """Before: the socket got mode 000 silently. Debian's uWSGI also exits 1."""
+    r = start_refused(impl, "--socket", str(tmp_path / "s.sock"), "--chmod-socket=" + mode)
+    assert r.returncode == 1, r.stdout + r.stderr
+    if impl == "ours":
+        assert "--chmod-socket must be an octal mode" in r.stdout + r.stderr
+        assert not (tmp_path / "s.sock").exists()
+

@@ -5,13 +5,11 @@
     registered with uwsgi.register_rpc.
 """
 import os
-import signal
-import subprocess
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, free_port, read, wait_for_port
+from conftest import ROOT, UpstreamProcess, free_port, wait_for_port
 from test_rpc_plugin import UWSGI_ERROR, demo, exchange, pattern, rpc_call, rpc_packet
 
 UPSTREAM = "/usr/bin/uwsgi-core"
@@ -29,18 +27,16 @@ pytestmark = pytest.mark.skipif(not upstream_available(),
                                        "is not installed")
 
 
-class Upstream:
+class Upstream(UpstreamProcess):
     def __init__(self, tmp_path):
         self.http_port = free_port()
         self.rpc_port = free_port()
-        self.log_path = str(tmp_path / ("upstream-%d.log" % self.http_port))
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
+        super().__init__(
             [UPSTREAM, "--plugins", "python3,rpc",
              "--http-socket", "127.0.0.1:%d" % self.http_port,
              "--socket", "127.0.0.1:%d" % self.rpc_port,
              "--wsgi-file", APP, "--need-app", "--socket-timeout", "5"],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT)
+            str(tmp_path / ("upstream-%d.log" % self.http_port)))
         wait_for_port(self.http_port, self.proc, self.log_path)
         wait_for_port(self.rpc_port, self.proc, self.log_path)
 
@@ -48,20 +44,6 @@ class Upstream:
         url = "http://127.0.0.1:%d/%s?%s" % (self.http_port, func, "&".join((node,) + args))
         with urllib.request.urlopen(url, timeout=20) as r:
             return r.read()
-
-    def output(self):
-        self.log.flush()
-        return read(self.log_path)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # upstream: INT shuts down, TERM reloads
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 @pytest.fixture

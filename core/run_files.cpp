@@ -1,0 +1,43 @@
+#include "run_files.hpp"
+
+#include "runtime.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+namespace core {
+
+void write_pidfile(const Config &config) {
+    const std::string *path = config.get("pidfile");
+    if (!path) return;
+    // After a reload the file already names us (same pid, re-executed) and may no longer be
+    // writable once --uid dropped root: nothing to do.
+    if (FILE *old = std::fopen(path->c_str(), "r")) {
+        int pid = 0;
+        bool ours = std::fscanf(old, "%d", &pid) == 1 && pid == int(getpid());
+        std::fclose(old);
+        if (ours) return;
+    }
+    FILE *f = std::fopen(path->c_str(), "w");
+    bool ok = f && std::fprintf(f, "%d\n", int(getpid())) > 0;
+    int err = errno;
+    if (f && std::fclose(f) != 0 && ok) {
+        ok = false;
+        err = errno;
+    }
+    if (!ok)
+        throw ConfigError(fmt::format("cannot write --pidfile '{}': {} (give a writable path)",
+                                      *path, std::strerror(err)));
+}
+
+void remove_run_files(const std::vector<Listener> &listeners) {
+    for (auto &l : listeners)
+        if (!l.unix_path.empty()) unlink(l.unix_path.c_str());
+    if (const std::string *pidfile = runtime().config.get("pidfile")) unlink(pidfile->c_str());
+}
+
+}  // namespace core
