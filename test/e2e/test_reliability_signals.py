@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, UpstreamProcess, free_port, uwsgi_request, wait_for_port
-from test_core_process import HELLO, Loop, children, hello, wait_for
+from conftest import ROOT, UpstreamProcess, free_port, uwsgi_request, wait_for, wait_for_port
+from test_core_process import HELLO, Loop, children, hello
 
 UPSTREAM = "/usr/bin/uwsgi-core"
 
