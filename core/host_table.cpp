@@ -1,12 +1,18 @@
 #include "host_table.hpp"
 
+#include "clock.hpp"
 #include "connection.hpp"
+#include "lifecycle.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
+#include "scoreboard.hpp"
 #include "settings.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <cstring>
+#include <string>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -53,7 +59,16 @@ void register_app(const char *plugin, const char *description) {
 
 void set_proc_name(const char *name) {
     // In library mode the process belongs to the host program: its name is left alone.
-    if (name && !runtime().library_mode) prctl(PR_SET_NAME, name, 0, 0, 0);
+    if (!name || runtime().library_mode) return;
+    // PR_SET_NAME names the calling thread only, and apps call this from a request thread:
+    // name the process's main thread, the one ps and top show.
+    std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/comm";
+    if (FILE *f = fopen(path.c_str(), "w")) {
+        fputs(name, f);
+        fclose(f);
+    } else {
+        prctl(PR_SET_NAME, name, 0, 0, 0);
+    }
 }
 
 uint8_t req_modifier1(const uwsgi_request *r) { return r->modifier1; }
@@ -96,7 +111,67 @@ int conn_local(const uwsgi_conn *c, uwsgi_str *addr, uint16_t *port) {
     return UWSGI_OK;
 }
 
-const void *get_extension(const char *id) { return runtime().registry.extension(id); }
+const void *get_extension(const char *id) {
+    if (const void *e = runtime().registry.extension(id)) return e;
+    return extension_from_inactive_provider(id);
+}
+
+uint32_t opt_kind(const char *name) {
+    const OptionInfo *info = name ? runtime().options.find(name) : nullptr;
+    return info ? info->opt->kind : 0;
+}
+
+int worker_stats(int32_t id, uwsgi_worker_stats *out) {
+    if (!out || out->struct_size < sizeof(uint32_t) || id < 1 || id > scoreboard_size())
+        return UWSGI_ERROR;
+    const WorkerSlot &s = worker_slot(id);
+    uwsgi_worker_stats st{};
+    st.struct_size = sizeof st;
+    st.id = id;
+    st.pid = s.pid.load();
+    st.busy = s.busy_since_ms.load() != 0;
+    st.accepting = s.accepting.load();
+    st.requests = s.requests.load();
+    st.tx = s.tx.load();
+    st.running_time = s.running_us.load();
+    st.avg_rt = st.requests ? st.running_time / st.requests : 0;
+    st.respawn_count = s.respawn_count.load();
+    st.last_spawn = s.last_spawn.load();
+    st.exceptions = s.exceptions.load();
+    st.signals = s.signals.load();
+    // a caller built against an older, shorter struct gets what fits
+    uint32_t n = out->struct_size < sizeof st ? out->struct_size : uint32_t(sizeof st);
+    std::memcpy(reinterpret_cast<char *>(out) + sizeof(uint32_t),
+                reinterpret_cast<const char *>(&st) + sizeof(uint32_t), n - sizeof(uint32_t));
+    return UWSGI_OK;
+}
+
+uint64_t host_total_requests() { return total_requests(); }
+int64_t started_on() { return runtime().started_on; }
+int32_t is_a_reload() { return runtime().is_a_reload ? 1 : 0; }
+
+void set_user_harakiri(int32_t secs) {
+    int id = runtime().worker_id;
+    if (id < 1) return;
+    worker_slot(id).user_harakiri_ms.store(secs > 0 ? monotonic_ms() + int64_t(secs) * 1000 : 0);
+}
+
+void set_accepting(int32_t accepting) {
+    int id = runtime().worker_id;
+    if (id >= 1) worker_slot(id).accepting.store(accepting ? 1 : 0);
+}
+
+uwsgi_conn *req_conn(const uwsgi_request *r) { return r->conn; }
+void req_log_this(uwsgi_request *r) { r->log_this = true; }
+int req_set_logvar(uwsgi_request *r, const char *k, size_t kl, const char *v, size_t vl) {
+    return r->set_logvar({k, kl}, {v, vl});
+}
+int req_get_logvar(const uwsgi_request *r, const char *k, size_t kl, uwsgi_str *v) {
+    const uwsgi_request::Var *var = r->logvar({k, kl});
+    if (!var) return UWSGI_ERROR;
+    *v = {var->value.data(), var->value.size()};
+    return UWSGI_OK;
+}
 
 // The settings plugin.h lists for host->setting, in that header's units.
 int setting(const char *name, int64_t *value) {
@@ -159,6 +234,17 @@ const uwsgi_host &host_table() {
         h.conn_local = conn_local;
         h.get_extension = get_extension;
         h.setting = setting;  // ABI 1.1
+        h.opt_kind = opt_kind;
+        h.worker_stats = worker_stats;
+        h.total_requests = host_total_requests;
+        h.started_on = started_on;
+        h.is_a_reload = is_a_reload;
+        h.set_user_harakiri = set_user_harakiri;
+        h.set_accepting = set_accepting;
+        h.req_conn = req_conn;
+        h.req_log_this = req_log_this;
+        h.req_set_logvar = req_set_logvar;
+        h.req_get_logvar = req_get_logvar;
         return h;
     }();
     return table;

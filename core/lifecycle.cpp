@@ -7,14 +7,49 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace core {
 
-void run_init_hooks() {
-    for (auto *p : runtime().registry.active())
+namespace {
+
+// A plugin activated on demand during another plugin's init is initialised at once, so the
+// init loop must not run it again.
+std::vector<const LoadedPlugin *> g_initialized;
+
+void init_pending() {
+    // By index: an init may activate more plugins (extension_from_inactive_provider).
+    auto &active = runtime().registry.active();
+    for (size_t i = 0; i < active.size(); ++i) {
+        const LoadedPlugin *p = active[i];
+        if (std::find(g_initialized.begin(), g_initialized.end(), p) != g_initialized.end())
+            continue;
+        g_initialized.push_back(p);
         if (p->desc->init && p->desc->init(&host_table()) != 0)
             throw ConfigError(fmt::format("plugin {} ({}) failed to initialise; see the messages "
                                           "above",
                                           p->desc->name, p->path));
+    }
+}
+
+}  // namespace
+
+void run_init_hooks() { init_pending(); }
+
+const void *extension_from_inactive_provider(const char *id) {
+    Runtime &rt = runtime();
+    if (rt.serving || g_initialized.empty()) return nullptr;
+    try {
+        const LoadedPlugin *p = rt.registry.activate_provider(id);
+        if (!p) return nullptr;
+        spdlog::info("plugin {} {} active ({}): it provides {}, which another plugin asked for",
+                     p->desc->name, p->desc->version, p->path, id);
+        init_pending();
+    } catch (const std::exception &e) {
+        spdlog::error("cannot activate the plugin that provides {}: {}", id, e.what());
+        return nullptr;
+    }
+    return rt.registry.extension(id);
 }
 
 void run_load_apps() {

@@ -10,6 +10,10 @@ void run_post_fork_hooks();  // each worker
 void run_thread_init_hooks();
 void run_shutdown_hooks();
 
+// host->get_extension for an id no active plugin offers: activates the installed plugin that
+// provides it (and runs its init) while start-up is still under way; nullptr otherwise.
+const void *extension_from_inactive_provider(const char *id);
+
 struct NeedAppError {};
 constexpr int kExitNoApp = 22;
 

@@ -17,6 +17,7 @@
 #include <climits>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ private:
     void signal_workers(int sig);
     bool wait_workers(int mercy_s);
     void check_harakiri();
+    void check_user_harakiri();
     int live_workers() const;
     void on_control_signal(int sig);
     void kill_workers(const char *why);
@@ -99,9 +101,15 @@ void Master::spawn(int id) {
         }
         _exit(code);
     }
+    bool respawn = spawned_ms_[size_t(id)] != 0;
     pids_[size_t(id)] = pid;
     spawned_ms_[size_t(id)] = monotonic_ms();
-    worker_slot(id).busy_since_ms.store(0);
+    WorkerSlot &slot = worker_slot(id);
+    slot.busy_since_ms.store(0);
+    slot.user_harakiri_ms.store(0);
+    slot.accepting.store(1);
+    slot.last_spawn.store(int64_t(time(nullptr)));
+    if (respawn) slot.respawn_count.fetch_add(1);
     spdlog::info("spawned worker {} (pid {})", id, pid);
 }
 
@@ -159,7 +167,7 @@ bool Master::wait_workers(int mercy_s) {
 
 void Master::check_harakiri() {
     int limit = settings().harakiri;
-    if (!limit) return;
+    if (!limit) return check_user_harakiri();
     int64_t now = monotonic_ms();
     for (size_t id = 1; id < pids_.size(); ++id) {
         int64_t since = worker_slot(int(id)).busy_since_ms.load();
@@ -167,6 +175,23 @@ void Master::check_harakiri() {
             spdlog::error("HARAKIRI: worker {} (pid {}) stuck on a request for {} s; killing it",
                           id, pids_[id], (now - since) / 1000);
             worker_slot(int(id)).busy_since_ms.store(0);
+            kill(pids_[id], SIGKILL);
+        }
+    }
+    check_user_harakiri();
+}
+
+// uwsgi.set_user_harakiri(): the app's own deadline, enforced with or without --harakiri.
+void Master::check_user_harakiri() {
+    int64_t now = monotonic_ms();
+    for (size_t id = 1; id < pids_.size(); ++id) {
+        WorkerSlot &slot = worker_slot(int(id));
+        int64_t deadline = slot.user_harakiri_ms.load();
+        if (pids_[id] > 0 && deadline && now > deadline) {
+            spdlog::error("HARAKIRI (user): worker {} (pid {}) passed the deadline its app set "
+                          "with uwsgi.set_user_harakiri(); killing it",
+                          id, pids_[id]);
+            slot.user_harakiri_ms.store(0);
             kill(pids_[id], SIGKILL);
         }
     }

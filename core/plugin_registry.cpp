@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <dirent.h>
 
 namespace core {
@@ -95,6 +96,22 @@ const uwsgi_protocol *PluginRegistry::protocol_for_option(const std::string &opt
         if (p->desc->protocol && p->desc->protocol->socket_option &&
             option == p->desc->protocol->socket_option)
             return p->desc->protocol;
+    return nullptr;
+}
+
+const LoadedPlugin *PluginRegistry::activate_provider(const std::string &id) {
+    for (auto &p : installed_) {
+        // a descriptor older than the field has no `provides`
+        if (p.desc->struct_size < offsetof(uwsgi_plugin, provides) + sizeof(void *) ||
+            !p.desc->provides)
+            continue;
+        auto ids = split_list({p.desc->provides});
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+        if (std::find(active_.begin(), active_.end(), &p) != active_.end()) continue;
+        std::vector<std::string> visiting;
+        activate_one(p.desc->name, "the installed plugins", visiting);
+        return &p;
+    }
     return nullptr;
 }
 

@@ -32,6 +32,9 @@ public:
     const uwsgi_plugin *handler_for(uint8_t modifier1) const { return handlers_[modifier1]; }
     const uwsgi_protocol *protocol_for_option(const std::string &option) const;
     const void *extension(const char *id) const;
+    // Activates (with its requires) the installed, inactive plugin whose descriptor declares
+    // `id` in `provides` (ABI 1.1); nullptr when none does.
+    const LoadedPlugin *activate_provider(const std::string &id);
 
 private:
     void add(LoadedPlugin p, OptionSet &options);

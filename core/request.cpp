@@ -7,9 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+// Fixed, so setting a log variable never allocates.
+static constexpr size_t kMaxLogvars = 32;
+
 void uwsgi_request::configure(size_t buffer_size, size_t max_vars_) {
     max_vars = max_vars_;
     vars.reserve(max_vars);
+    logvars.reserve(kMaxLogvars);
     // HTTP_ prefixes and derived vars (PATH_INFO, SERVER_NAME...) at most roughly double a head.
     arena.resize(buffer_size * 3 + 4096);
 }
@@ -23,6 +27,8 @@ void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
     status = 0;
     bytes_sent = 0;
     started = false;
+    log_this = false;
+    logvars.clear();
 }
 
 int uwsgi_request::add_view(std::string_view key, std::string_view value) {
@@ -34,18 +40,47 @@ int uwsgi_request::add_view(std::string_view key, std::string_view value) {
     return UWSGI_OK;
 }
 
-int uwsgi_request::add_copy(std::string_view key, std::string_view value) {
-    if (arena_used + key.size() + value.size() > arena.size()) {
-        spdlog::warn("request vars exceed the space --buffer-size allows; refused");
-        return UWSGI_ELIMIT;
-    }
+bool uwsgi_request::copy_pair(std::string_view key, std::string_view value, Var &out) {
+    if (arena_used + key.size() + value.size() > arena.size()) return false;
     char *k = arena.data() + arena_used;
     // an empty view may have no data pointer, and memcpy from nullptr is undefined even for 0
     if (!key.empty()) std::memcpy(k, key.data(), key.size());
     char *v = k + key.size();
     if (!value.empty()) std::memcpy(v, value.data(), value.size());
     arena_used += key.size() + value.size();
-    return add_view({k, key.size()}, {v, value.size()});
+    out = {{k, key.size()}, {v, value.size()}};
+    return true;
+}
+
+int uwsgi_request::add_copy(std::string_view key, std::string_view value) {
+    Var copy;
+    if (!copy_pair(key, value, copy)) {
+        spdlog::warn("request vars exceed the space --buffer-size allows; refused");
+        return UWSGI_ELIMIT;
+    }
+    return add_view(copy.key, copy.value);
+}
+
+const uwsgi_request::Var *uwsgi_request::logvar(std::string_view key) const {
+    for (auto &v : logvars)
+        if (v.key == key) return &v;
+    return nullptr;
+}
+
+int uwsgi_request::set_logvar(std::string_view key, std::string_view value) {
+    const Var *old = logvar(key);
+    if (!old && logvars.size() >= kMaxLogvars) {
+        spdlog::warn("more than {} log variables in one request; {} ignored", kMaxLogvars, key);
+        return UWSGI_ELIMIT;
+    }
+    Var copy;
+    if (!copy_pair(key, value, copy)) {
+        spdlog::warn("log variable {} does not fit in the request's space; ignored", key);
+        return UWSGI_ELIMIT;
+    }
+    if (old) *const_cast<Var *>(old) = copy;
+    else logvars.push_back(copy);
+    return UWSGI_OK;
 }
 
 std::string_view uwsgi_request::var(std::string_view key) const {

@@ -28,6 +28,9 @@ struct uwsgi_request {
     uint64_t bytes_sent = 0;
     bool started = false;
     int64_t start_ms = 0;
+    bool log_this = false;  // logged even with --disable-logging
+    // uWSGI's request log variables; values are copied into the arena.
+    std::vector<Var> logvars;
 
     void configure(size_t buffer_size, size_t max_vars_);
     void reset(uwsgi_conn *c, uint64_t request_id);
@@ -35,6 +38,11 @@ struct uwsgi_request {
     int add_view(std::string_view key, std::string_view value);
     int add_copy(std::string_view key, std::string_view value);
     std::string_view var(std::string_view key) const;
+    int set_logvar(std::string_view key, std::string_view value);
+    const Var *logvar(std::string_view key) const;
+
+private:
+    bool copy_pair(std::string_view key, std::string_view value, Var &out);  // into the arena
 };
 
 namespace core {

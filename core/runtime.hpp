@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "plugin_registry.hpp"
 
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -23,6 +24,11 @@ struct Runtime {
     // the host's command line (host_cmdline, from /proc/self/cmdline) or the --binary-path.
     bool library_mode = false;
     std::vector<std::string> host_cmdline;
+    int64_t started_on = 0;    // unix time this image started
+    bool is_a_reload = false;  // started by a reload (it inherited the listening sockets)
+    // Set once the process model starts (fork or single-process serving): from then on the set
+    // of active plugins is fixed, so nothing is activated on demand.
+    bool serving = false;
 };
 
 Runtime &runtime();

@@ -18,6 +18,14 @@ void create_scoreboard(int workers) {
     g_count = workers;
 }
 
+int scoreboard_size() { return g_count; }
+
+uint64_t total_requests() {
+    uint64_t n = 0;
+    for (int i = 1; i <= g_count; ++i) n += g_slots[i].requests.load(std::memory_order_relaxed);
+    return n;
+}
+
 WorkerSlot &worker_slot(int worker_id) {
     return g_slots[worker_id >= 0 && worker_id <= g_count ? worker_id : 0];
 }

@@ -1,5 +1,6 @@
 // Per-worker counters shared between the master and its workers (an anonymous shared mapping
-// made before fork), so the master can enforce --harakiri without asking the workers anything.
+// made before fork), so the master can enforce --harakiri without asking the workers anything
+// and any process can report every worker's statistics (uwsgi.workers()).
 #pragma once
 
 #include <atomic>
@@ -12,9 +13,19 @@ struct WorkerSlot {
     std::atomic<int64_t> busy_since_ms{0};  // 0: idle
     std::atomic<uint64_t> requests{0};
     std::atomic<int32_t> pid{0};
+    std::atomic<int32_t> accepting{1};
+    std::atomic<uint64_t> tx{0};               // response bytes
+    std::atomic<uint64_t> running_us{0};       // time spent serving requests
+    std::atomic<uint64_t> exceptions{0};       // requests whose handler failed
+    std::atomic<uint64_t> signals{0};          // uwsgi signals handled
+    std::atomic<uint64_t> respawn_count{0};
+    std::atomic<int64_t> last_spawn{0};        // unix time
+    std::atomic<int64_t> user_harakiri_ms{0};  // monotonic deadline set by the app; 0: none
 };
 
 void create_scoreboard(int workers);
+int scoreboard_size();               // the number of workers
 WorkerSlot &worker_slot(int worker_id);  // 1..N
+uint64_t total_requests();           // every worker's, summed
 
 }  // namespace core

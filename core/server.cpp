@@ -207,6 +207,7 @@ int serve(Runtime &rt) {
     }
     spdlog::info("uwsgi {} serving: {} process(es) x {} thread(s){}", UWSGI_VERSION,
                  settings().processes, settings().threads, master ? ", with master" : "");
+    rt.serving = true;
     int code = master ? run_master(listeners) : run_single(listeners);
     remove_run_files(listeners);
     return code;
@@ -229,6 +230,8 @@ int server_main(int argc, char **argv, char **envp, const Launch &launch) {
     Runtime &rt = runtime();
     rt.argv.assign(argv, argv + argc);
     rt.library_mode = launch.library_mode;
+    rt.started_on = int64_t(time(nullptr));
+    rt.is_a_reload = getenv("UWSGI_INHERITED_SOCKETS") != nullptr;
     ParseInput input;
     input.args.assign(argv + 1, argv + argc);
     // A launcher may pass an empty envp (the seed's fakeuwsgi.py does, so that nothing writes

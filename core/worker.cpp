@@ -190,6 +190,7 @@ bool Worker::dispatch(uwsgi_request &req) {
         return true;
     }
     int rc = handler->request(&req);
+    if (rc != UWSGI_OK) worker_slot(id_).exceptions.fetch_add(1, std::memory_order_relaxed);
     bool failed_midway = rc != UWSGI_OK && req.started;
     if (rc != UWSGI_OK && !req.started)
         uwsgi::respond(host_table(), &req, "500 Internal Server Error", "Internal Server Error\n");
@@ -212,8 +213,14 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
         keep = false;
     }
     slot.busy_since_ms.store(0, std::memory_order_relaxed);
+    // an app's uwsgi.set_user_harakiri() covers its request only
+    if (slot.user_harakiri_ms.load(std::memory_order_relaxed))
+        slot.user_harakiri_ms.store(0, std::memory_order_relaxed);
     slot.requests.fetch_add(1, std::memory_order_relaxed);
-    if (request_logging_enabled()) log_request(req);
+    slot.tx.fetch_add(req.bytes_sent, std::memory_order_relaxed);
+    slot.running_us.fetch_add(uint64_t(monotonic_ms() - req.start_ms) * 1000,
+                              std::memory_order_relaxed);
+    if (request_logging_enabled() || req.log_this) log_request(req);
     uint64_t n = served_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (settings().max_requests && n == uint64_t(settings().max_requests)) {
         spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);

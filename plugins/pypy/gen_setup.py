@@ -24,6 +24,7 @@ HANDSHAKE = {
     "uwsgi_str": ("exact", "exact"),
     "uwsgi_header": ("exact", "exact"),
     "uwsgi_host": ("at_most", "exact"),
+    "uwsgi_worker_stats": ("exact", "exact"),
     "uwsgi_rpc_api": ("at_most", "exact"),
     "uwsgi_pypy_api": ("exact_needed", "exact_needed"),
 }

@@ -41,6 +41,7 @@ typedef struct uwsgi_pypy_api {
     int (*load_apps)(void);          /* <0 fatal, else the number of apps loaded */
     void (*post_fork)(void);         /* in each worker */
     int (*request)(uwsgi_request *); /* modifier1 0: one WSGI request; UWSGI_OK or <0 */
+    void (*atexit)(void);            /* each process, at graceful stop or reload */
 } uwsgi_pypy_api;
 
 #ifdef __cplusplus

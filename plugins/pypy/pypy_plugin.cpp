@@ -199,6 +199,10 @@ void plugin_thread_init() {
     t_attached = 1;
 }
 
+void plugin_shutdown() {
+    if (g_api.atexit && t_attached > 0) g_api.atexit();
+}
+
 // The request cannot run at all: nothing was sent, so failing lets the core answer a complete
 // 500 (an error started here and then reported would make the protocol cut the response).
 int cannot_run(const char *why) {
@@ -222,6 +226,7 @@ const uwsgi_plugin kDescriptor = {
     .load_apps = plugin_load_apps,
     .post_fork = plugin_post_fork,
     .thread_init = plugin_thread_init,
+    .shutdown = plugin_shutdown,
     .modifier1 = 0,
     .request = plugin_request,
 };

@@ -17,6 +17,7 @@ import threading
 import traceback
 import importlib
 import socket
+import time
 
 import cffi
 
@@ -102,6 +103,14 @@ def opt_values(name):
 def opt_value(name):
     v = _cstr(host.opt_get(name.encode()))
     return None if v is None else os.fsdecode(v)
+
+
+def _setting(name):
+    """The core's effective value of a setting (host->setting, ABI 1.1)."""
+    out = ffi.new("int64_t *")
+    if host.setting(name.encode(), out) != UWSGI_OK:
+        raise KeyError("the core has no setting %r" % name)
+    return out[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,8 +493,19 @@ def _handle(req):
     finally:
         if env is not None:
             env["wsgi.errors"].flush()
+        _call_hook("after_req_hook")
         _tls.req = None
     return UWSGI_EPEER if resp.peer_gone else UWSGI_OK
+
+
+def _call_hook(name):
+    """Calls uwsgi.<name> (post_fork_hook, after_req_hook, atexit) when the app set one."""
+    hook = getattr(state.uwsgi, name, None)
+    if hook is not None:
+        try:
+            hook()
+        except BaseException:
+            log_exception("uwsgi.%s failed:" % name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,12 +711,7 @@ def _post_fork():
             run_file(path)
         except BaseException:
             log_exception("--pypy-exec-post-fork %s failed:" % path)
-    hook = getattr(state.uwsgi, "post_fork_hook", None)
-    if hook is not None:
-        try:
-            hook()
-        except BaseException:
-            log_exception("uwsgi.post_fork_hook failed:")
+    _call_hook("post_fork_hook")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -708,7 +723,11 @@ RPC_MAX_ITEM = 0xffff
 
 
 def _rpc_api():
-    p = host.get_extension(b"uwsgi.rpc/1")
+    # Asked for once at start-up (_setup), in the master: the core activates the plugin that
+    # provides the extension then, so every worker has RPC, as under uWSGI where it is built in.
+    p = state.rpc_ext
+    if p == ffi.NULL:
+        p = state.rpc_ext = host.get_extension(b"uwsgi.rpc/1")
     if p == ffi.NULL:
         raise RuntimeError("uwsgi RPC is not available: no plugin offers the uwsgi.rpc/1 "
                            "extension (load the rpc plugin, e.g. --plugin rpc)")
@@ -768,36 +787,139 @@ def _rpc_args(func, args):
     return bfunc, argv, len(blobs), keep
 
 
-def _make_module():
-    m = types.ModuleType("uwsgi")
-    m.version = _cstr(host.server_version) or b""
-    m.hostname = socket.gethostname().encode()
-    m.numproc = host.num_processes()
-    m.post_fork_hook = None
+UWSGI_OPT_FLAG = 1
 
+
+def _build_opt():
+    """uwsgi.opt as uWSGI's CPython plugin builds it: only the options the user set, str keys,
+    bytes values, True for a flag given without a value, a list for a repeated option."""
     opts = {}
     i = 0
     while True:
         p = host.opt_name_at(i)
         if p == ffi.NULL:
-            break
+            return opts
         i += 1
         key = os.fsdecode(ffi.string(p))
         if key in opts:
             continue
         bkey = key.encode()
-        vals = [ffi.string(host.opt_at(bkey, j)) for j in range(host.opt_count(bkey))]
+        flag = host.opt_kind(bkey) == UWSGI_OPT_FLAG
+        vals = []
+        for j in range(host.opt_count(bkey)):
+            v = ffi.string(host.opt_at(bkey, j))
+            vals.append(True if flag and v == b"true" else v)
         opts[key] = vals if len(vals) > 1 else (vals[0] if vals else True)
-    m.opt = opts
+
+
+def _current_request(what):
+    req = getattr(_tls, "req", None)
+    if req is None:
+        raise SystemError("uwsgi.%s() can only be called while serving a request" % what)
+    return req
+
+
+def _proc_memory(pid="self"):
+    """(rss, vsz) in bytes from /proc, as uWSGI's get_memusage() reports them."""
+    try:
+        with open("/proc/%s/statm" % pid) as f:
+            size, resident = f.read().split()[:2]
+    except (OSError, ValueError):
+        return 0, 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    return int(resident) * page, int(size) * page
+
+
+def _workers():
+    out = []
+    st = ffi.new("uwsgi_worker_stats *")
+    for wid in range(1, host.num_processes() + 1):
+        st.struct_size = ffi.sizeof("uwsgi_worker_stats")
+        if host.worker_stats(wid, st) != UWSGI_OK:
+            continue
+        rss, vsz = _proc_memory(st.pid) if st.pid else (0, 0)
+        out.append({
+            "id": st.id, "pid": st.pid, "requests": st.requests, "delta_requests": 0,
+            "signals": st.signals, "exceptions": st.exceptions,
+            "status": b"busy" if st.busy else b"idle",
+            "rss": rss, "vsz": vsz, "running_time": st.running_time,
+            "last_spawn": st.last_spawn, "respawn_count": st.respawn_count, "tx": st.tx,
+            "avg_rt": st.avg_rt, "apps": _app_stats(),
+        })
+    return tuple(out)
+
+
+def _magic_table(m):
+    """uWSGI's magic variables (%h, %v...) as its CPython plugin exports them: one-byte keys."""
+    import pwd
+    import grp
+    now = time.time()
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = str(gid)
+    table = {"%": "%", "(": "%(", "[": "\x1b", "U": user, "G": group, "u": str(uid),
+             "g": str(gid), "h": m.hostname.decode(), "k": str(os.cpu_count() or 1),
+             "t": str(int(now)), "T": str(int(now * 1000000)), "V": m.version.decode(),
+             "v": os.getcwd()}
+    return {k.encode(): v.encode() for k, v in table.items()}
+
+
+def _app_stats():
+    return tuple({"id": i, "modifier1": 0, "mountpoint": b"", "startup_time": 0,
+                  "interpreter": 0, "callable": id(app), "requests": 0, "exceptions": 0,
+                  "chdir": b""} for i, (_, app) in enumerate(state.apps))
+
+
+def _make_module():
+    m = types.ModuleType("uwsgi")
+    # facts, as uWSGI's CPython plugin sets them: strings are bytes
+    m.version = _cstr(host.server_version) or b""
+    parts = [int(x) if x.isdigit() else 0 for x in m.version.decode().split(".")[:4]]
+    m.version_info = tuple(parts + [0] * (4 - len(parts))) + (b"",)
+    m.hostname = socket.gethostname().encode()
+    m.numproc = host.num_processes()
+    m.cores = host.num_threads()
+    m.opt = _build_opt()
+    m.has_threads = 1 if (m.opt.get("enable-threads") or host.num_threads() > 1) else 0
+    m.buffer_size = _setting("buffer-size")
+    m.started_on = host.started_on()
+    m.is_a_reload = bool(host.is_a_reload())
+    m.loop = None
+    m.magic_table = _magic_table(m)
+    m.SPOOL_RETRY, m.SPOOL_OK, m.SPOOL_IGNORE = -1, -2, 0
+    m.unbit = None
+    m.applications = None
+    # hooks the app may set
+    m.post_fork_hook = None
+    m.after_req_hook = None
+    m.atexit = None
+    has_master = bool(m.opt.get("master")) or m.numproc > 1
 
     m.worker_id = lambda: host.worker_id()
-    m.masterpid = lambda: host.master_pid()
-    m.reload = lambda: host.reload()
-    m.stop = lambda: host.stop()
+    m.mule_id = lambda: 0
+    m.i_am_the_spooler = lambda: None
+    # like uWSGI: 0 without a master process (uwsgidecorators refuses to load then)
+    m.masterpid = lambda: host.master_pid() if has_master else 0
+    m.workers = _workers
+    m.total_requests = lambda: host.total_requests()
+    m.mem = _proc_memory
+    m.micros = lambda: int(time.time() * 1000000)
 
-    def workers():
-        return tuple({"id": n} for n in range(1, host.num_processes() + 1))
-    m.workers = workers
+    def reload():
+        host.reload()
+        return True
+    m.reload = reload
+
+    def stop():
+        host.stop()
+        return True
+    m.stop = stop
 
     def _log(msg):
         log(msg)
@@ -809,9 +931,41 @@ def _make_module():
     m.setprocname = setprocname
 
     def request_id():
+        # uWSGI counts the requests served before this one
         req = getattr(_tls, "req", None)
-        return host.req_id(req) if req is not None else 0
+        return host.req_id(req) - 1 if req is not None else 0
     m.request_id = request_id
+
+    def log_this_request():
+        host.req_log_this(_current_request("log_this_request"))
+    m.log_this_request = log_this_request
+
+    def set_logvar(key, value):
+        req = _current_request("set_logvar")
+        k, v = _b(key, "logvar name"), _b(value, "logvar value")
+        host.req_set_logvar(req, k, len(k), v, len(v))
+    m.set_logvar = set_logvar
+
+    def get_logvar(key):
+        req = _current_request("get_logvar")
+        k = _b(key, "logvar name")
+        out = _scratch()[1]
+        if host.req_get_logvar(req, k, len(k), out) != UWSGI_OK:
+            return None
+        return ffi.unpack(out.ptr, out.len)
+    m.get_logvar = get_logvar
+
+    def connection_fd():
+        return host.conn_fd(host.req_conn(_current_request("connection_fd")))
+    m.connection_fd = connection_fd
+
+    def set_user_harakiri(secs):
+        host.set_user_harakiri(int(secs))
+    m.set_user_harakiri = set_user_harakiri
+
+    def accepting(value=1):
+        host.set_accepting(1 if value else 0)
+    m.accepting = accepting
 
     def register_rpc(name, func, argc=0):
         rpc_api = _rpc_api()
@@ -868,6 +1022,7 @@ def _setup():
     if "." not in sys.path:
         sys.path.insert(0, ".")
     global uwsgi
+    state.rpc_ext = host.get_extension(b"uwsgi.rpc/1")
     uwsgi = _make_module()
     sys.modules["uwsgi"] = uwsgi
     state.uwsgi = uwsgi
@@ -885,10 +1040,12 @@ def _setup():
     post_fork = ffi.callback("void(void)", guard(_post_fork, "post_fork", None))
     request = ffi.callback("int(uwsgi_request *)", guard(_handle, "request", UWSGI_ERROR),
                            error=UWSGI_ERROR)
-    state.callbacks.extend([load_apps, post_fork, request])
+    atexit = ffi.callback("void(void)", guard(lambda: _call_hook("atexit"), "atexit", None))
+    state.callbacks.extend([load_apps, post_fork, request, atexit])
     api.load_apps = load_apps
     api.post_fork = post_fork
     api.request = request
+    api.atexit = atexit
 
 
 try:

@@ -287,6 +287,7 @@ const uwsgi_plugin descriptor = {
     .modifier1 = rpc::codec::kModifier1,
     .request = request,
     .get_extension = get_extension,
+    .provides = UWSGI_RPC_EXTENSION,  // activated when a plugin asks for it (e.g. pypy)
 };
 
 }  // namespace

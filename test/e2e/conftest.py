@@ -16,6 +16,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("UWSGI_BUILD_DIR", os.path.join(ROOT, "build"))
 UWSGI = os.environ.get("UWSGI_BIN", os.path.join(BUILD, "core", "uwsgi"))
 PYPY_HOME = "/usr/lib/pypy3.9"
+# Debian's uWSGI and its CPython plugin: the reference a uWSGI-compatibility test runs against.
+UPSTREAM = "/usr/bin/uwsgi-core"
+UPSTREAM_PLUGINS = "/usr/lib/uwsgi/plugins"
+DIST_PACKAGES = "/usr/lib/python3/dist-packages"
 
 
 def free_port():
@@ -71,8 +75,12 @@ class Server:
         self.log_path = str(tmp_path / ("server-%d.log" % self.port))
         # binary: another server to run the same way (Debian's uwsgi-core, for comparisons)
         self.args = [binary or UWSGI] + [a.replace("{port}", str(self.port)) for a in args]
+        # uWSGI 2.0 takes SIGTERM as a brutal reload; SIGINT stops it (and us)
+        self.stop_signal = signal.SIGINT if binary == UPSTREAM else signal.SIGTERM
         full_env = dict(os.environ)
         full_env.update(env or {})
+        for k in [k for k, v in full_env.items() if v is None]:  # None: remove it
+            del full_env[k]
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=full_env, cwd=cwd or ROOT,
@@ -93,7 +101,8 @@ class Server:
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
+    def stop(self, sig=None, timeout=20):
+        sig = sig or self.stop_signal
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -259,3 +268,37 @@ def uwsgi_request(port, vars, body=b"", timeout=10, host="127.0.0.1"):
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return status, headers, payload
+
+
+def upstream_python_available():
+    return os.access(UPSTREAM, os.X_OK) and os.path.exists(
+        os.path.join(UPSTREAM_PLUGINS, "python3_plugin.so"))
+
+
+class Flavour:
+    """How to run a WSGI app file on one server: ours on PyPy, or Debian's uWSGI on CPython."""
+
+    def __init__(self, name):
+        self.name = name
+        self.upstream = name == "cpython"
+        self.binary = UPSTREAM if self.upstream else UWSGI
+
+    def app_args(self, app_file):
+        if self.upstream:
+            return ["--plugin", "python3", "--wsgi-file", app_file]
+        return ["--pypy-home", PYPY_HOME, "--pypy-wsgi-file", app_file, "--pypy-pp",
+                DIST_PACKAGES]
+
+    def __repr__(self):
+        return self.name
+
+
+@pytest.fixture(params=["pypy", "cpython"])
+def flavour(request):
+    """Parametrizes a test over our server (PyPy) and Debian's uWSGI (CPython plugin), so the
+    test encodes uWSGI's behaviour, not ours."""
+    if request.param == "cpython" and not upstream_python_available():
+        pytest.skip("Debian's uwsgi-core with uwsgi-plugin-python3 is not installed")
+    if request.param == "pypy" and not plugin_available("pypy"):
+        pytest.skip("plugin pypy is not built here")
+    return Flavour(request.param)

@@ -92,3 +92,13 @@ def test_interop_with_upstream_uwsgi_python(server, tmp_path):
         assert len(get(ours, "/rpc/%s/ubig/100000" % node)) == 100000  # modifier2 5 answer
     finally:
         up.stop()
+
+
+def test_rpc_works_without_naming_the_rpc_plugin(server):
+    """No --plugin rpc: the pypy plugin asks for the uwsgi.rpc/1 extension and the core
+    activates the plugin whose descriptor provides it (ABI 1.1 `provides`)."""
+    s = server("--http-socket", "127.0.0.1:{port}", "--master", "--processes", "2", *APP)
+    assert s.wait_log("plugin rpc")
+    assert "it provides uwsgi.rpc/1" in s.output()
+    for _ in range(4):  # both workers have it: it was activated in the master before fork
+        assert get(s, "/call/pyhello/a/b") == b"Hello from PyPy a b"

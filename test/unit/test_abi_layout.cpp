@@ -69,7 +69,6 @@ TEST_CASE("uwsgi_protocol") {
 }
 
 TEST_CASE("uwsgi_host") {
-    CHECK(sizeof(uwsgi_host) == 288);
     CHECK(offsetof(uwsgi_host, struct_size) == 0);
     CHECK(offsetof(uwsgi_host, abi_major) == 4);
     CHECK(offsetof(uwsgi_host, abi_minor) == 6);
@@ -111,8 +110,40 @@ TEST_CASE("uwsgi_host") {
     CHECK(offsetof(uwsgi_host, setting) == 280);
 }
 
+TEST_CASE("uwsgi_host, ABI 1.1") {
+    CHECK(sizeof(uwsgi_host) == 376);
+    CHECK(offsetof(uwsgi_host, opt_kind) == 288);
+    CHECK(offsetof(uwsgi_host, worker_stats) == 296);
+    CHECK(offsetof(uwsgi_host, total_requests) == 304);
+    CHECK(offsetof(uwsgi_host, started_on) == 312);
+    CHECK(offsetof(uwsgi_host, is_a_reload) == 320);
+    CHECK(offsetof(uwsgi_host, set_user_harakiri) == 328);
+    CHECK(offsetof(uwsgi_host, set_accepting) == 336);
+    CHECK(offsetof(uwsgi_host, req_conn) == 344);
+    CHECK(offsetof(uwsgi_host, req_log_this) == 352);
+    CHECK(offsetof(uwsgi_host, req_set_logvar) == 360);
+    CHECK(offsetof(uwsgi_host, req_get_logvar) == 368);
+}
+
+TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {
+    CHECK(sizeof(uwsgi_worker_stats) == 88);
+    CHECK(offsetof(uwsgi_worker_stats, struct_size) == 0);
+    CHECK(offsetof(uwsgi_worker_stats, id) == 4);
+    CHECK(offsetof(uwsgi_worker_stats, pid) == 8);
+    CHECK(offsetof(uwsgi_worker_stats, busy) == 12);
+    CHECK(offsetof(uwsgi_worker_stats, accepting) == 16);
+    CHECK(offsetof(uwsgi_worker_stats, reserved) == 20);
+    CHECK(offsetof(uwsgi_worker_stats, requests) == 24);
+    CHECK(offsetof(uwsgi_worker_stats, tx) == 32);
+    CHECK(offsetof(uwsgi_worker_stats, running_time) == 40);
+    CHECK(offsetof(uwsgi_worker_stats, avg_rt) == 48);
+    CHECK(offsetof(uwsgi_worker_stats, respawn_count) == 56);
+    CHECK(offsetof(uwsgi_worker_stats, last_spawn) == 64);
+    CHECK(offsetof(uwsgi_worker_stats, exceptions) == 72);
+    CHECK(offsetof(uwsgi_worker_stats, signals) == 80);
+}
+
 TEST_CASE("uwsgi_plugin") {
-    CHECK(sizeof(uwsgi_plugin) == 136);
     CHECK(offsetof(uwsgi_plugin, magic) == 0);
     CHECK(offsetof(uwsgi_plugin, abi_major) == 4);
     CHECK(offsetof(uwsgi_plugin, abi_minor) == 6);
@@ -139,7 +170,9 @@ TEST_CASE("uwsgi_plugin") {
 TEST_CASE("tables are checked against the size of the plugin's minor") {
     CHECK(core::descriptor_size_for_minor(0) == 136);
     CHECK(core::protocol_size_for_minor(0) == 104);
-    CHECK(core::descriptor_size_for_minor(1) == sizeof(uwsgi_plugin));
+    // 1.1's `provides` is read only when a descriptor's struct_size covers it, so a 1.1
+    // descriptor built before it was added keeps loading
+    CHECK(core::descriptor_size_for_minor(1) == 136);
     CHECK(core::protocol_size_for_minor(1) == sizeof(uwsgi_protocol));
 }
 
@@ -154,4 +187,9 @@ TEST_CASE("uwsgi.rpc/1") {
     CHECK(offsetof(uwsgi_rpc_api, call_local) == 16);
     CHECK(offsetof(uwsgi_rpc_api, call_remote) == 24);
     CHECK(offsetof(uwsgi_rpc_api, function_at) == 32);
+}
+
+TEST_CASE("uwsgi_plugin, ABI 1.1") {
+    CHECK(sizeof(uwsgi_plugin) == 144);
+    CHECK(offsetof(uwsgi_plugin, provides) == 136);
 }

@@ -32,6 +32,12 @@
  *                    Source change, same layout: the descriptor field `requires` (a C++20
  *                    keyword) is now `depends`; positional initialisers are unaffected, code
  *                    naming the field renames it.
+ *                    Also (same day, still 1.1): host opt_kind, worker_stats
+ *                    (uwsgi_worker_stats), total_requests, started_on, is_a_reload,
+ *                    set_user_harakiri, set_accepting, req_conn, req_log_this,
+ *                    req_set/get_logvar; descriptor `provides` (extensions a plugin offers: the
+ *                    core activates it when another plugin asks for one; read only when the
+ *                    descriptor's struct_size covers it).
  *
  * Lifetimes, threads and return codes
  *
@@ -174,6 +180,25 @@ typedef struct uwsgi_protocol {
     int (*sendfile)(void *state, uwsgi_request *req, int fd, int64_t offset, int64_t count);
 } uwsgi_protocol;
 
+/* One worker's counters, filled by host->worker_stats (ABI 1.1). The caller sets struct_size;
+ * the core fills what fits. Times in microseconds unless named otherwise. */
+typedef struct uwsgi_worker_stats {
+    uint32_t struct_size;
+    int32_t id;        /* 1..N */
+    int32_t pid;       /* 0 when not running */
+    int32_t busy;      /* 1 while serving a request */
+    int32_t accepting; /* 0 after the worker said so (uwsgi.accepting(False)) */
+    int32_t reserved;
+    uint64_t requests;      /* served since the master started it the first time */
+    uint64_t tx;            /* response bytes sent */
+    uint64_t running_time;  /* total time spent serving requests */
+    uint64_t avg_rt;        /* average response time */
+    uint64_t respawn_count; /* times the master respawned it */
+    int64_t last_spawn;     /* unix time of its last spawn */
+    uint64_t exceptions;    /* requests whose handler failed */
+    uint64_t signals;       /* uwsgi signals it handled */
+} uwsgi_worker_stats;
+
 /* The table of core services handed to every plugin's init(). Append-only. */
 typedef struct uwsgi_host {
     uint32_t struct_size;
@@ -239,6 +264,24 @@ typedef struct uwsgi_host {
      * "harakiri" (seconds, 0 off), "max-requests" (0 unlimited), "listen". UWSGI_OK with *value
      * set, or UWSGI_ERROR for an unknown name. */
     int (*setting)(const char *name, int64_t *value); /* ABI 1.1 */
+
+    /* ABI 1.1 (the uwsgi module's services) */
+    uint32_t (*opt_kind)(const char *name); /* UWSGI_OPT_* of a known option; 0 when unknown */
+    int (*worker_stats)(int32_t id, uwsgi_worker_stats *out); /* UWSGI_ERROR: no such worker */
+    uint64_t (*total_requests)(void);                          /* every worker's, summed */
+    int64_t (*started_on)(void);                               /* unix time of start-up */
+    int32_t (*is_a_reload)(void); /* 1 when this image was started by a reload */
+    /* This worker is killed by the master when it is still busy `secs` from now; 0 clears it.
+     * Cleared at the end of every request. Needs --master. */
+    void (*set_user_harakiri)(int32_t secs);
+    void (*set_accepting)(int32_t accepting); /* shown in worker_stats */
+    uwsgi_conn *(*req_conn)(const uwsgi_request *req);
+    void (*req_log_this)(uwsgi_request *req); /* log this request even with --disable-logging */
+    /* Request log variables (uWSGI's logvars): copied; reset for each request. */
+    int (*req_set_logvar)(uwsgi_request *req, const char *key, size_t key_len, const char *value,
+                          size_t value_len);
+    int (*req_get_logvar)(const uwsgi_request *req, const char *key, size_t key_len,
+                          uwsgi_str *value);
 } uwsgi_host;
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */
@@ -268,6 +311,12 @@ typedef struct uwsgi_plugin {
 
     const uwsgi_protocol *protocol; /* NULL unless the plugin provides a socket protocol */
     const void *(*get_extension)(const char *id);
+
+    /* ABI 1.1 */
+    /* Comma-separated extension ids this plugin's get_extension answers, e.g. "uwsgi.rpc/1".
+     * When another plugin asks host->get_extension for one of them, the core activates this
+     * plugin (init included) if it is installed but was not activated. */
+    const char *provides;
 } uwsgi_plugin;
 
 typedef const uwsgi_plugin *(*uwsgi_plugin_entry_fn)(void);
