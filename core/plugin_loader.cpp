@@ -18,10 +18,12 @@ namespace core {
 static constexpr size_t kDescriptorSizeForMinor[] = {
     offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.0
     offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.1: no new descriptor field
+    offsetof(uwsgi_plugin, provides) + sizeof(void *),       // 1.2
 };
 static constexpr size_t kProtocolSizeForMinor[] = {
     offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.0
     offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.1: no new protocol field
+    offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.2: no new protocol field
 };
 static_assert(std::size(kDescriptorSizeForMinor) == UWSGI_ABI_MINOR + 1 &&
                   std::size(kProtocolSizeForMinor) == UWSGI_ABI_MINOR + 1,

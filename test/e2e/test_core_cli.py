@@ -28,20 +28,20 @@ def test_help_groups_options_by_plugin():
 def test_list_plugins_shows_name_version_abi_file():
     r = run_uwsgi("--list-plugins")
     assert r.returncode == 0
-    assert "example 1.0.0 (ABI 1.1) " in r.stdout
+    assert "example 1.0.0 (ABI 1.2) " in r.stdout
     assert "example_plugin.so" in r.stdout
 
 
 def test_check_plugin_accepts_a_good_plugin():
     r = run_uwsgi("--check-plugin", fixture("good"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("ok: good 0.0.1 (ABI 1.1)")
+    assert r.stdout.startswith("ok: good 0.0.1 (ABI 1.2)")
 
 
 REJECTIONS = {
     "no_entry": "no entry symbol",
     "bad_magic": "bad magic number",
-    "abi_major": "built for plugin ABI 2.1, this server speaks ABI 1.1",
+    "abi_major": "built for plugin ABI 2.2, this server speaks ABI 1.2",
     "newer_minor": "needs plugin ABI 1.99, newer than this server's 1.1",
     "short_struct": "missing fields",
     "missing_name": "lacks its required name field",

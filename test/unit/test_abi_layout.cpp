@@ -16,7 +16,7 @@
 TEST_CASE("ABI version constants") {
     CHECK(UWSGI_PLUGIN_MAGIC == 0x55575347u);
     CHECK(UWSGI_ABI_MAJOR == 1);
-    CHECK(UWSGI_ABI_MINOR == 1);
+    CHECK(UWSGI_ABI_MINOR == 2);
 }
 
 TEST_CASE("option kinds and return codes") {
@@ -110,7 +110,7 @@ TEST_CASE("uwsgi_host") {
     CHECK(offsetof(uwsgi_host, setting) == 280);
 }
 
-TEST_CASE("uwsgi_host, ABI 1.1") {
+TEST_CASE("uwsgi_host, ABI 1.2") {
     CHECK(sizeof(uwsgi_host) == 376);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
@@ -125,7 +125,7 @@ TEST_CASE("uwsgi_host, ABI 1.1") {
     CHECK(offsetof(uwsgi_host, req_get_logvar) == 368);
 }
 
-TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {
+TEST_CASE("uwsgi_worker_stats (ABI 1.2)") {
     CHECK(sizeof(uwsgi_worker_stats) == 88);
     CHECK(offsetof(uwsgi_worker_stats, struct_size) == 0);
     CHECK(offsetof(uwsgi_worker_stats, id) == 4);
@@ -170,10 +170,10 @@ TEST_CASE("uwsgi_plugin") {
 TEST_CASE("tables are checked against the size of the plugin's minor") {
     CHECK(core::descriptor_size_for_minor(0) == 136);
     CHECK(core::protocol_size_for_minor(0) == 104);
-    // 1.1's `provides` is read only when a descriptor's struct_size covers it, so a 1.1
-    // descriptor built before it was added keeps loading
     CHECK(core::descriptor_size_for_minor(1) == 136);
-    CHECK(core::protocol_size_for_minor(1) == sizeof(uwsgi_protocol));
+    CHECK(core::protocol_size_for_minor(1) == 104);
+    CHECK(core::descriptor_size_for_minor(2) == sizeof(uwsgi_plugin));
+    CHECK(core::protocol_size_for_minor(2) == sizeof(uwsgi_protocol));
 }
 
 TEST_CASE("uwsgi.rpc/1") {
@@ -189,7 +189,7 @@ TEST_CASE("uwsgi.rpc/1") {
     CHECK(offsetof(uwsgi_rpc_api, function_at) == 32);
 }
 
-TEST_CASE("uwsgi_plugin, ABI 1.1") {
+TEST_CASE("uwsgi_plugin, ABI 1.2") {
     CHECK(sizeof(uwsgi_plugin) == 144);
     CHECK(offsetof(uwsgi_plugin, provides) == 136);
 }

@@ -32,12 +32,11 @@
  *                    Source change, same layout: the descriptor field `requires` (a C++20
  *                    keyword) is now `depends`; positional initialisers are unaffected, code
  *                    naming the field renames it.
- *                    Also (same day, still 1.1): host opt_kind, worker_stats
- *                    (uwsgi_worker_stats), total_requests, started_on, is_a_reload,
- *                    set_user_harakiri, set_accepting, req_conn, req_log_this,
- *                    req_set/get_logvar; descriptor `provides` (extensions a plugin offers: the
- *                    core activates it when another plugin asks for one; read only when the
- *                    descriptor's struct_size covers it).
+ *   1.2  2026-11-30  host table: the services behind uWSGI's `uwsgi` module: opt_kind,
+ *                    worker_stats (uwsgi_worker_stats), total_requests, started_on,
+ *                    is_a_reload, set_user_harakiri, set_accepting, req_conn, req_log_this,
+ *                    req_set/get_logvar; descriptor `provides` (the extensions a plugin offers:
+ *                    the core activates it when another plugin asks for one).
  *
  * Lifetimes, threads and return codes
  *
@@ -96,7 +95,7 @@ extern "C" {
 
 #define UWSGI_PLUGIN_MAGIC 0x55575347u /* "UWSG" */
 #define UWSGI_ABI_MAJOR 1
-#define UWSGI_ABI_MINOR 1
+#define UWSGI_ABI_MINOR 2
 /* The 1.0 entry symbol; since 1.1 a plugin NAME exports UWSGI_PLUGIN_ENTRY_SYMBOL "_" NAME. */
 #define UWSGI_PLUGIN_ENTRY_SYMBOL "uwsgi_plugin_entry"
 
@@ -180,7 +179,7 @@ typedef struct uwsgi_protocol {
     int (*sendfile)(void *state, uwsgi_request *req, int fd, int64_t offset, int64_t count);
 } uwsgi_protocol;
 
-/* One worker's counters, filled by host->worker_stats (ABI 1.1). The caller sets struct_size;
+/* One worker's counters, filled by host->worker_stats (ABI 1.2). The caller sets struct_size;
  * the core fills what fits. Times in microseconds unless named otherwise. */
 typedef struct uwsgi_worker_stats {
     uint32_t struct_size;
@@ -265,7 +264,7 @@ typedef struct uwsgi_host {
      * set, or UWSGI_ERROR for an unknown name. */
     int (*setting)(const char *name, int64_t *value); /* ABI 1.1 */
 
-    /* ABI 1.1 (the uwsgi module's services) */
+    /* ABI 1.2: the services behind uWSGI's `uwsgi` module */
     uint32_t (*opt_kind)(const char *name); /* UWSGI_OPT_* of a known option; 0 when unknown */
     int (*worker_stats)(int32_t id, uwsgi_worker_stats *out); /* UWSGI_ERROR: no such worker */
     uint64_t (*total_requests)(void);                          /* every worker's, summed */
@@ -312,7 +311,7 @@ typedef struct uwsgi_plugin {
     const uwsgi_protocol *protocol; /* NULL unless the plugin provides a socket protocol */
     const void *(*get_extension)(const char *id);
 
-    /* ABI 1.1 */
+    /* ABI 1.2 */
     /* Comma-separated extension ids this plugin's get_extension answers, e.g. "uwsgi.rpc/1".
      * When another plugin asks host->get_extension for one of them, the core activates this
      * plugin (init included) if it is installed but was not activated. */
