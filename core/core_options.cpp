@@ -13,6 +13,7 @@ const uwsgi_option kCoreOptions[] = {
     VALUE("processes", "workers,p", "N", "number of worker processes (default 1)"),
     VALUE("threads", nullptr, "N", "request threads per worker (default 1)"),
     FLAG("enable-threads", "T", "accepted for uWSGI compatibility: threads are always enabled"),
+    VALUE("locks", nullptr, "N", "user locks 0..N for uwsgi.lock(n) (default 0: lock 0 only)"),
     VALUE("harakiri", nullptr, "SECS", "kill a worker whose request runs longer than SECS (needs --master)"),
     VALUE("max-requests", nullptr, "N", "recycle a worker after N requests"),
     VALUE("reload-mercy", nullptr, "SECS", "how long a reload or shutdown waits for busy workers (default 30)"),

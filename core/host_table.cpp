@@ -6,6 +6,7 @@
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "user_locks.hpp"
 #include "settings.hpp"
 
 #include <spdlog/spdlog.h>
@@ -245,6 +246,10 @@ const uwsgi_host &host_table() {
         h.req_log_this = req_log_this;
         h.req_set_logvar = req_set_logvar;
         h.req_get_logvar = req_get_logvar;
+        h.lock = user_lock;
+        h.unlock = user_unlock;
+        h.is_locked = user_is_locked;
+        h.lock_count = [] { return uint32_t(user_lock_count()); };
         return h;
     }();
     return table;

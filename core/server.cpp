@@ -11,6 +11,7 @@
 #include "run_files.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "user_locks.hpp"
 #include "settings.hpp"
 #include "uwsgi_protocol.hpp"
 
@@ -201,6 +202,7 @@ int serve(Runtime &rt) {
     drop_privileges(rt.config);
     bool master = settings().master || settings().processes > 1;
     create_scoreboard(settings().processes);
+    create_user_locks(settings().locks);
     if (!settings().lazy_apps) {
         run_load_apps();
         check_need_app();

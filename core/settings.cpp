@@ -49,6 +49,7 @@ Settings Settings::from(const Config &c) {
     s.threads = int(positive(c, "threads", 1, 1));
     s.master = c.flag("master");
     s.harakiri = int(positive(c, "harakiri", 0, 0));
+    s.locks = int(positive(c, "locks", 0, 0, 65535));
     s.max_requests = positive(c, "max-requests", 0, 0, INT64_MAX);
     s.reload_mercy = int(positive(c, "reload-mercy", 30, 1));
     s.need_app = c.flag("need-app", true);

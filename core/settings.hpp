@@ -18,6 +18,7 @@ struct Settings {
     int threads = 1;
     bool master = false;
     int harakiri = 0;
+    int locks = 0;  // user locks 0..locks
     int64_t max_requests = 0;
     int reload_mercy = 30;
     bool need_app = true;

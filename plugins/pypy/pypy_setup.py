@@ -963,6 +963,26 @@ def _make_module():
         host.set_user_harakiri(int(secs))
     m.set_user_harakiri = set_user_harakiri
 
+    def _lock_id(n, what):
+        n = int(n)
+        if n < 0 or n >= host.lock_count():
+            raise ValueError("Invalid lock number %d for uwsgi.%s(): ids are 0..%d (raise --locks)"
+                             % (n, what, host.lock_count() - 1))
+        return n
+
+    def lock(n=0):
+        # cffi calls release PyPy's GIL: other threads run while this one waits
+        host.lock(_lock_id(n, "lock"))
+    m.lock = lock
+
+    def unlock(n=0):
+        host.unlock(_lock_id(n, "unlock"))
+    m.unlock = unlock
+
+    def is_locked(n=0):
+        return host.is_locked(_lock_id(n, "is_locked")) == 1
+    m.is_locked = is_locked
+
     def accepting(value=1):
         host.set_accepting(1 if value else 0)
     m.accepting = accepting

@@ -284,10 +284,12 @@ class Flavour:
         self.binary = UPSTREAM if self.upstream else UWSGI
 
     def app_args(self, app_file):
+        """Loads app_file, with its directory on the Python path (for its helpers)."""
+        here = os.path.dirname(app_file)
         if self.upstream:
-            return ["--plugin", "python3", "--wsgi-file", app_file]
+            return ["--plugin", "python3", "--wsgi-file", app_file, "--pythonpath", here]
         return ["--pypy-home", PYPY_HOME, "--pypy-wsgi-file", app_file, "--pypy-pp",
-                DIST_PACKAGES]
+                DIST_PACKAGES, "--pypy-pp", here]
 
     def __repr__(self):
         return self.name

@@ -13,7 +13,7 @@ from module_helpers import events, from_each_worker, get, start_app, wait_for
 WORKER_KEYS = {"id", "pid", "requests", "delta_requests", "signals", "exceptions", "status",
                "rss", "vsz", "running_time", "last_spawn", "respawn_count", "tx", "avg_rt",
                "apps"}
-APP_OPTIONS = {"plugin", "wsgi-file", "pypy-home", "pypy-wsgi-file", "pypy-pp"}
+APP_OPTIONS = {"plugin", "wsgi-file", "pythonpath", "pypy-home", "pypy-wsgi-file", "pypy-pp"}
 
 
 def user_opt(opt):

@@ -111,7 +111,7 @@ TEST_CASE("uwsgi_host") {
 }
 
 TEST_CASE("uwsgi_host, ABI 1.2") {
-    CHECK(sizeof(uwsgi_host) == 376);
+    CHECK(sizeof(uwsgi_host) == 408);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
     CHECK(offsetof(uwsgi_host, total_requests) == 304);
@@ -123,6 +123,10 @@ TEST_CASE("uwsgi_host, ABI 1.2") {
     CHECK(offsetof(uwsgi_host, req_log_this) == 352);
     CHECK(offsetof(uwsgi_host, req_set_logvar) == 360);
     CHECK(offsetof(uwsgi_host, req_get_logvar) == 368);
+    CHECK(offsetof(uwsgi_host, lock) == 376);
+    CHECK(offsetof(uwsgi_host, unlock) == 384);
+    CHECK(offsetof(uwsgi_host, is_locked) == 392);
+    CHECK(offsetof(uwsgi_host, lock_count) == 400);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.2)") {

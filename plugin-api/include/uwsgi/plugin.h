@@ -35,7 +35,7 @@
  *   1.2  2026-11-30  host table: the services behind uWSGI's `uwsgi` module: opt_kind,
  *                    worker_stats (uwsgi_worker_stats), total_requests, started_on,
  *                    is_a_reload, set_user_harakiri, set_accepting, req_conn, req_log_this,
- *                    req_set/get_logvar; descriptor `provides` (the extensions a plugin offers:
+ *                    req_set/get_logvar, user locks; descriptor `provides` (the extensions a plugin offers:
  *                    the core activates it when another plugin asks for one).
  *
  * Lifetimes, threads and return codes
@@ -281,6 +281,13 @@ typedef struct uwsgi_host {
                           size_t value_len);
     int (*req_get_logvar)(const uwsgi_request *req, const char *key, size_t key_len,
                           uwsgi_str *value);
+    /* User locks 0..--locks, shared by every process of the server (uwsgi.lock). lock blocks;
+     * a lock whose holder died is recovered (logged). UWSGI_OK, or UWSGI_ERROR for an id past
+     * --locks (logged) or, for unlock, a lock this thread does not hold. is_locked: 1 or 0. */
+    int (*lock)(uint32_t id);
+    int (*unlock)(uint32_t id);
+    int (*is_locked)(uint32_t id);
+    uint32_t (*lock_count)(void); /* the number of user locks (--locks + 1) */
 } uwsgi_host;
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */

@@ -6,17 +6,7 @@ import time
 import urllib.parse
 
 import uwsgi
-
-EVENTS = os.path.join(os.environ["MODULE_TEST_DIR"], "events")
-
-
-def event(*words):
-    line = (" ".join(str(w) for w in words) + "\n").encode()
-    fd = os.open(EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+from app_events import event
 
 
 def post_fork():
