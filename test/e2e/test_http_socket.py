@@ -300,7 +300,21 @@ def test_modifier1_routes_requests(http_server):
     (b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n", 431),
     (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
     (b"GET / HTTP/2.0\r\n\r\n", 505),
-], ids=["garbage", "bad-header", "nul-path", "limit-post", "buffer-size", "gzip-te", "http2"])
+    # issue 12: each was acted on (or answered 505) before
+    (b"POST /echo HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400),
+    (b"POST /echo HTTP/1.1\r\nContent-Length:\r\n 5\r\n\r\nhello", 400),
+    (b"GET /vars HTTP/1.1\r\nHost:\r\n evil.example\r\n\r\n", 400),
+    (b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+     b"0\r\n\r\nGET /vars HTTP/1.0\r\n\r\n", 400),
+    (b"GET http://u:p@host/vars HTTP/1.1\r\nHost: host\r\n\r\n", 400),
+    (b"GET /vars HTTP/1.1\nHost: a\n\nGET /vars HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    (b"POST /echo HTTP/1.1\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n"
+     b"Content-Length: 0\r\n\r\n", 400),
+    (b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400),
+    (b"GET /vars HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+], ids=["garbage", "bad-header", "nul-path", "limit-post", "buffer-size", "gzip-te", "http2",
+        "fold-te", "fold-cl", "fold-host", "http10-chunked", "userinfo", "bare-lf-pipelined",
+        "two-content-types", "two-content-lengths", "two-hosts"])
 def test_bad_input_gets_an_http_answer(http_server, request_bytes, status):
     srv = http_server("--limit-post", "50")
     with connect(srv) as s:
@@ -357,3 +371,12 @@ def test_path_info_normalisation(http_server, target, is_vars):
         assert v["QUERY_STRING"] == "q"
     else:
         assert r.body == b"Hello World"
+
+
+def test_fragment_reaches_neither_path_info_nor_query_string(http_server):
+    """As nginx strips it from $uri and $args (issue 12: it ended up in QUERY_STRING)."""
+    srv = http_server()
+    v = get_vars(srv, b"/vars?x=1#frag")
+    assert v["PATH_INFO"] == "/vars" and v["QUERY_STRING"] == "x=1"
+    v = get_vars(srv, b"/vars#frag?y=2")
+    assert v["PATH_INFO"] == "/vars" and v["QUERY_STRING"] == ""

@@ -40,14 +40,34 @@ Refusal check_transfer_encoding(std::string_view value) {
     return {};
 }
 
-// The request line in `data` ends in " HTTP/<digit>.<digit>" CRLF.
+// The request line in `data` ends in " HTTP/<digit>.<digit>" CRLF. Its end is the first LF: a
+// bare-LF line is malformed, whatever a pipelined request behind it looks like (the first CRLF
+// may be the next request's).
 bool well_formed_version(const char *data, size_t len) {
     std::string_view in(data, len);
-    auto eol = in.find("\r\n");
-    if (eol == std::string_view::npos || eol < 9) return false;
+    auto lf = in.find('\n');
+    if (lf == std::string_view::npos || lf < 10 || in[lf - 1] != '\r') return false;
+    auto eol = lf - 1;
     auto v = in.substr(eol - 9, 9);
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
     return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]);
+}
+
+// An absolute-form target ("http://user:pass@host/") with userinfo: RFC 9110 4.2.4 deprecates
+// it and nginx refuses it; it would otherwise reach SERVER_NAME.
+bool has_userinfo(std::string_view target) {
+    auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos || target.empty() || target[0] == '/') return false;
+    auto authority = target.substr(scheme_end + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    return authority.find('@') != std::string_view::npos;
+}
+
+// Fields that hold one value, not a list: a second one is a conflict, not something to merge.
+// Content-Length even when both agree, as nginx does (Beast refuses only differing ones); Host
+// and Transfer-Encoding have their own checks.
+bool is_singleton_field(http::field name) {
+    return name == http::field::content_type || name == http::field::content_length;
 }
 
 }  // namespace
@@ -114,6 +134,7 @@ void RequestParser::on_request_impl(http::verb method, string_view method_str, s
     head_.version = version;
     head_.is_head = method == http::verb::head;
     if (version / 10 != 1) return refuse(505, "unsupported HTTP version", ec);
+    if (has_userinfo(head_.target)) return refuse(400, "userinfo in the request-target", ec);
     // HTTP/1.x with x > 1 is served as 1.1 (RFC 9110 2.5)
     if (version > 11) head_.version = 11;
 }
@@ -129,6 +150,18 @@ void RequestParser::on_field_impl(http::field name, string_view name_string, str
     // refuse them, and refusing keeps every view inside our buffer.
     if (value.size() && (value.data() < in_begin_ || value.data() >= in_end_))
         return refuse(400, "obsolete header line folding", ec);
+    // A fold whose first line is empty ("Transfer-Encoding:\r\n chunked") needs no scratch:
+    // Beast's value then points into our buffer, after a line break.
+    const char *name_end = name_string.data() + name_string.size();
+    if (value.size() && name_end >= in_begin_ && name_end <= value.data() &&
+        std::string_view(name_end, size_t(value.data() - name_end)).find('\n') !=
+            std::string_view::npos)
+        return refuse(400, "obsolete header line folding", ec);
+    if (is_singleton_field(name)) {
+        for (auto &h : *head_.headers)
+            if (iequals(h.name, sv(name_string)))
+                return refuse(400, "repeated single-value header", ec);
+    }
     switch (name) {
     case http::field::transfer_encoding: {
         Refusal r = check_transfer_encoding(sv(value));
@@ -149,8 +182,11 @@ void RequestParser::on_field_impl(http::field name, string_view name_string, str
     head_.headers->push_back({sv(name_string), sv(value)});
 }
 
-void RequestParser::on_header_impl(error_code &) {
+void RequestParser::on_header_impl(error_code &ec) {
     header_done_ = true;
+    // RFC 9112 6.1: chunked on HTTP/1.0 is faulty framing; the connection must close after it
+    if (head_.chunked && head_.version < 11)
+        return refuse(400, "Transfer-Encoding on an HTTP/1.0 request", ec);
     head_.keep_alive = keep_alive();
     if (auto cl = content_length()) {
         head_.has_content_length = true;

@@ -78,6 +78,10 @@ Refusal build_vars(const RequestHead &head, const ConnAddrs &addrs, size_t max_v
 
     // request-target: origin-form "/p?q", absolute-form "http://h/p?q", or "*" for OPTIONS
     std::string_view target = head.target;
+    // A #fragment is the client's business (RFC 9110 4.2.5): it reaches neither PATH_INFO nor
+    // QUERY_STRING, as nginx strips it from $uri and $args (REQUEST_URI keeps the line as sent,
+    // as nginx's $request_uri does).
+    target = target.substr(0, target.find('#'));
     std::string_view authority;
     if (target.size() > 7 && (iequals(target.substr(0, 7), "http://") ||
                               (target.size() > 8 && iequals(target.substr(0, 8), "https://")))) {
@@ -93,8 +97,6 @@ Refusal build_vars(const RequestHead &head, const ConnAddrs &addrs, size_t max_v
         raw_path = target.substr(0, qmark);
         query = target.substr(qmark + 1);
     }
-    if (auto hash = raw_path.find('#'); hash != std::string_view::npos)
-        raw_path = raw_path.substr(0, hash);
 
     std::string_view path_info;
     if (raw_path == "*" && iequals(head.method, "OPTIONS")) {

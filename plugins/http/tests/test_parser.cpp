@@ -98,6 +98,27 @@ TEST_CASE("refusals carry the right status", "[parser]") {
         {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
         {"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+        // issue 12: obs-fold of a framing header whose first line is empty
+        {"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nContent-Length:\r\n 5\r\n\r\nhello", 400},
+        {"GET / HTTP/1.1\r\nHost:\r\n\tevil.example\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nX-Any:\r\n folded\r\n\r\n", 400},
+        // chunked on HTTP/1.0 (RFC 9112 6.1)
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+         "0\r\n\r\n",
+         400},
+        // userinfo in an absolute-form target
+        {"GET http://u:p@host/ HTTP/1.1\r\nHost: host\r\n\r\n", 400},
+        {"GET http://u@host HTTP/1.1\r\n\r\n", 400},
+        // bare LF, a pipelined request behind it: 400, not the next line's version check
+        {"GET / HTTP/1.1\nHost: a\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"GET / HTTP/1.1\n\r\n", 400},
+        // single-value fields given twice
+        {"POST / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: b\r\nContent-Length: 0\r\n\r\n",
+         400},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+         400},
     };
     for (const auto &row : rows) {
         INFO(row.input);

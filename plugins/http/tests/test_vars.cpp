@@ -99,6 +99,16 @@ TEST_CASE("absolute-form and asterisk targets", "[vars]") {
     CHECK(s["PATH_INFO"] == "*");
 }
 
+TEST_CASE("a #fragment reaches neither PATH_INFO nor QUERY_STRING (as nginx)", "[vars]") {
+    Built a("GET /a?x=1#frag HTTP/1.1\r\n\r\n");
+    CHECK(a["PATH_INFO"] == "/a");
+    CHECK(a["QUERY_STRING"] == "x=1");
+    CHECK(a["REQUEST_URI"] == "/a?x=1#frag");
+    Built b("GET /b#frag?y HTTP/1.1\r\n\r\n");
+    CHECK(b["PATH_INFO"] == "/b");
+    CHECK(b["QUERY_STRING"] == "");
+}
+
 TEST_CASE("vars refusals", "[vars]") {
     CHECK(Built("GET /a%00 HTTP/1.1\r\n\r\n").refusal.status == 400);
     CHECK(Built("GET * HTTP/1.1\r\n\r\n").refusal.status == 400);
