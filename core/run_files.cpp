@@ -22,16 +22,25 @@ void write_pidfile(const Config &config) {
         std::fclose(old);
         if (ours) return;
     }
-    FILE *f = std::fopen(path->c_str(), "w");
+    // Written beside it and renamed over it, so whoever sees the port open (it is written just
+    // after binding) never reads an empty file.
+    std::string tmp = *path + ".tmp" + std::to_string(getpid());
+    FILE *f = std::fopen(tmp.c_str(), "w");
     bool ok = f && std::fprintf(f, "%d\n", int(getpid())) > 0;
     int err = errno;
     if (f && std::fclose(f) != 0 && ok) {
         ok = false;
         err = errno;
     }
-    if (!ok)
+    if (ok && std::rename(tmp.c_str(), path->c_str()) != 0) {
+        ok = false;
+        err = errno;
+    }
+    if (!ok) {
+        if (f) std::remove(tmp.c_str());
         throw ConfigError(fmt::format("cannot write --pidfile '{}': {} (give a writable path)",
                                       *path, std::strerror(err)));
+    }
 }
 
 void remove_run_files(const std::vector<Listener> &listeners) {
