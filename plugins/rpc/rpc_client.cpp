@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <vector>
 
 namespace rpc {
@@ -28,15 +29,38 @@ struct Fd {
 
 std::string sys_error(const char *what) { return std::string(what) + ": " + std::strerror(errno); }
 
+// How long the next wait may take: each wait --socket-timeout at most, all of them together
+// the call's deadline.
+struct Budget {
+    int io_ms;
+    int deadline_ms;
+    std::chrono::steady_clock::time_point end;
+
+    Budget(int io, int deadline)
+        : io_ms(io), deadline_ms(deadline),
+          end(std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline)) {}
+    int64_t left_ms() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   end - std::chrono::steady_clock::now())
+            .count();
+    }
+};
+
 // Waits for `events`; false with why set on timeout or error.
-bool wait_for(int fd, short events, int timeout_ms, const char *doing, std::string &why) {
+bool wait_for(int fd, short events, const Budget &budget, const char *doing, std::string &why) {
     pollfd p{fd, events, 0};
     for (;;) {
-        int n = poll(&p, 1, timeout_ms);
+        int64_t left = budget.left_ms();
+        bool deadline_first = left < budget.io_ms;
+        int n = left <= 0 ? 0 : poll(&p, 1, deadline_first ? int(left) : budget.io_ms);
         if (n > 0) return true;
         if (n == 0) {
-            why = std::string("timed out after ") + std::to_string(timeout_ms) + " ms " + doing +
-                  " (--socket-timeout)";
+            why = deadline_first ? "the whole call took longer than " +
+                                       std::to_string(budget.deadline_ms) + " ms (--rpc-timeout) " +
+                                       doing
+                                 : std::string("timed out after ") +
+                                       std::to_string(budget.io_ms) + " ms " + doing +
+                                       " (--socket-timeout)";
             return false;
         }
         if (errno != EINTR) {
@@ -46,13 +70,14 @@ bool wait_for(int fd, short events, int timeout_ms, const char *doing, std::stri
     }
 }
 
-bool connect_to(int fd, const sockaddr *sa, socklen_t len, int timeout_ms, std::string &why) {
+bool connect_to(int fd, const sockaddr *sa, socklen_t len, const Budget &budget,
+                std::string &why) {
     if (connect(fd, sa, len) == 0) return true;
     if (errno != EINPROGRESS && errno != EINTR) {
         why = sys_error("connect");
         return false;
     }
-    if (!wait_for(fd, POLLOUT, timeout_ms, "connecting", why)) return false;
+    if (!wait_for(fd, POLLOUT, budget, "connecting", why)) return false;
     int err = 0;
     socklen_t elen = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = errno;
@@ -82,7 +107,7 @@ bool parse_port(std::string_view s, uint16_t &port) {
 }
 
 // Opens a connected socket to node, or returns -1 with why set.
-int open_node(std::string_view node, int timeout_ms, std::string &why) {
+int open_node(std::string_view node, const Budget &budget, std::string &why) {
     bool is_unix = node.find('/') != std::string_view::npos || node.front() == '@' ||
                    node.find(':') == std::string_view::npos;
     if (is_unix) {
@@ -98,7 +123,7 @@ int open_node(std::string_view node, int timeout_ms, std::string &why) {
         socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + node.size() +
                                   (node.front() == '@' ? 0 : 1));
         Fd s{new_socket(AF_UNIX, why)};
-        if (s.fd < 0 || !connect_to(s.fd, reinterpret_cast<sockaddr *>(&sa), len, timeout_ms, why))
+        if (s.fd < 0 || !connect_to(s.fd, reinterpret_cast<sockaddr *>(&sa), len, budget, why))
             return -1;
         int fd = s.fd;
         s.fd = -1;
@@ -139,7 +164,7 @@ int open_node(std::string_view node, int timeout_ms, std::string &why) {
     int fd = -1;
     for (addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
         Fd s{new_socket(ai->ai_family, why)};
-        if (s.fd < 0 || !connect_to(s.fd, ai->ai_addr, ai->ai_addrlen, timeout_ms, why)) continue;
+        if (s.fd < 0 || !connect_to(s.fd, ai->ai_addr, ai->ai_addrlen, budget, why)) continue;
         fd = s.fd;
         s.fd = -1;
     }
@@ -147,7 +172,7 @@ int open_node(std::string_view node, int timeout_ms, std::string &why) {
     return fd;
 }
 
-bool write_all(int fd, const char *p, size_t n, int timeout_ms, std::string &why) {
+bool write_all(int fd, const char *p, size_t n, const Budget &budget, std::string &why) {
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
@@ -157,7 +182,7 @@ bool write_all(int fd, const char *p, size_t n, int timeout_ms, std::string &why
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!wait_for(fd, POLLOUT, timeout_ms, "sending the request", why)) return false;
+            if (!wait_for(fd, POLLOUT, budget, "sending the request", why)) return false;
             continue;
         }
         why = sys_error("send");
@@ -167,7 +192,7 @@ bool write_all(int fd, const char *p, size_t n, int timeout_ms, std::string &why
 }
 
 // Reads exactly n bytes, appending them to out. `closed` tells the peer's close from a timeout.
-bool read_exact(int fd, std::string &out, size_t n, int timeout_ms, const char *what,
+bool read_exact(int fd, std::string &out, size_t n, const Budget &budget, const char *what,
                 std::string &why, bool *closed = nullptr) {
     char buf[65536];
     size_t want = n;
@@ -186,7 +211,7 @@ bool read_exact(int fd, std::string &out, size_t n, int timeout_ms, const char *
         }
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (!wait_for(fd, POLLIN, timeout_ms, "waiting for the answer", why)) return false;
+            if (!wait_for(fd, POLLIN, budget, "waiting for the answer", why)) return false;
             continue;
         }
         why = sys_error("recv");
@@ -198,8 +223,10 @@ bool read_exact(int fd, std::string &out, size_t n, int timeout_ms, const char *
 }  // namespace
 
 int call_remote(std::string_view node, std::string_view name, size_t argc, const uwsgi_str *argv,
-                int timeout_ms, std::string &result, std::string &why) {
+                int io_timeout_ms, std::string &result, std::string &why,
+                const CallBounds &bounds) {
     result.clear();
+    const Budget budget(io_timeout_ms, bounds.deadline_ms);
     std::string packet;
     if (int rc = codec::encode_request(packet, name, argc, argv, &why); rc != UWSGI_OK) return rc;
     if (node.empty()) {
@@ -207,13 +234,13 @@ int call_remote(std::string_view node, std::string_view name, size_t argc, const
         return UWSGI_ERROR;
     }
 
-    Fd s{open_node(node, timeout_ms, why)};
+    Fd s{open_node(node, budget, why)};
     if (s.fd < 0) return UWSGI_ERROR;
-    if (!write_all(s.fd, packet.data(), packet.size(), timeout_ms, why)) return UWSGI_ERROR;
+    if (!write_all(s.fd, packet.data(), packet.size(), budget, why)) return UWSGI_ERROR;
 
     std::string head;
     bool closed = false;
-    if (!read_exact(s.fd, head, codec::kHeaderSize, timeout_ms, "the answer header", why,
+    if (!read_exact(s.fd, head, codec::kHeaderSize, budget, "the answer header", why,
                     &closed)) {
         if (closed && head.empty())
             why = "the node closed the connection without an answer (the function is unknown "
@@ -227,20 +254,27 @@ int call_remote(std::string_view node, std::string_view name, size_t argc, const
     }
     if (h.modifier2 == codec::kModifier2Big) {
         std::string vars;
-        if (!read_exact(s.fd, vars, h.size, timeout_ms, "the answer's vars block", why))
+        if (!read_exact(s.fd, vars, h.size, budget, "the answer's vars block", why))
             return UWSGI_ERROR;
         uint64_t len = 0;
         if (!codec::big_answer_length(vars, len, &why)) return UWSGI_ERROR;
-        if (len > result.max_size()) {
-            why = "answer of " + std::to_string(len) + " bytes is too large";
-            return UWSGI_ERROR;
+        if (len > bounds.max_answer) {
+            why = "the node announces an answer of " + std::to_string(len) +
+                  " bytes, over --rpc-max-answer " + std::to_string(bounds.max_answer) +
+                  "; refused unread";
+            return UWSGI_ELIMIT;
         }
         // Grow as bytes arrive rather than trusting the announced length with one allocation.
         result.reserve(size_t(len < (16u << 20) ? len : (16u << 20)));
-        if (!read_exact(s.fd, result, size_t(len), timeout_ms, "the answer", why))
+        if (!read_exact(s.fd, result, size_t(len), budget, "the answer", why))
             return UWSGI_ERROR;
     } else if (h.modifier2 == codec::kModifier2Framed) {
-        if (!read_exact(s.fd, result, h.size, timeout_ms, "the answer", why)) return UWSGI_ERROR;
+        if (h.size > bounds.max_answer) {
+            why = "answer of " + std::to_string(h.size) + " bytes is over --rpc-max-answer " +
+                  std::to_string(bounds.max_answer) + "; refused unread";
+            return UWSGI_ELIMIT;
+        }
+        if (!read_exact(s.fd, result, h.size, budget, "the answer", why)) return UWSGI_ERROR;
     } else {
         why = "unexpected answer modifier2 " + std::to_string(h.modifier2);
         return UWSGI_ERROR;

@@ -5,6 +5,7 @@
 // Failures on the binary protocol are logged and the connection is closed without an answer,
 // as uWSGI does; the handler then reports success so the core does not write an HTTP 500 onto a
 // socket that speaks RPC.
+#include "rpc_allow.hpp"
 #include "rpc_client.hpp"
 #include "rpc_codec.hpp"
 #include "rpc_registry.hpp"
@@ -43,6 +44,61 @@ std::string quoted(std::string_view s) {
 }
 
 int timeout_ms() { return int(uwsgi::setting("socket-timeout")) * 1000; }
+
+// --rpc-max-answer, --rpc-timeout and --rpc-allow, read once by init.
+rpc::CallBounds g_bounds;
+rpc::AllowList g_allow;
+
+const uwsgi_option kOptions[] = {
+    {.name = "rpc-max-answer",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "BYTES",
+     .help = "largest answer a remote RPC node may send (default 16777216); larger is refused unread"},
+    {.name = "rpc-timeout",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "SECS",
+     .help = "longest a whole remote RPC call may take (default 30)"},
+    {.name = "rpc-allow",
+     .kind = UWSGI_OPT_LIST,
+     .metavar = "ADDR[/BITS]",
+     .help = "only peers in these networks may call this node's RPC functions (default: any)"},
+    {},
+};
+
+// A positive integer option, or `fallback` when absent; false with why when malformed.
+bool positive_option(const char *name, uint64_t max, uint64_t &out, std::string &why) {
+    const char *v = host->opt_get(name);
+    if (!v) return true;
+    char *end = nullptr;
+    unsigned long long n = std::strtoull(v, &end, 10);
+    if (!*v || *end || *v == '-' || n == 0 || n > max) {
+        why = std::string("--") + name + " must be a whole number from 1 to " +
+              std::to_string(max) + ", got '" + v + "'";
+        return false;
+    }
+    out = n;
+    return true;
+}
+
+bool load_options(std::string &why) {
+    uint64_t secs = uint64_t(g_bounds.deadline_ms / 1000);
+    if (!positive_option("rpc-max-answer", UINT64_MAX, g_bounds.max_answer, why) ||
+        !positive_option("rpc-timeout", 86400, secs, why))
+        return false;
+    g_bounds.deadline_ms = int(secs * 1000);
+    for (size_t i = 0; const char *spec = host->opt_at("rpc-allow", i); ++i)
+        if (!g_allow.add(spec, why)) return false;
+    return true;
+}
+
+// The peer's numeric address ("" for a UNIX socket), for --rpc-allow.
+std::string peer_of(uwsgi_request *req) {
+    uwsgi_str addr{nullptr, 0};
+    uint16_t port = 0;
+    uwsgi_conn *conn = host->req_conn ? host->req_conn(req) : nullptr;
+    if (!conn || host->conn_peer(conn, &addr, &port) != UWSGI_OK) return "?";
+    return std::string(uwsgi::view(addr));
+}
 
 // ---- the extension --------------------------------------------------------------------------
 
@@ -97,7 +153,7 @@ int api_call_remote(const char *node, const char *name, uint8_t argc, const uwsg
     try {
         std::string_view n = name ? std::string_view(name) : std::string_view();
         std::string result, why;
-        int rc = rpc::call_remote(node, n, argc, argv, timeout_ms(), result, why);
+        int rc = rpc::call_remote(node, n, argc, argv, timeout_ms(), result, why, g_bounds);
         if (rc != UWSGI_OK) {
             log(UWSGI_LOG_ERROR, "RPC call of " + quoted(n) + " on " + node + " failed: " + why);
             return rc == UWSGI_ELIMIT ? UWSGI_ELIMIT : UWSGI_ERROR;
@@ -207,6 +263,15 @@ int http_bridge(uwsgi_request *req) {
 
 int request(uwsgi_request *req) {
     uint8_t modifier2 = host->req_modifier2(req);
+    if (!g_allow.empty()) {
+        std::string peer = peer_of(req);
+        if (!g_allow.allows(peer)) {
+            log(UWSGI_LOG_WARN, "RPC request from " + peer + " refused: not in --rpc-allow");
+            if (modifier2 == rpc::codec::kModifier2Http)
+                return http_answer(req, "403 Forbidden", "text/plain", "RPC not allowed\n");
+            return UWSGI_OK;  // as any refused RPC: closed without an answer
+        }
+    }
     if (modifier2 == rpc::codec::kModifier2Http) return http_bridge(req);
     if (modifier2 != rpc::codec::kModifier2Framed && modifier2 != rpc::codec::kModifier2Raw) {
         log(UWSGI_LOG_WARN, "RPC request with modifier2 " + std::to_string(modifier2) +
@@ -269,6 +334,11 @@ int request(uwsgi_request *req) {
 int init(const uwsgi_host *h) {
     host = h;
     uwsgi::Host::set(h);
+    std::string why;
+    if (!load_options(why)) {
+        log(UWSGI_LOG_ERROR, why);
+        return 1;
+    }
     return 0;
 }
 
@@ -283,6 +353,7 @@ const uwsgi_plugin descriptor = {
     .version = "1.0.0",
     .description =
         "RPC registry (uwsgi.rpc/1), modifier1 173 server and client, HTTP bridge (modifier2 2)",
+    .options = kOptions,
     .init = init,
     .modifier1 = rpc::codec::kModifier1,
     .request = request,

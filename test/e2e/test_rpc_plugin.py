@@ -5,6 +5,7 @@ call and call_gen (see plugins/rpc/demo/rpcdemo_plugin.cpp); `call NODE FUNC ARG
 server call another node through the uwsgi.rpc/1 extension's call_remote, and answers
 "ERROR <code>" when that fails.
 """
+import contextlib
 import os
 import socket
 import struct
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, read_until_closed, uwsgi_packet
+from conftest import BUILD, read_until_closed, run_uwsgi, uwsgi_packet
 
 UWSGI_OK, UWSGI_ERROR, UWSGI_ELIMIT = 0, -1, -3
 
@@ -258,8 +259,9 @@ def test_unreachable_and_bad_nodes(server, tmp_path):
     assert_serving(a)
 
 
-def silent_node(answer=None):
-    """A listener that accepts, reads, then sends `answer` (or nothing) and holds the socket."""
+def silent_node(answer=None, drip=None, every=0.3, seconds=20):
+    """A listener that accepts, reads, then sends `answer` (or nothing) and holds the socket;
+    with `drip`, it then sends one `drip` every `every` s for at most `seconds` s."""
     lst = socket.socket()
     lst.bind(("127.0.0.1", 0))
     lst.listen(8)
@@ -273,27 +275,40 @@ def silent_node(answer=None):
                 return
             held.append(c)
             c.recv(65536)
-            if answer is not None:
-                c.sendall(answer)
+            try:
+                if answer is not None:
+                    c.sendall(answer)
+                deadline = time.time() + seconds
+                while drip is not None and time.time() < deadline:
+                    c.sendall(drip)
+                    time.sleep(every)  # the drip's pace is what such a node is about
+            except OSError:
+                pass
 
     threading.Thread(target=run, daemon=True).start()
     return lst, held
 
 
-def test_socket_timeout_bounds_the_call(server):
-    a = demo(server, "--socket-timeout", "1")
-    lst, held = silent_node()
+@contextlib.contextmanager
+def fake_node(made):
+    """`with fake_node(silent_node(...)) as node:` the node's address; closed after."""
+    lst, held = made
     try:
-        start = time.time()
-        node = "127.0.0.1:%d" % lst.getsockname()[1]
-        assert rpc_call(a.port, "call", node, "hello") == b"ERROR %d" % UWSGI_ERROR
-        assert time.time() - start < 3.5
-        assert a.wait_log("timed out after 1000 ms waiting for the answer"), a.output()
-        assert_serving(a)
+        yield "127.0.0.1:%d" % lst.getsockname()[1]
     finally:
         lst.close()
         for c in held:
             c.close()
+
+
+def test_socket_timeout_bounds_the_call(server):
+    a = demo(server, "--socket-timeout", "1")
+    with fake_node(silent_node()) as node:
+        start = time.time()
+        assert rpc_call(a.port, "call", node, "hello") == b"ERROR %d" % UWSGI_ERROR
+        assert time.time() - start < 3.5
+        assert a.wait_log("timed out after 1000 ms waiting for the answer"), a.output()
+        assert_serving(a)
 
 
 def test_a_non_rpc_or_truncated_answer_is_an_error(server):
@@ -301,15 +316,9 @@ def test_a_non_rpc_or_truncated_answer_is_an_error(server):
     for answer, reason in [(b"HTTP/1.1 501 Nope\r\n\r\n", "not an RPC answer"),
                            (b"\xad\x10\x00\x00short", "timed out after 1000 ms"),
                            (b"\xad\x03\x00\x05\x05\x00a", "malformed vars block")]:
-        lst, held = silent_node(answer)
-        try:
-            node = "127.0.0.1:%d" % lst.getsockname()[1]
+        with fake_node(silent_node(answer)) as node:
             assert rpc_call(a.port, "call", node, "hello") == b"ERROR %d" % UWSGI_ERROR
             assert a.wait_log(reason), a.output()
-        finally:
-            lst.close()
-            for c in held:
-                c.close()
     assert_serving(a)
 
 
@@ -426,3 +435,83 @@ def test_http_bridge_on_http_socket(server):
     assert get("/nope")[0] == 404
     assert get("/fail")[0] == 500
     assert get("/hello/ok")[0] == 200
+
+
+# ---- limits on what a remote node is trusted with (issue 12) ---------------------------------
+
+
+def big_answer_head(length):
+    """An answer head (modifier2 5) announcing LENGTH bytes of result."""
+    block = struct.pack("<H", 14) + b"CONTENT_LENGTH" + struct.pack("<H", len(str(length))) + \
+        str(length).encode()
+    return struct.pack("<BHB", 173, len(block), 5) + block
+
+
+def rss_kib(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_an_answer_announced_over_rpc_max_answer_is_refused_unread(server):
+    """Before: an answer announcing 1 TiB was read as it came (the caller grew to 1.1 GB)."""
+    a = demo(server, "--rpc-max-answer", "1048576")
+    with fake_node(silent_node(big_answer_head(1 << 40), drip=b"\0" * 65536, every=0)) as node:
+        start = time.time()
+        assert rpc_call(a.port, "call", node, "hello") == b"ERROR %d" % UWSGI_ELIMIT
+        assert time.time() - start < 5
+        assert a.wait_log("over --rpc-max-answer 1048576; refused unread"), a.output()
+        assert rss_kib(a.pid) < 200 * 1024
+        assert_serving(a)
+
+
+def test_the_default_rpc_max_answer_is_16_mib(server):
+    a = demo(server)
+    with fake_node(silent_node(big_answer_head(16 * 1024 * 1024 + 1), drip=b"x", seconds=1)) as node:
+        assert rpc_call(a.port, "call", node, "hello") == b"ERROR %d" % UWSGI_ELIMIT
+        assert a.wait_log("over --rpc-max-answer 16777216"), a.output()
+    # an answer within the limit still arrives whole (the 1 MiB one of rpcdemo's big)
+    b = demo(server)
+    node = "127.0.0.1:%d" % b.port
+    assert rpc_call(a.port, "call", node, "big", "1048576", timeout=30) == pattern(1048576)
+
+
+def test_rpc_timeout_bounds_a_dripping_answer(server):
+    """A node sending a byte every 0.3 s never trips --socket-timeout; --rpc-timeout ends it."""
+    a = demo(server, "--socket-timeout", "2", "--rpc-timeout", "2")
+    with fake_node(silent_node(big_answer_head(1000), drip=b"x", every=0.3)) as node:
+        start = time.time()
+        assert rpc_call(a.port, "call", node, "hello", timeout=20) == b"ERROR %d" % UWSGI_ERROR
+        assert time.time() - start < 6
+        assert a.wait_log("the whole call took longer than 2000 ms (--rpc-timeout)"), a.output()
+        assert_serving(a)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1e9"])
+def test_bad_rpc_limits_are_fatal(value):
+    for option in ("--rpc-max-answer", "--rpc-timeout"):
+        r = run_uwsgi("--plugin", "rpcdemo", "--socket", "127.0.0.1:0", option, value)
+        assert r.returncode != 0
+        assert option + " must be a whole number" in r.stdout + r.stderr
+
+
+def test_rpc_allow_restricts_remote_callers(server):
+    a = demo(server, "--rpc-allow", "10.0.0.0/8")  # not loopback: our calls are refused
+    assert rpc_call(a.port, "hello", "x") is None
+    assert a.wait_log("RPC request from 127.0.0.1 refused: not in --rpc-allow"), a.output()
+    b = demo(server, "--rpc-allow", "10.0.0.0/8", "--rpc-allow", "127.0.0.1")
+    assert rpc_call(b.port, "hello", "x") == b"Hello from C++ x"
+    r = run_uwsgi("--plugin", "rpcdemo", "--socket", "127.0.0.1:0", "--rpc-allow", "localhost")
+    assert r.returncode != 0 and "not a numeric IPv4 or IPv6 address" in r.stdout + r.stderr
+
+
+def test_rpc_allow_answers_403_on_the_http_bridge(server):
+    s = server("--plugin", "rpcdemo", "--http-socket", "127.0.0.1:{port}",
+               "--http-socket-modifier1", "173", "--http-socket-modifier2", "2",
+               "--rpc-allow", "192.0.2.0/24")
+    import urllib.error
+    import urllib.request
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen("http://127.0.0.1:%d/hello/x" % s.port, timeout=10)
+    assert e.value.code == 403
