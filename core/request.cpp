@@ -97,8 +97,16 @@ int resp_start(uwsgi_request *req, const char *status, size_t status_len,
         spdlog::error("response already started; a second start_response is ignored");
         return UWSGI_ERROR;
     }
+    int code = uwsgi::status_code({status, status_len});
+    if (code >= 100 && code < 200) {
+        // 1xx is informational, never a final answer: the client would wait for the real one
+        // (or take the body for the next response). Refused; the core answers 500.
+        spdlog::error("refused the app's final status '{}': a 1xx status is not a final answer",
+                      std::string_view(status, status_len));
+        return UWSGI_ERROR;
+    }
     req->started = true;
-    req->status = uwsgi::status_code({status, status_len});
+    req->status = code;
     uwsgi_conn *c = req->conn;
     return c->protocol->write_head(c->state, req, {status, status_len}, headers, nheaders);
 }

@@ -131,6 +131,10 @@ class ClientGone(OSError):
     """The client went away; raised by write() so the app stops producing."""
 
 
+class BodyRefused(IOError):
+    """The protocol refused the request body (malformed, or over --limit-post)."""
+
+
 class Input(object):
     """wsgi.input: the request body; the core already honours Content-Length and de-chunks."""
 
@@ -138,6 +142,7 @@ class Input(object):
         self._req = req
         self._buf = b""
         self._eof = False
+        self.failure = None  # the req_read code that ended the body early, if any
 
     def _read_into(self, ptr, want):
         """Reads up to `want` body bytes to `ptr`; 0 at the end of the body."""
@@ -146,9 +151,12 @@ class Input(object):
         n = host.req_read(self._req, ptr, want)
         if n < 0:
             self._eof = True
+            self.failure = n
             if n == UWSGI_EPEER:
                 raise ClientGone("client disconnected while sending the request body")
-            raise IOError("error reading the request body (code %d)" % n)
+            if n == UWSGI_ELIMIT:
+                raise BodyRefused("the request body is larger than --limit-post")
+            raise BodyRefused("the request body is malformed or could not be read")
         if n == 0:
             self._eof = True
         return n
@@ -464,6 +472,29 @@ def _environ(req):
     return env
 
 
+def _body_failed(resp, failure, where):
+    """Ends a request whose app stopped on a body read failure: a disconnect is logged as one;
+    a refused body is answered 413 (over --limit-post) or 400, unless the app's answer had
+    already started (then it is cut short)."""
+    if failure == UWSGI_EPEER:
+        log("client disconnected while sending the request body of %r" % where, LOG_INFO)
+        return UWSGI_EPEER
+    status, text = ((b"413 Content Too Large", b"request body larger than limit-post\n")
+                    if failure == UWSGI_ELIMIT else
+                    (b"400 Bad Request", b"malformed request body\n"))
+    log("request body of %r refused: answering %s" % (where, status.decode()), LOG_INFO)
+    if resp.sent:
+        return UWSGI_ERROR
+    resp.start_response(status.decode(), [("Content-Type", "text/plain"),
+                                          ("Content-Length", str(len(text)))],
+                        sys.exc_info())
+    try:
+        resp.write(text)
+    except IOError:
+        return UWSGI_EPEER
+    return UWSGI_OK
+
+
 def _handle(req):
     _tls.req = req
     resp = Response(req)
@@ -488,6 +519,11 @@ def _handle(req):
             log("client disconnected before the response was complete", LOG_INFO)
             return UWSGI_EPEER
         where = env.get("PATH_INFO", "") if env else ""
+        failure = env["wsgi.input"].failure if env else None
+        if failure is not None:
+            # The app failed because the body did: the client's fault, not the app's, so no
+            # traceback; the protocol already logged why.
+            return _body_failed(resp, failure, where)
         log_exception("exception in the WSGI app serving %r:" % where)
         return UWSGI_ERROR
     finally:

@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import select
+import socket
 import subprocess
 import threading
 import time
@@ -13,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, ROOT, UWSGI, free_port, wait_for_port
+from conftest import BUILD, ROOT, UWSGI, free_port, read_until_closed, wait_for_port
 
 pytestmark = pytest.mark.needs_plugin("pypy")
 
@@ -248,3 +249,60 @@ def test_interactive_shell_on_a_pseudo_terminal(tmp_path):
             stop.set()
             drain.join()
             os.close(master)
+
+
+READER_APP = '''
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/early-hints":
+        start_response("103 Early Hints", [("Link", "</a.css>; rel=preload")])
+        return [b"not a final answer"]
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"read %d bytes" % len(body)]
+'''
+
+
+def raw_exchange(port, data, shut_write=False):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+        c.sendall(data)
+        if shut_write:
+            c.shutdown(socket.SHUT_WR)
+        return read_until_closed(c)
+
+
+@pytest.mark.parametrize("body,status,refusal", [
+    (b"5\r\nhello\r\nZZ\r\nxx\r\n0\r\n\r\n", 400, "malformed chunk"),
+    (b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n", 413, "body larger than limit-post"),
+], ids=["malformed-chunk", "over-limit-post"])
+def test_a_refused_chunked_body_gets_its_status_not_a_500_with_a_traceback(server, tmp_path, body,
+                                                                           status, refusal):
+    """Issue 12: the app reading wsgi.input saw the refusal as an error; the client got 500 and
+    the log a traceback. Now the client gets the protocol's 400/413 and the log no traceback."""
+    app = write(tmp_path, "reader.py", READER_APP)
+    s = server("--http-socket", "127.0.0.1:{port}", "--pypy-wsgi-file", app, "--limit-post", "10")
+    data = raw_exchange(s.port, b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + body)
+    assert data.startswith(b"HTTP/1.1 %d " % status), data[:200]
+    assert s.wait_log(refusal)
+    assert s.wait_log("request body of '/up' refused: answering %d" % status)
+    assert "Traceback" not in s.output()
+    assert fetch(s, "/up", data=b"abc")[2] == b"read 3 bytes"  # the worker serves on
+
+
+def test_a_client_gone_mid_upload_is_logged_as_a_disconnect(server, tmp_path):
+    app = write(tmp_path, "reader.py", READER_APP)
+    s = server("--http-socket", "127.0.0.1:{port}", "--pypy-wsgi-file", app)
+    raw_exchange(s.port, b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n"
+                 + b"x" * 1000, shut_write=True)
+    assert s.wait_log("client disconnected while sending the request body of '/up'"), s.output()
+    assert "Traceback" not in s.output()
+    assert fetch(s, "/up", data=b"abc")[2] == b"read 3 bytes"
+
+
+def test_a_final_1xx_status_from_the_app_is_refused_with_500(server, tmp_path):
+    app = write(tmp_path, "reader.py", READER_APP)
+    s = server("--http-socket", "127.0.0.1:{port}", "--pypy-wsgi-file", app)
+    data = raw_exchange(s.port, b"GET /early-hints HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 500 "), data[:200]
+    assert b"103" not in data and b"not a final answer" not in data
+    assert s.wait_log("refused the app's final status '103 Early Hints'")
