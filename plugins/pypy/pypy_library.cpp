@@ -74,10 +74,36 @@ std::vector<std::string> library_names() {
     return names;
 }
 
+// A home the user named must be a PyPy installation: its standard library holds PyPy's own
+// _pypy_interact.py (upstream: lib_pypy/ up to 3.9, lib/pypy3.X/ from 3.10; Debian: the
+// directory itself). Otherwise the library would be found elsewhere and PyPy would quietly use
+// another installation's standard library, or none.
+bool is_pypy_home(const std::string &dir, std::vector<std::string> &tried) {
+    std::vector<std::string> candidates = {dir + "/lib_pypy/_pypy_interact.py"};
+    for (int minor = 12; minor >= 6; --minor)
+        candidates.push_back(dir + "/lib/pypy3." + std::to_string(minor) + "/_pypy_interact.py");
+    candidates.push_back(dir + "/_pypy_interact.py");
+    for (const auto &c : candidates) {
+        if (is_file(c)) return true;
+        tried.push_back(c);
+    }
+    return false;
+}
+
 bool Library::load(const SearchConfig &cfg, std::string &err) {
     // A library given exactly brings its own installation unless a home is given too.
     if (cfg.lib.empty() || !cfg.home.empty() || !cfg.env_home.empty()) home_ = find_home(cfg);
     std::vector<std::string> tried;
+    if (!cfg.home.empty() || !cfg.env_home.empty()) {
+        if (!is_pypy_home(home_.dir, tried)) {
+            err = home_.dir + " (" + home_.origin + ") is not a PyPy installation; none of these "
+                  "exist:";
+            for (const auto &t : tried) err += "\n    " + t;
+            err += "\nfix: give --pypy-home the PyPy installation (e.g. /usr/lib/pypy3.9, or the "
+                   "directory holding bin/pypy3 and lib_pypy/)";
+            return false;
+        }
+    }
 
     auto try_open = [&](const std::string &what, const std::string &label) {
         dlerror();

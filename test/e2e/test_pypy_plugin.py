@@ -141,9 +141,10 @@ def write(tmp_path, name, text):
     return str(p)
 
 
-def run_uwsgi(args, timeout=60):
+def run_uwsgi(args, timeout=60, env=None):
     return subprocess.run([UWSGI] + args, cwd=ROOT, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,13 +292,20 @@ def test_missing_library_lists_paths_tried(tmp_path):
     assert "cannot load libpypy-c" in out and "libpypy-nope.so (--pypy-lib)" in out
 
 
-def test_home_without_library_falls_back_to_the_dynamic_linker(tmp_path):
-    # An empty home holds no libpypy: the plugin notes every candidate there, then finds
-    # Debian's library through the dynamic linker; Debian's PyPy finds its stdlib regardless.
-    r = run_uwsgi(["--socket", "127.0.0.1:%d" % free_port(), "--pypy-home", str(tmp_path),
-                   "--pypy-wsgi-file", str(tmp_path / "missing.wsgi"), "--need-app"])
-    out = (r.stdout + r.stderr).decode("utf-8", "replace")
-    assert "[pypy] loaded /" in out and "libpypy3.9-c.so" in out
+def test_a_home_that_is_not_pypy_fails_listing_the_paths_tried(tmp_path):
+    """Issue 12: an empty or foreign --pypy-home used to load Debian's library through the
+    dynamic linker and run with whatever standard library PyPy found; now it is refused."""
+    for flag in (["--pypy-home", str(tmp_path)], []):
+        env = {} if flag else {"PYPY_HOME": str(tmp_path)}
+        r = run_uwsgi(["--socket", "127.0.0.1:%d" % free_port()] + flag +
+                      ["--pypy-wsgi-file", str(tmp_path / "missing.wsgi"), "--need-app"], env=env)
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        assert r.returncode != 0
+        assert "%s (%s) is not a PyPy installation" % (
+            tmp_path, "--pypy-home" if flag else "$PYPY_HOME") in out, out
+        assert str(tmp_path / "lib_pypy" / "_pypy_interact.py") in out
+        assert str(tmp_path / "lib" / "pypy3.10" / "_pypy_interact.py") in out
+        assert "[pypy] loaded" not in out
 
 
 # ---------------------------------------------------------------------------------------------
