@@ -474,25 +474,14 @@ def _environ(req):
 
 def _body_failed(resp, failure, where):
     """Ends a request whose app stopped on a body read failure: a disconnect is logged as one;
-    a refused body is answered 413 (over --limit-post) or 400, unless the app's answer had
-    already started (then it is cut short)."""
+    a body the protocol refused (malformed, over --limit-post, too slow) is its refusal to
+    answer (http: 400/413/408 from its finish), so nothing is started here and no 500 is due."""
     if failure == UWSGI_EPEER:
         log("client disconnected while sending the request body of %r" % where, LOG_INFO)
         return UWSGI_EPEER
-    status, text = ((b"413 Content Too Large", b"request body larger than limit-post\n")
-                    if failure == UWSGI_ELIMIT else
-                    (b"400 Bad Request", b"malformed request body\n"))
-    log("request body of %r refused: answering %s" % (where, status.decode()), LOG_INFO)
-    if resp.sent:
-        return UWSGI_ERROR
-    resp.start_response(status.decode(), [("Content-Type", "text/plain"),
-                                          ("Content-Length", str(len(text)))],
-                        sys.exc_info())
-    try:
-        resp.write(text)
-    except IOError:
-        return UWSGI_EPEER
-    return UWSGI_OK
+    log("request body of %r refused by the protocol (code %d); it answers the refusal"
+        % (where, failure), LOG_INFO)
+    return UWSGI_ERROR if resp.sent else UWSGI_OK
 
 
 def _handle(req):

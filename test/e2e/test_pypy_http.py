@@ -284,7 +284,7 @@ def test_a_refused_chunked_body_gets_its_status_not_a_500_with_a_traceback(serve
                         + body)
     assert data.startswith(b"HTTP/1.1 %d " % status), data[:200]
     assert s.wait_log(refusal)
-    assert s.wait_log("request body of '/up' refused: answering %d" % status)
+    assert s.wait_log("request body of '/up' refused by the protocol")
     assert "Traceback" not in s.output()
     assert fetch(s, "/up", data=b"abc")[2] == b"read 3 bytes"  # the worker serves on
 
@@ -306,3 +306,33 @@ def test_a_final_1xx_status_from_the_app_is_refused_with_500(server, tmp_path):
     assert data.startswith(b"HTTP/1.1 500 "), data[:200]
     assert b"103" not in data and b"not a final answer" not in data
     assert s.wait_log("refused the app's final status '103 Early Hints'")
+
+
+def test_a_trickled_body_is_cut_off_with_408_at_http_body_timeout(server, tmp_path):
+    """Issue 12: a 1 byte/s upload held its request thread until it ended; now the body gets
+    --http-body-timeout, like the head gets --socket-timeout."""
+    app = write(tmp_path, "reader.py", READER_APP)
+    s = server("--http-socket", "127.0.0.1:{port}", "--pypy-wsgi-file", app,
+               "--http-body-timeout", "2", "--socket-timeout", "3")
+    start = time.time()
+    with socket.create_connection(("127.0.0.1", s.port), timeout=30) as c:
+        c.sendall(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+        data = b""
+        for _ in range(30):  # one byte a second, as long as the server reads
+            try:
+                c.sendall(b"x")
+                c.settimeout(1)
+                data += c.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if data:
+                break
+        c.settimeout(10)
+        data += read_until_closed(c)
+    assert data.startswith(b"HTTP/1.1 408 "), data[:200]
+    assert time.time() - start < 10
+    assert s.wait_log("request body not complete within http-body-timeout")
+    assert "Traceback" not in s.output()
+    assert fetch(s, "/up", data=b"abc")[2] == b"read 3 bytes"

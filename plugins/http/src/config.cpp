@@ -23,11 +23,28 @@ bool read_modifier(const uwsgi_host &host, const char *name, uint8_t &out, std::
     return true;
 }
 
+// --http-body-timeout SECS: a whole number of seconds, 0 for no limit.
+bool read_body_timeout(const uwsgi_host &host, int64_t &out_ms, std::string &error) {
+    const char *s = host.opt_get("http-body-timeout");
+    if (!s) return true;
+    int64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9' && v <= 86400; ++p) v = v * 10 + (*p - '0');
+    if (p == s || *p || v > 86400) {
+        error = std::string("--http-body-timeout ") + s +
+                ": expected seconds from 0 (no limit) to 86400";
+        return false;
+    }
+    out_ms = v * 1000;
+    return true;
+}
+
 }  // namespace
 
 bool load_config(const uwsgi_host &host, Config &cfg, std::string &error) {
     if (!read_modifier(host, "http-socket-modifier1", cfg.modifier1, error) ||
-        !read_modifier(host, "http-socket-modifier2", cfg.modifier2, error))
+        !read_modifier(host, "http-socket-modifier2", cfg.modifier2, error) ||
+        !read_body_timeout(host, cfg.body_timeout_ms, error))
         return false;
     // The core's effective limits: it parsed and bounded them already.
     cfg.buffer_size = static_cast<size_t>(uwsgi::setting(host, "buffer-size"));

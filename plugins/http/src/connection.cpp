@@ -130,7 +130,18 @@ int Connection::read_request(uwsgi_request *req) {
     chunked_in_ = head.chunked;
     body_remaining_ = head.chunked ? 0 : head.content_length;
     expect_continue_ = head.expect_continue;
+    // Like the head's: a client trickling its body (1 byte/s) must not hold a thread for ever.
+    body_deadline_ms_ = cfg_.body_timeout_ms ? now_ms() + cfg_.body_timeout_ms : 0;
     return 1;
+}
+
+// Before each wait for body bytes: past --http-body-timeout the body is refused with 408.
+bool Connection::body_too_slow() {
+    if (!body_deadline_ms_ || now_ms() <= body_deadline_ms_) return false;
+    body_refusal_ = {408, "request body not complete within http-body-timeout"};
+    log_refusal(body_refusal_);
+    fail_body(UWSGI_ERROR);
+    return true;
 }
 
 void Connection::log_refusal(const Refusal &r) {
@@ -189,6 +200,7 @@ int64_t Connection::read_body(uwsgi_request *, void *buf, size_t len) {
         begin_ += static_cast<size_t>(n);
     } else {
         // nothing buffered: straight into the caller's buffer, no copy
+        if (body_too_slow()) return UWSGI_ERROR;
         n = host_.conn_read(conn_, out, want);
         if (n <= 0) return fail_body(n == 0 ? UWSGI_EPEER : n);
     }
@@ -222,6 +234,7 @@ int64_t Connection::read_chunked(char *out, size_t len) {
             log_refusal(r);
             return fail_body(UWSGI_ERROR);
         }
+        if (body_too_slow()) return UWSGI_ERROR;
         int64_t n = host_.conn_read(conn_, buf_.get() + end_, cap_ - end_);
         if (n <= 0) return fail_body(n == 0 ? UWSGI_EPEER : n);
         end_ += static_cast<size_t>(n);

@@ -49,6 +49,7 @@ private:
     int send_continue();
     int64_t read_chunked(char *out, size_t len);
     int64_t fail_body(int64_t rc);
+    bool body_too_slow();
     bool drain_body();
     void linger();
     void compact();
@@ -75,6 +76,7 @@ private:
     bool continue_sent_ = false;
     bool body_failed_ = false;
     Refusal body_refusal_;
+    int64_t body_deadline_ms_ = 0;  // 0: none
     ResponsePlan plan_;
     bool head_built_ = false;
     uint64_t body_sent_ = 0;
