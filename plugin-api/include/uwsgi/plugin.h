@@ -57,7 +57,8 @@
  *   Which process and thread runs each hook:
  *     init          once, in the master (or the single process) after the configuration is read,
  *                   before sockets are bound and before fork; one thread
- *     load_apps     in the master before fork; with --lazy-apps in each worker after fork
+ *     load_apps     in the master (or the single process) after sockets are bound, before fork;
+ *                   with --lazy-apps in each worker after fork instead
  *     post_fork     in each worker after fork (the single process counts as worker 1)
  *     thread_init   on each request thread of a worker, before it serves anything
  *     request, after_request, every uwsgi_protocol hook
@@ -82,6 +83,16 @@
  *     protocol finish                    1 keep the connection; 0 close it
  *     protocol sendfile                  UWSGI_OK, an error, or 1 to decline
  *     resp_started, has_pending          1 yes, 0 no
+ *     req_var, req_var_at, setting       UWSGI_ERROR: no such var / index / setting (not logged)
+ *     opt_get, opt_at, opt_name_at,
+ *     get_extension (host and plugin)    NULL: not set / past the end / nobody offers it
+ *     worker_id, master_pid, num_*,
+ *     req_modifier*, req_var_count,
+ *     req_id, conn_fd                    the value itself; worker_id is 0 in the master
+ *     log, reload, stop, register_app,
+ *     set_proc_name, req_set_modifiers,
+ *     post_fork, thread_init, shutdown,
+ *     after_request, conn_close, abort   nothing (void)
  */
 #ifndef UWSGI_PLUGIN_H
 #define UWSGI_PLUGIN_H
