@@ -161,6 +161,7 @@ bool Library::attach_running() {
 }
 
 void *Library::symbol(const char *name, std::string &err) {
+    std::lock_guard<std::mutex> lock(syms_mutex_);
     for (const auto &s : syms_)
         if (s.name == name) return s.addr;
     dlerror();

@@ -2,6 +2,7 @@
 // builds without PyPy installed and can switch PyPy versions without a rebuild.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ public:
     bool attach_running();
 
     // A symbol of libpypy-c, resolved on first use; nullptr with err naming it when missing.
+    // Thread-safe: every request thread resolves pypy_thread_attach in thread_init at once.
     void *symbol(const char *name, std::string &err);
 
     const std::string &path() const { return path_; }
@@ -58,6 +60,7 @@ private:
     bool running_ = false;
     std::string path_;
     Home home_;
+    std::mutex syms_mutex_;  // the request threads' first lookups race (it crashed the server)
     std::vector<Sym> syms_;
 };
 
