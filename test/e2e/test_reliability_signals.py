@@ -144,7 +144,7 @@ def test_hup_storm_under_load_fails_no_request(server, upstream, impl):
 
 
 def test_hup_then_term_during_a_slow_request_ends_in_a_clean_shutdown(server):
-    s, t, result = busy_server(server, 1500, "--master")
+    s, t, result = busy_server(server, 4000, "--master")
     os.kill(s.pid, signal.SIGHUP)
     assert s.wait_log("graceful reload requested")
     os.kill(s.pid, signal.SIGHUP)  # a second HUP coalesces
@@ -251,7 +251,7 @@ def test_signals_to_a_worker_during_its_graceful_exit(server):
 def test_graceful_shutdown_refuses_new_connections_at_once(server, master):
     """Listeners stop listening when the shutdown starts, so a client (or nginx) is refused and
     retries elsewhere instead of being accepted into a backlog that is reset at exit."""
-    s, t, result = busy_server(server, 3000, "--threads", "2", *(["--master"] if master else []))
+    s, t, result = busy_server(server, 6000, "--threads", "2", *(["--master"] if master else []))
     os.kill(s.pid, signal.SIGTERM)
 
     def refused():
@@ -262,7 +262,7 @@ def test_graceful_shutdown_refuses_new_connections_at_once(server, master):
             return True
         except ConnectionResetError:  # connected in the instant the listener was shut down
             return False
-    assert wait_for(refused, timeout=2)
+    assert wait_for(refused, timeout=5)
     assert s.proc.poll() is None  # refused while the busy request still runs
     t.join(timeout=30)
     assert result["r"][0] == 200
