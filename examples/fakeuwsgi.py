@@ -1,7 +1,7 @@
 #!/usr/bin/env pypy3
 """Runs uwsgi inside this PyPy: library mode, the seed's "alternative approach".
 
-    pypy3 examples/fakeuwsgi.py --http-socket :9090 --master --processes 2 --threads 8 \
+    pypy3 examples/fakeuwsgi.py --http-socket 127.0.0.1:9090 --master --processes 2 --threads 8 \
         --pypy-pp examples/hello --pypy-wsgi app --binary-path examples/fakeuwsgi.py
 
 The core is loaded from $LIBUWSGI, else ./libuwsgi.so, else libuwsgi.so on the linker path, into

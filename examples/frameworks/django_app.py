@@ -1,6 +1,6 @@
 """A one-file Django project (Debian's python3-django, pure Python, runs on PyPy):
 
-    uwsgi --http-socket :9090 --pypy-pp /usr/lib/python3/dist-packages \
+    uwsgi --http-socket 127.0.0.1:9090 --pypy-pp /usr/lib/python3/dist-packages \
         --pypy-pp examples/frameworks --pypy-wsgi django_app
 """
 import platform

@@ -1,6 +1,6 @@
 """A small Flask app (Debian's python3-flask, pure Python, runs on PyPy):
 
-    uwsgi --http-socket :9090 --pypy-pp /usr/lib/python3/dist-packages \
+    uwsgi --http-socket 127.0.0.1:9090 --pypy-pp /usr/lib/python3/dist-packages \
         --pypy-pp examples/frameworks --pypy-wsgi flask_app:app
 """
 import platform

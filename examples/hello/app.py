@@ -1,4 +1,4 @@
-"""The smallest WSGI app: uwsgi --http-socket :9090 --pypy-pp examples/hello --pypy-wsgi app"""
+"""The smallest WSGI app: uwsgi --http-socket 127.0.0.1:9090 --pypy-pp examples/hello --pypy-wsgi app"""
 
 
 def application(environ, start_response):

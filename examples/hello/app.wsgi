@@ -1,4 +1,4 @@
-# A mod_wsgi-style file: uwsgi --http-socket :9090 --pypy-wsgi-file examples/hello/app.wsgi
+# A mod_wsgi-style file: uwsgi --http-socket 127.0.0.1:9090 --pypy-wsgi-file examples/hello/app.wsgi
 # It is run as a script, not imported; it only has to define `application` (or --callable).
 
 

@@ -1,6 +1,6 @@
 """A WSGI app on PyPy that registers RPC functions and calls others (ours, native or upstream).
 
-    uwsgi --plugin rpc,rpcdemo --http-socket :8080 --socket :3031 --threads 4 \
+    uwsgi --plugin rpc,rpcdemo --http-socket 127.0.0.1:8080 --socket 127.0.0.1:3031 --threads 4 \
         --pypy-pp examples/rpc --pypy-wsgi pypy_app
 
     GET /call/FUNC/ARG...            uwsgi.call(FUNC, ARG...)         (local registry)
