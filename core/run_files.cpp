@@ -11,6 +11,22 @@
 
 namespace core {
 
+// Writes our pid to `file`; false with err set when it cannot.
+static bool write_pid_to(const std::string &file, int &err) {
+    FILE *f = std::fopen(file.c_str(), "w");
+    if (!f) {
+        err = errno;
+        return false;
+    }
+    bool ok = std::fprintf(f, "%d\n", int(getpid())) > 0;
+    err = errno;
+    if (std::fclose(f) != 0 && ok) {
+        ok = false;
+        err = errno;
+    }
+    return ok;
+}
+
 void write_pidfile(const Config &config) {
     const std::string *path = config.get("pidfile");
     if (!path) return;
@@ -23,24 +39,19 @@ void write_pidfile(const Config &config) {
         if (ours) return;
     }
     // Written beside it and renamed over it, so whoever sees the port open (it is written just
-    // after binding) never reads an empty file.
+    // after binding) never reads an empty file; in place when only the file is writable (a
+    // pidfile prepared for the server in a directory it may not write).
     std::string tmp = *path + ".tmp" + std::to_string(getpid());
-    FILE *f = std::fopen(tmp.c_str(), "w");
-    bool ok = f && std::fprintf(f, "%d\n", int(getpid())) > 0;
-    int err = errno;
-    if (f && std::fclose(f) != 0 && ok) {
-        ok = false;
+    int err = 0;
+    if (write_pid_to(tmp, err)) {
+        if (std::rename(tmp.c_str(), path->c_str()) == 0) return;
         err = errno;
+        std::remove(tmp.c_str());
+    } else if ((err == EACCES || err == EROFS) && write_pid_to(*path, err)) {
+        return;
     }
-    if (ok && std::rename(tmp.c_str(), path->c_str()) != 0) {
-        ok = false;
-        err = errno;
-    }
-    if (!ok) {
-        if (f) std::remove(tmp.c_str());
-        throw ConfigError(fmt::format("cannot write --pidfile '{}': {} (give a writable path)",
-                                      *path, std::strerror(err)));
-    }
+    throw ConfigError(fmt::format("cannot write --pidfile '{}': {} (give a writable path)", *path,
+                                  std::strerror(err)));
 }
 
 void remove_run_files(const std::vector<Listener> &listeners) {

@@ -282,3 +282,32 @@ def test_invalid_chmod_socket_is_refused(tmp_path, mode, impl):
         assert "--chmod-socket must be an octal mode" in r.stdout + r.stderr
         assert not (tmp_path / "s.sock").exists()
 
+
+
+def test_pidfile_prepared_in_a_directory_the_server_cannot_write(server):
+    """The pidfile is normally written beside itself and renamed over (never seen empty); an
+    unprivileged server given a pidfile it may write in a directory it may not is still served."""
+    import pwd
+    if os.getuid() != 0:
+        pytest.skip("needs root to prepare the files for another user")
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    run_dir = tempfile.mkdtemp(prefix="uwsgi-run-")  # pytest's tmp_path is root's alone (0700)
+    try:
+        os.chmod(run_dir, 0o755)
+        pidfile = os.path.join(run_dir, "u.pid")
+        with open(pidfile, "w"):
+            pass
+        os.chown(pidfile, nobody.pw_uid, nobody.pw_gid)
+
+        def as_nobody():
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+        s = server("--plugin", "example", "--socket", "127.0.0.1:{port}", "--pidfile", pidfile,
+                   preexec_fn=as_nobody)
+        assert int(open(pidfile).read()) == s.pid
+        assert hello(s.port)
+        s.stop()
+    finally:
+        shutil.rmtree(run_dir)
