@@ -3,6 +3,7 @@
 #include "clock.hpp"
 #include "control_signals.hpp"
 #include "lifecycle.hpp"
+#include "process_options.hpp"
 #include "reexec.hpp"
 #include "run_files.hpp"
 #include "runtime.hpp"
@@ -87,6 +88,7 @@ void Master::spawn(int id) {
         int code = 0;
         try {
             runtime().worker_id = id;
+            set_process_title(runtime().config, fmt::format("worker {}", id));
             if (settings().lazy_apps) {
                 run_load_apps();
                 check_need_app();
@@ -293,6 +295,11 @@ int run_master(const std::vector<Listener> &listeners) {
 
 int run_single(const std::vector<Listener> &listeners) {
     runtime().worker_id = 1;  // the single process is worker 1 in post_fork hooks too
+    set_process_title(runtime().config, "worker 1");
+    if (settings().lazy_apps) {  // serve() left the apps to the worker, and this is it
+        run_load_apps();
+        check_need_app();
+    }
     run_post_fork_hooks();
     WorkerExit why = run_worker(1, listeners);
     Phase phase = why == WorkerExit::Stop || why == WorkerExit::HurriedStop ? Phase::Shutdown

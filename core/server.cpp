@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include "build_plugin.hpp"
+#include "compat_notes.hpp"
 #include "core_options.hpp"
 #include "info_commands.hpp"
 #include "ini_file.hpp"
@@ -9,6 +10,7 @@
 #include "master.hpp"
 #include "plugin_search_path.hpp"
 #include "run_files.hpp"
+#include "process_options.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "user_locks.hpp"
@@ -103,13 +105,26 @@ std::vector<std::string> plugins_to_activate(const Runtime &rt) {
         const OptionInfo *info = rt.options.find(rt.config.name_at(i));
         if (info && info->owner != "core") names.push_back(info->owner);
     }
+    if (rt.config.value_or("protocol", "") == "http") names.push_back("http");
     return names;
 }
 
 std::vector<Listener> open_listeners(const Runtime &rt) {
     std::vector<Listener> out;
+    // --protocol http: the --socket listeners speak HTTP (the http plugin's protocol)
+    const uwsgi_protocol *socket_protocol = &uwsgi_socket_protocol();
+    std::string protocol = rt.config.value_or("protocol", "uwsgi");
+    if (protocol == "http") {
+        socket_protocol = rt.registry.protocol_for_option("http-socket");
+        if (!socket_protocol)
+            throw ConfigError("--protocol http needs the http plugin, which is not active");
+    } else if (protocol != "uwsgi") {
+        throw ConfigError(fmt::format("--protocol {} ({}): this server speaks uwsgi and http on "
+                                      "--socket",
+                                      protocol, rt.config.origin_of("protocol")));
+    }
     for (auto &addr : rt.config.all("socket"))
-        out.push_back(open_listener("socket", addr, &uwsgi_socket_protocol()));
+        out.push_back(open_listener("socket", addr, socket_protocol));
     for (auto *p : rt.registry.active()) {
         const uwsgi_protocol *proto = p->desc->protocol;
         if (!proto || !proto->socket_option) continue;
@@ -159,25 +174,6 @@ void drop_privileges(const Config &c) {
         throw ConfigError(fmt::format("cannot set uid to {}: {}", *u, strerror(errno)));
 }
 
-// --chdir and --env, as uWSGI applies them: before sockets are bound and plugins start.
-void apply_process_options(const Config &c) {
-    if (const std::string *dir = c.get("chdir")) {
-        if (chdir(dir->c_str()) != 0)
-            throw ConfigError(fmt::format("--chdir {} ({}): {}", *dir, c.origin_of("chdir"),
-                                          strerror(errno)));
-        spdlog::info("chdir() to {}", *dir);
-    }
-    for (auto &kv : c.all("env")) {
-        size_t eq = kv.find('=');
-        if (eq == 0 || kv.empty())
-            throw ConfigError(fmt::format("--env '{}': give KEY=VALUE", kv));
-        if (eq == std::string::npos)
-            unsetenv(kv.c_str());
-        else
-            setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
-    }
-}
-
 // uWSGI's --show-config layout, so the output can be read back as an ini file.
 void show_config(const Config &c) {
     std::string out = "\n;uWSGI instance configuration\n[uwsgi]\n";
@@ -187,7 +183,11 @@ void show_config(const Config &c) {
 }
 
 int serve(Runtime &rt) {
-    apply_process_options(rt.config);
+    if (rt.library_mode && (rt.config.has("daemonize") || rt.config.has("daemonize2")))
+        throw ConfigError("--daemonize: in library mode the process belongs to the host program; "
+                          "daemonize the host instead");
+    apply_early_process_options(rt.config);
+    log_compat_notes(rt.config);
     set_settings(Settings::from(rt.config));
     set_request_logging(!rt.config.flag("disable-logging"));
     if (!settings().honour_stdin) {
@@ -199,7 +199,9 @@ int serve(Runtime &rt) {
     run_init_hooks();
     std::vector<Listener> listeners = open_listeners(rt);
     write_pidfile(rt.config);
+    chown_unix_sockets(rt.config, listeners);
     drop_privileges(rt.config);
+    apply_late_log(rt.config);
     bool master = settings().master || settings().processes > 1;
     create_scoreboard(settings().processes);
     create_user_locks(settings().locks);
@@ -207,6 +209,11 @@ int serve(Runtime &rt) {
         run_load_apps();
         check_need_app();
     }
+    if (daemonize_late(rt.config)) {
+        rt.master_pid = getpid();
+        write_pidfile(rt.config);  // the daemon's pid now
+    }
+    if (master) set_process_title(rt.config, "master");
     spdlog::info("uwsgi {} serving: {} process(es) x {} thread(s){}", UWSGI_VERSION,
                  settings().processes, settings().threads, master ? ", with master" : "");
     rt.serving = true;
@@ -234,6 +241,7 @@ int server_main(int argc, char **argv, char **envp, const Launch &launch) {
     rt.library_mode = launch.library_mode;
     rt.started_on = int64_t(time(nullptr));
     rt.is_a_reload = getenv("UWSGI_INHERITED_SOCKETS") != nullptr;
+    if (!launch.library_mode) remember_argv_area(argc, argv);
     ParseInput input;
     input.args.assign(argv + 1, argv + argc);
     // A launcher may pass an empty envp (the seed's fakeuwsgi.py does, so that nothing writes

@@ -56,6 +56,8 @@ Settings Settings::from(const Config &c) {
     s.lazy_apps = c.flag("lazy-apps");
     s.honour_stdin = c.flag("honour-stdin");
     s.socket_mode = parse_socket_mode(c);
+    s.log_4xx = c.flag("log-4xx");
+    s.log_5xx = c.flag("log-5xx");
     return s;
 }
 

@@ -25,6 +25,8 @@ struct Settings {
     bool lazy_apps = false;
     bool honour_stdin = false;
     int socket_mode = -1;  // --chmod-socket; -1: leave UNIX sockets as bind() made them
+    bool log_4xx = false;  // request lines of 4xx / 5xx answers even with --disable-logging
+    bool log_5xx = false;
 
     static Settings from(const Config &config);
 };

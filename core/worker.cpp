@@ -220,7 +220,10 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     slot.tx.fetch_add(req.bytes_sent, std::memory_order_relaxed);
     slot.running_us.fetch_add(uint64_t(monotonic_ms() - req.start_ms) * 1000,
                               std::memory_order_relaxed);
-    if (request_logging_enabled() || req.log_this) log_request(req);
+    if (request_logging_enabled() || req.log_this ||
+        (settings().log_4xx && req.status / 100 == 4) ||
+        (settings().log_5xx && req.status / 100 == 5))
+        log_request(req);
     uint64_t n = served_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (settings().max_requests && n == uint64_t(settings().max_requests)) {
         spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);

@@ -44,6 +44,24 @@ const uwsgi_option kOptions[] = {
      .help = "run a Python file in each worker after fork"},
     {.name = "pypy-pp", .aliases = "pypy-python-path,pypy-pythonpath,pythonpath,python-path,pp",
      .kind = UWSGI_OPT_LIST, .metavar = "DIR", .help = "add a directory to the Python path"},
+    // Core options in uWSGI; here the pypy plugin is what loads and routes apps, so it owns
+    // them (and using them activates it, as in a uWSGI built with Python inside).
+    {.name = "mount", .kind = UWSGI_OPT_LIST, .metavar = "MOUNTPOINT=APP",
+     .help = "load APP (a file, MODULE[:CALLABLE] or paste config) for requests whose "
+             "SCRIPT_NAME is MOUNTPOINT"},
+    {.name = "manage-script-name", .kind = UWSGI_OPT_FLAG,
+     .help = "move the mountpoint that starts PATH_INFO into SCRIPT_NAME"},
+    {.name = "no-default-app", .kind = UWSGI_OPT_FLAG,
+     .help = "requests matching no mountpoint get 500 instead of the first app"},
+    {.name = "disable-write-exception", .kind = UWSGI_OPT_FLAG,
+     .help = "the WSGI write() callable does not raise once the client is gone"},
+    // uWSGI's CPython plugin options accepted with their meaning on PyPy (logged when used)
+    {.name = "single-interpreter", .kind = UWSGI_OPT_FLAG,
+     .help = "accepted: PyPy runs one interpreter per process"},
+    {.name = "optimize", .aliases = "O", .kind = UWSGI_OPT_VALUE, .metavar = "LEVEL",
+     .help = "accepted: PyPy has no optimisation level (asserts stay on)"},
+    {.name = "wsgi-disable-file-wrapper", .kind = UWSGI_OPT_FLAG,
+     .help = "leave wsgi.file_wrapper out of the WSGI environ"},
     {.name = "virtualenv", .aliases = "venv,home,pyhome,H", .kind = UWSGI_OPT_VALUE,
      .metavar = "DIR",
      .help = "a PyPy virtualenv: its site-packages go on the Python path (a CPython one is refused)"},

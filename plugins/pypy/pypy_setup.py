@@ -46,7 +46,12 @@ PLUGIN = b"pypy"
 state = types.ModuleType("_uwsgi_pypy")
 state.ffi = ffi
 state.api = api
-state.apps = []
+state.apps = []  # (mountpoint, description, app); the first is the default app
+state.single_app = True
+state.manage_script_name = state.no_default_app = False
+state.apps_by_length = []
+state.file_wrapper = True
+state.write_exceptions = True
 state.callbacks = []
 state.rpc_functions = {}
 sys.modules["_uwsgi_pypy"] = state
@@ -98,6 +103,12 @@ def _cstr(p):
 def opt_values(name):
     key = name.encode()
     return [os.fsdecode(ffi.string(host.opt_at(key, i))) for i in range(host.opt_count(key))]
+
+
+def host_flag(name):
+    """A flag option as the core reads it: false only for false/off/no/0."""
+    v = opt_value(name)
+    return v is not None and v.lower() not in ("false", "off", "no", "0")
 
 
 def opt_value(name):
@@ -342,7 +353,17 @@ class Response(object):
         s = _check_status(status)
         h = _check_headers(headers)
         self.status, self.headers = s, h
-        return self.write
+        return self.write if state.write_exceptions else self.write_quietly
+
+    def write_quietly(self, data):
+        """The write() callable under --disable-write-exception: once the client is gone the
+        app's writes go nowhere instead of raising (the request still ends as a gone client)."""
+        if self.peer_gone:
+            return
+        try:
+            self.write(data)
+        except ClientGone:
+            pass
 
     def has_header(self, lname):
         return any(n.lower() == lname for n, _ in self.headers)
@@ -468,7 +489,8 @@ def _environ(req):
     env["wsgi.multithread"] = host.num_threads() > 1
     env["wsgi.multiprocess"] = host.num_processes() > 1
     env["wsgi.run_once"] = False
-    env["wsgi.file_wrapper"] = FileWrapper
+    if state.file_wrapper:
+        env["wsgi.file_wrapper"] = FileWrapper
     return env
 
 
@@ -484,6 +506,26 @@ def _body_failed(resp, failure, where):
     return UWSGI_ERROR if resp.sent else UWSGI_OK
 
 
+def _route(env):
+    """uWSGI's app selection: with --manage-script-name the longest mountpoint that starts
+    PATH_INFO becomes SCRIPT_NAME (and leaves PATH_INFO); the app mounted at SCRIPT_NAME serves,
+    else the default app (the first loaded) unless --no-default-app. Unlike uWSGI's CPython
+    plugin, mounted apps share one interpreter (PyPy has no sub-interpreters)."""
+    if state.manage_script_name:
+        path = env["PATH_INFO"]
+        for mountpoint, _, _ in state.apps_by_length:
+            # a whole path segment, as uWSGI: /shop matches /shop and /shop/x, not /shopping
+            if mountpoint and (path == mountpoint or path.startswith(mountpoint + "/")):
+                env["SCRIPT_NAME"] = mountpoint
+                env["PATH_INFO"] = path[len(mountpoint):]
+                break
+    script_name = env["SCRIPT_NAME"]
+    for mountpoint, _, app in state.apps:
+        if mountpoint == script_name:
+            return app
+    return None if state.no_default_app else state.apps[0][2]
+
+
 def _handle(req):
     _tls.req = req
     resp = Response(req)
@@ -494,8 +536,12 @@ def _handle(req):
         if not state.apps:
             log("no WSGI app loaded (see the startup log): answering 500", LOG_ERROR)
             return UWSGI_ERROR
-        app = state.apps[0][1]
         env = _environ(req)
+        app = state.apps[0][2] if state.single_app else _route(env)
+        if app is None:
+            log("no app mounted at SCRIPT_NAME %r (PATH_INFO %r) and --no-default-app: "
+                "answering 500" % (env["SCRIPT_NAME"], env["PATH_INFO"]), LOG_ERROR)
+            return UWSGI_ERROR
         result = app(env, resp.start_response)
         try:
             resp.consume(result)
@@ -634,7 +680,7 @@ def _configure_paste_logging(path):
         logging.config.fileConfig(parser, disable_existing_loggers=False)
 
 
-def _add_app(loader, arg, what):
+def _add_app(loader, arg, what, mountpoint=""):
     try:
         app, desc = loader(arg)
     except BaseException:
@@ -643,8 +689,31 @@ def _add_app(loader, arg, what):
     if not callable(app):
         log("WSGI app %s (%s %s) is not callable" % (desc, what, arg), LOG_ERROR)
         return
-    state.apps.append((desc, app))
+    if mountpoint:
+        desc = "%s mounted at %s" % (desc, mountpoint)
+    state.apps.append((mountpoint, desc, app))
     host.register_app(PLUGIN, desc.encode("utf-8", "surrogateescape"))
+
+
+def _mount_loader(target):
+    """--mount MOUNTPOINT=APP: APP as uWSGI reads it, a paste config (config:FILE or FILE.ini),
+    a file (.py/.wsgi or a path), else MODULE[:CALLABLE]."""
+    if target.startswith("config:") or target.endswith(".ini"):
+        return load_paste
+    if target.endswith((".py", ".wsgi")) or "/" in target.partition(":")[0]:
+        return lambda t: load_wsgi_file(*t.partition(":")[::2])
+    return load_wsgi_module
+
+
+def _routing_setup():
+    state.manage_script_name = host_flag("manage-script-name")
+    state.no_default_app = host_flag("no-default-app")
+    # one app at "" and nothing to rewrite: requests skip the routing
+    state.single_app = (len(state.apps) == 1 and not state.apps[0][0]
+                        and not state.manage_script_name and not state.no_default_app)
+    state.apps_by_length = sorted(state.apps, key=lambda a: -len(a[0]))
+    state.file_wrapper = not host_flag("wsgi-disable-file-wrapper")
+    state.write_exceptions = not host_flag("disable-write-exception")
 
 
 def _use_virtualenv(venv):
@@ -689,7 +758,18 @@ def _use_virtualenv(venv):
         "" if include_system else " (system site-packages left out, as pyvenv.cfg says)"))
 
 
+def _log_accepted_options():
+    notes = {
+        "single-interpreter": "PyPy runs one interpreter per process: always so here",
+        "optimize": "PyPy has no optimisation level: asserts stay on",
+    }
+    for name, note in notes.items():
+        if opt_value(name) is not None:
+            log("--%s: %s" % (name, note))
+
+
 def _load_apps():
+    _log_accepted_options()
     venv = opt_value("virtualenv")
     if venv:
         try:
@@ -722,6 +802,14 @@ def _load_apps():
         path = opt_value(option)
         if path:
             _add_app(load_paste, path, "--" + option)
+    for spec in opt_values("mount"):
+        mountpoint, eq, target = spec.partition("=")
+        if not eq or not target:
+            log("--mount %r: give MOUNTPOINT=APP (e.g. /blog=blog.wsgi)" % spec, LOG_ERROR)
+            return -1
+        _add_app(_mount_loader(target), target, "--mount " + mountpoint,
+                 mountpoint.rstrip("/"))
+    _routing_setup()
     return len(state.apps) - before
 
 

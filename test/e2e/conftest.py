@@ -206,6 +206,7 @@ MODULE_PLUGINS = {
     "test_library_mode_pypy.py": ["pypy"],
     "test_paste_plugin.py": ["paste", "pypy"],
     "test_config_files.py": ["pypy", "http"],
+    "test_config_options.py": ["pypy", "http"],
 }
 
 

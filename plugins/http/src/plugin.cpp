@@ -17,7 +17,10 @@ const uwsgi_host *g_host = nullptr;
 Config g_config;
 
 const uwsgi_option kOptions[] = {
+    // uWSGI's --http starts an HTTP router process in front of the workers; here the workers
+    // serve HTTP themselves, which a client cannot tell apart (the core logs it when used).
     {.name = "http-socket",
+     .aliases = "http",
      .kind = UWSGI_OPT_LIST,
      .metavar = "ADDR",
      .help = "serve HTTP/1.1 on ADDR (host:port, :port or a UNIX path)"},
