@@ -35,6 +35,8 @@ const uwsgi_option kCoreOptions[] = {
     LIST("plugin", "plugins", "NAMES", "activate plugins by name or path (comma list)"),
     LIST("plugin-dir", nullptr, "DIR", "search DIR for NAME_plugin.so files"),
     LIST("ini", nullptr, "FILE[:SECTION]", "read options from an ini file (section uwsgi by default)"),
+    LIST("xml", nullptr, "FILE[:ID]", "read options from an XML file (<uwsgi>, or <uwsgi id=\"ID\">)"),
+    LIST("yaml", "yml", "FILE[:SECTION]", "read options from a YAML file (the uwsgi: mapping by default)"),
     LIST("inherit", nullptr, "FILE[:SECTION]", "read a template ini file where this option stands (as --ini)"),
     FLAG("strict", nullptr, "make keys of config files that are no option fatal (by default a warning)"),
     FLAG("show-config", nullptr, "print the effective configuration (every key = value, placeholders resolved) at start-up"),

@@ -1,13 +1,16 @@
 #include "ini_file.hpp"
 
 #include "config.hpp"
+#include "config_formats.hpp"
 #include "magic_vars.hpp"
 #include "placeholders.hpp"
 
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,7 +52,21 @@ std::pair<std::string, std::string> split_ini_spec(const std::string &spec) {
 IniReader::IniReader(ConfigEntries &out, std::function<bool(const std::string &)> is_include)
     : out_(out), is_include_(std::move(is_include)) {}
 
-void IniReader::read(const std::string &spec) {
+std::string format_of(const std::string &path) {
+    auto ends = [&](const char *ext) {
+        size_t n = strlen(ext);
+        return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
+    };
+    return ends(".xml") ? "xml" : ends(".yaml") || ends(".yml") ? "yaml" : "ini";
+}
+
+std::string format_for_key(const std::string &key) {
+    if (key == "xml") return "xml";
+    if (key == "yaml" || key == "yml") return "yaml";
+    return key == "ini" ? "ini" : "";
+}
+
+void IniReader::read(const std::string &spec, const std::string &format) {
     auto [path, section] = split_ini_spec(spec);
     if (path.empty()) {  // ":section": another section of the file being read
         if (last_file_.empty())
@@ -57,8 +74,8 @@ void IniReader::read(const std::string &spec) {
         path = last_file_;
     }
     std::ifstream in(path);
-    if (!in) throw ConfigError(fmt::format("cannot read ini file '{}'", path));
-    read(in, path, section);
+    if (!in) throw ConfigError(fmt::format("cannot read config file '{}'", path));
+    read(in, path, section, format);
 }
 
 // uWSGI's logic options: the condition and what %(_) means inside the block.
@@ -99,12 +116,8 @@ bool IniReader::condition(const std::string &key, const std::string &arg,
     return holds != negate;
 }
 
-void IniReader::read_line(const std::string &line, const std::string &where,
-                          const std::string &path, std::vector<Block> &blocks) {
-    size_t eq = line.find('=');
-    std::string key = trim(line.substr(0, eq));
-    // a key without '=' is a flag (uWSGI gives it an empty value, which flags read as true)
-    std::string value = eq == std::string::npos ? "true" : trim(line.substr(eq + 1));
+void IniReader::apply(const std::string &key, std::string value, const std::string &where,
+                      const std::string &path, std::vector<Block> &blocks) {
     bool active = blocks.empty() || blocks.back().active;
 
     if (key.rfind("if-", 0) == 0) {
@@ -141,7 +154,7 @@ void IniReader::read_line(const std::string &line, const std::string &where,
     if (is_include_ && is_include_(key)) {
         std::string spec = resolve_value(value, out_, where, key);
         try {
-            read(spec);
+            read(spec, format_for_key(key));
         } catch (const ConfigError &e) {
             throw ConfigError(fmt::format("{}: {} = {}: {}", where, key, value, e.what()));
         }
@@ -149,10 +162,35 @@ void IniReader::read_line(const std::string &line, const std::string &where,
     }
 }
 
-void IniReader::read(std::istream &in, const std::string &path, const std::string &asked) {
-    // no section given: [uwsgi], and %x is empty (as in uWSGI)
-    const std::string section = asked.empty() ? "uwsgi" : asked;
-    std::string id = path + ":" + section;
+std::vector<SectionLine> parse_ini_section(const std::string &text, const std::string &path,
+                                           const std::string &section) {
+    std::vector<SectionLine> out;
+    std::istringstream in(text);
+    bool in_section = false, found = false;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        std::string t = trim(line);
+        if (t.empty() || t[0] == ';' || t[0] == '#') continue;
+        if (t.front() == '[') {
+            size_t close = t.find(']');
+            in_section = trim(t.substr(1, close == std::string::npos ? std::string::npos
+                                                                     : close - 1)) == section;
+            found = found || in_section;
+            continue;
+        }
+        if (!in_section) continue;
+        size_t eq = t.find('=');
+        // a key without '=' is a flag (uWSGI gives it an empty value, which flags read as true)
+        out.push_back({trim(t.substr(0, eq)),
+                       eq == std::string::npos ? "true" : trim(t.substr(eq + 1)), number});
+    }
+    if (!found) throw ConfigError(fmt::format("ini file '{}' has no [{}] section", path, section));
+    return out;
+}
+
+void IniReader::read(std::istream &in, const std::string &path, const std::string &asked,
+                     const std::string &format) {
+    std::string id = path + ":" + asked;
     for (auto &r : reading_)
         if (r == id) {
             std::string chain;
@@ -162,34 +200,30 @@ void IniReader::read(std::istream &in, const std::string &path, const std::strin
     reading_.push_back(id);
     last_file_ = path;
     MagicVars magic;
-    magic.enter_file(path, asked);
-
+    magic.enter_file(path, asked);  // %x: the section, only when one was given (as uWSGI)
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string kind = format.empty() ? format_of(path) : format;
+    // no section given: [uwsgi] / <uwsgi> / uwsgi:
+    std::vector<SectionLine> lines =
+        kind == "xml"    ? parse_xml_section(magic.substitute(text.str()), path, asked)
+        : kind == "yaml" ? parse_yaml_section(magic.substitute(text.str()), path,
+                                              asked.empty() ? "uwsgi" : asked)
+                         : parse_ini_section(magic.substitute(text.str()), path,
+                                             asked.empty() ? "uwsgi" : asked);
     std::vector<Block> blocks;
-    bool in_section = false, found = false;
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        std::string t = trim(line);
-        if (t.empty() || t[0] == ';' || t[0] == '#') continue;
-        if (t.front() == '[') {
-            if (!blocks.empty() && in_section)
-                throw ConfigError(fmt::format("{}: no endif before the next section", blocks.back().origin));
-            in_section = trim(t.substr(1, t.find(']') == std::string::npos ? std::string::npos
-                                                                            : t.find(']') - 1)) ==
-                         section;
-            found = found || in_section;
-            continue;
-        }
-        if (in_section) read_line(magic.substitute(t), fmt::format("{}:{}", path, number), path, blocks);
-    }
+    for (auto &l : lines) apply(l.key, l.value, fmt::format("{}:{}", path, l.line), path, blocks);
     if (!blocks.empty())
-        throw ConfigError(fmt::format("{}: no endif before the end of the section", blocks.back().origin));
-    if (!found) throw ConfigError(fmt::format("ini file '{}' has no [{}] section", path, section));
+        throw ConfigError(fmt::format("{}: no endif before the end of the section",
+                                      blocks.back().origin));
     reading_.pop_back();
 }
 
 KeyValues read_ini(const std::string &spec) {
     ConfigEntries entries;
-    IniReader(entries, [](const std::string &k) { return k == "ini" || k == "inherit"; }).read(spec);
+    IniReader(entries, [](const std::string &k) {
+        return k == "inherit" || !format_for_key(k).empty();
+    }).read(spec);
     KeyValues out;
     for (auto &e : entries) out.emplace_back(e.key, e.value);
     return out;
@@ -197,7 +231,7 @@ KeyValues read_ini(const std::string &spec) {
 
 KeyValues parse_ini(std::istream &in, const std::string &path, const std::string &section) {
     ConfigEntries entries;
-    IniReader(entries, nullptr).read(in, path, section);
+    IniReader(entries, nullptr).read(in, path, section, "ini");
     KeyValues out;
     for (auto &e : entries) out.emplace_back(e.key, e.value);
     return out;

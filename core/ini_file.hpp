@@ -1,4 +1,5 @@
-// uWSGI-style ini files, read as uWSGI 2.0 reads them: "FILE[:section]" (section "uwsgi" by
+// uWSGI config files (ini, and XML / YAML through config_formats.hpp), read as uWSGI 2.0 reads
+// them: "FILE[:section]" (section "uwsgi" by
 // default, ":section" alone means the file being read), magic variables substituted in the text
 // (magic_vars.hpp), `if-*`/`else`/`endif` blocks, and include keys (`ini = other.ini[:section]`)
 // read in place. Every key is kept, known option or not: unknown keys serve as placeholders.
@@ -25,8 +26,11 @@ public:
 
     // Throws ConfigError (file, line and key named) on unreadable files, missing sections, include
     // loops, `if-*` without `endif`, malformed placeholders in include paths.
-    void read(const std::string &spec);
-    void read(std::istream &in, const std::string &path, const std::string &section);  // ""=uwsgi
+    // `format`: "ini", "xml" or "yaml"; empty: by the file's extension (.xml, .yaml/.yml, else
+    // ini). An empty section means the default one (uwsgi), and %x is then empty, as in uWSGI.
+    void read(const std::string &spec, const std::string &format = "");
+    void read(std::istream &in, const std::string &path, const std::string &section,
+              const std::string &format);
 
 private:
     struct Block {
@@ -34,8 +38,9 @@ private:
         std::string data;    // what %(_) means inside the block
         std::string origin;  // where the if-* was, for "no endif" errors
     };
-    void read_line(const std::string &line, const std::string &where, const std::string &path,
-                   std::vector<Block> &blocks);
+    // One key = value of the section: logic, %(_), includes, else an entry.
+    void apply(const std::string &key, std::string value, const std::string &where,
+               const std::string &path, std::vector<Block> &blocks);
     bool condition(const std::string &key, const std::string &arg, std::string &data) const;
 
     ConfigEntries &out_;
@@ -51,6 +56,12 @@ KeyValues read_ini(const std::string &spec);
 // The same from ini text already read (`path` only names errors and feeds the magic
 // variables), without includes. Lets tests and the fuzzer skip the file system.
 KeyValues parse_ini(std::istream &in, const std::string &path, const std::string &section);
+
+// "xml", "yaml" or "ini", by the file's extension.
+std::string format_of(const std::string &path);
+// The format an include key forces (--xml, --yaml/--yml, --ini); "" for the others (by
+// extension: --inherit, UWSGI_OPT_CONFIG options, a bare file argument).
+std::string format_for_key(const std::string &key);
 
 // Splits "file.ini:section" (a ':' after the last '/') into its parts; the section is empty
 // when none is given (read() then reads [uwsgi]).

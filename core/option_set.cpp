@@ -108,7 +108,8 @@ static void add_value(Config &config, const OptionInfo &info, const std::string 
 // Keys that name configuration files read where they stand: --ini, --inherit, and any option of
 // kind UWSGI_OPT_CONFIG (e.g. the paste plugin's --pypy-ini-paste, whose value is kept too).
 static bool is_config_file(const std::string &key, const OptionInfo *info) {
-    return key == "ini" || key == "inherit" || (info && info->opt->kind == UWSGI_OPT_CONFIG);
+    return key == "ini" || key == "inherit" || key == "xml" || key == "yaml" || key == "yml" ||
+           (info && info->opt->kind == UWSGI_OPT_CONFIG);
 }
 
 static std::string env_key(const std::string &var) {
@@ -161,11 +162,15 @@ static ConfigEntries collect(const OptionSet &options, const ParseInput &input,
         bool positional_ini = o.string_key == "positional-ini";
         if (!positional_ini && !is_config_file(o.string_key, info)) continue;
         for (auto &v : o.value) {
-            if (positional_ini && (v.size() < 4 || v.compare(v.size() - 4, 4, ".ini") != 0))
-                throw ConfigError(fmt::format("unexpected argument '{}': only a FILE.ini may "
-                                              "stand without an option", v));
-            entries.push_back({positional_ini ? "ini" : o.string_key, v, "command line"});
-            reader.read(v);
+            std::string path = split_ini_spec(v).first;
+            std::string format = format_of(path);
+            if (positional_ini && format == "ini" &&
+                (path.size() < 4 || path.compare(path.size() - 4, 4, ".ini") != 0))
+                throw ConfigError(fmt::format("unexpected argument '{}': only a config file "
+                                              "(.ini, .xml, .yaml, .yml) may stand without an "
+                                              "option", v));
+            entries.push_back({positional_ini ? format : o.string_key, v, "command line"});
+            reader.read(v, positional_ini ? "" : format_for_key(o.string_key));
         }
     }
     for (auto &o : parsed.options) {
@@ -202,7 +207,9 @@ Config parse_options(const OptionSet &options, const ParseInput &input,
                          what, e.key);
             continue;
         }
-        if (e.key == "ini" || e.key == "inherit") continue;
+        if (e.key == "ini" || e.key == "inherit" || e.key == "xml" || e.key == "yaml" ||
+            e.key == "yml")
+            continue;
         add_value(config, *info, e.value, e.origin);
     }
     return config;

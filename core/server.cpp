@@ -61,7 +61,9 @@ Prescan prescan(const std::vector<std::string> &args) {
     };
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
-        if (a.size() > 4 && a.compare(a.size() - 4, 4, ".ini") == 0 && a[0] != '-') scan_ini(a);
+        if (a[0] != '-' && (format_of(split_ini_spec(a).first) != "ini" ||
+                            (a.size() > 4 && a.compare(a.size() - 4, 4, ".ini") == 0)))
+            scan_ini(a);
         if (a.rfind("--", 0) != 0) continue;
         std::string key = a.substr(2), value;
         size_t eq = key.find('=');
@@ -71,7 +73,7 @@ Prescan prescan(const std::vector<std::string> &args) {
         } else if (i + 1 < args.size()) {
             value = args[i + 1];
         }
-        if (key == "ini") scan_ini(value);
+        if (key == "ini" || key == "xml" || key == "yaml" || key == "yml") scan_ini(value);
         take(key, value);
     }
     return out;

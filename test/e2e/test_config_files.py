@@ -252,6 +252,49 @@ def test_flask_style_ini_serves_the_same_on_both(start, tmp_path):
     assert all(a == answers["ours"] for a in answers.values()), answers
 
 
+FLASK_XML = '''<?xml version="1.0"?>
+<!-- an XML deployment of the same Flask app -->
+<uwsgi>
+    <plugins>python3</plugins>
+    <chdir>{tmp}/flaskapp</chdir>
+    <pythonpath>{dist}</pythonpath>
+    <module>wsgi:app</module>
+    <master/>
+    <processes>2</processes>
+    <http-socket>127.0.0.1:{port}</http-socket>
+    <vacuum/>
+    <env>APP_MODE=xml</env>
+    <env>APP_SECRET=$(CONFIG_TEST_SECRET)</env>
+</uwsgi>
+'''
+
+FLASK_YAML = '''# a YAML deployment of the same Flask app
+uwsgi:
+    plugins: python3
+    base: {tmp}
+    chdir: "%(base)/flaskapp"
+    pythonpath: {dist}
+    module: wsgi:app
+    master: true
+    processes: 2
+    http-socket: 127.0.0.1:{port}
+    env:
+        - APP_MODE=yaml
+        - APP_SECRET=$(CONFIG_TEST_SECRET)
+'''
+
+
+@pytest.mark.parametrize("ext, text", [("xml", FLASK_XML), ("yml", FLASK_YAML)])
+def test_flask_xml_and_yaml_files_serve_the_same_on_both(start, tmp_path, ext, text):
+    def setup(tmp, port):
+        write(tmp / "flaskapp" / "wsgi.py", FLASK_APP)
+        return write(tmp / ("flask." + ext), text.format(tmp=tmp, dist=DIST, port=port))
+    answers = serve_both(start, tmp_path, setup, http_get)
+    mode = b"xml" if ext == "xml" else b"yaml"
+    assert answers["ours"] == (200, b"flask flaskapp " + mode + b" s3cret")
+    assert all(a == answers["ours"] for a in answers.values()), answers
+
+
 def test_django_style_ini_behind_nginx_serves_the_same_on_both(start, tmp_path):
     answers = serve_both(start, tmp_path, django_setup, uwsgi_get)
     assert answers["ours"] == (200, b"django mysite.settings ")

@@ -1,9 +1,11 @@
-// libFuzzer target: configuration parsing. The input is an ini file's text: its [uwsgi] section
+// libFuzzer target: configuration parsing. The input is also parsed as an XML and a YAML config
+// file. As an ini file's text: its [uwsgi] section
 // is parsed with the magic variables expanded, and every key = value becomes a command-line
 // option and an UWSGI_* environment variable for the option parser (Boost.Program_options over
 // the core's option table), whose result goes through the typed settings. Only ConfigError may
 // come out: it is how a user hears about a mistake. Anything else escaping is a bug.
 #include "config.hpp"
+#include "config_formats.hpp"
 #include "core_options.hpp"
 #include "ini_file.hpp"
 #include "option_set.hpp"
@@ -48,6 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     split_ini_spec(text);
+    // the same text as an XML and a YAML config file (expat, libyaml)
+    for (auto parse : {parse_xml_section, parse_yaml_section}) {
+        try {
+            parse(text, "/etc/uwsgi/apps/site", "uwsgi");
+        } catch (const ConfigError &) {
+        }
+    }
 
     ParseInput input;
     for (auto &[key, value] : kvs) {
