@@ -1,5 +1,6 @@
 #include "lifecycle.hpp"
 
+#include "config_hooks.hpp"
 #include "host_table.hpp"
 #include "runtime.hpp"
 #include "settings.hpp"
@@ -67,6 +68,21 @@ void check_need_app() {
         throw NeedAppError{};
     }
     spdlog::warn("no app loaded; serving anyway (--need-app=false)");
+}
+
+void load_apps_with_hooks() {
+    run_config_hooks(runtime().config, "pre-app");
+    run_load_apps();
+    check_need_app();
+    run_config_hooks(runtime().config, "post-app");
+}
+
+void run_accepting_hooks() {
+    try {
+        run_config_hooks(runtime().config, "accepting");
+    } catch (const ConfigError &e) {
+        spdlog::error("worker {}: {}", runtime().worker_id, e.what());
+    }
 }
 
 void run_post_fork_hooks() {

@@ -6,6 +6,11 @@ namespace core {
 void run_init_hooks();       // master, after config; throws ConfigError on failure
 void run_load_apps();        // master, or each worker with --lazy-apps; throws on failure
 void check_need_app();       // throws NeedAppError when --need-app and no app was loaded
+// --hook-pre-app, run_load_apps, check_need_app, --hook-post-app: where apps load (the master,
+// or each worker with --lazy-apps).
+void load_apps_with_hooks();
+// --hook-accepting in a worker about to serve; a failure is logged (the worker serves on).
+void run_accepting_hooks();
 void run_post_fork_hooks();  // each worker
 void run_thread_init_hooks();
 void run_shutdown_hooks();

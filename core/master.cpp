@@ -1,5 +1,6 @@
 #include "master.hpp"
 
+#include "attached_daemons.hpp"
 #include "clock.hpp"
 #include "control_signals.hpp"
 #include "lifecycle.hpp"
@@ -76,6 +77,7 @@ private:
     std::vector<pid_t> pids_;  // index = worker id
     std::vector<int64_t> spawned_ms_;
     bool no_app_ = false;
+    AttachedDaemons daemons_;
 };
 
 void Master::spawn(int id) {
@@ -89,11 +91,9 @@ void Master::spawn(int id) {
         try {
             runtime().worker_id = id;
             set_process_title(runtime().config, fmt::format("worker {}", id));
-            if (settings().lazy_apps) {
-                run_load_apps();
-                check_need_app();
-            }
+            if (settings().lazy_apps) load_apps_with_hooks();
             run_post_fork_hooks();
+            run_accepting_hooks();
             run_worker(id, listeners_);
         } catch (const NeedAppError &) {
             code = kExitNoApp;
@@ -125,6 +125,7 @@ void Master::reap(bool respawn) {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (daemons_.reaped(pid, status, respawn)) continue;
         for (size_t id = 1; id < pids_.size(); ++id) {
             if (pids_[id] != pid) continue;
             pids_[id] = 0;
@@ -250,6 +251,7 @@ int Master::run() {
     pids_.assign(size_t(n) + 1, 0);
     spawned_ms_.assign(size_t(n) + 1, 0);
     for (int id = 1; id <= n; ++id) spawn(id);
+    daemons_.start(runtime().config);
 
     sigset_t set;
     sigemptyset(&set);
@@ -265,7 +267,10 @@ int Master::run() {
             wait_workers(settings().reload_mercy);
             return kExitNoApp;
         }
-        if (phase_ == Phase::Serving) check_harakiri();
+        if (phase_ == Phase::Serving) {
+            check_harakiri();
+            daemons_.check();
+        }
         if (is_control_signal(sig)) on_control_signal(sig);
         if (phase_ == Phase::Serving) continue;
         if (live_workers() > 0) {
@@ -277,6 +282,7 @@ int Master::run() {
         // Every worker is gone. A signal that came meanwhile still counts (a TERM turns the
         // reload into a shutdown), so none is left pending for the next image by surprise.
         phase_ = take_pending_control_signals(phase_);
+        daemons_.stop(phase_ != Phase::Shutdown);
         run_shutdown_hooks();
         if (phase_ == Phase::Shutdown) {
             spdlog::info("goodbye");
@@ -296,11 +302,9 @@ int run_master(const std::vector<Listener> &listeners) {
 int run_single(const std::vector<Listener> &listeners) {
     runtime().worker_id = 1;  // the single process is worker 1 in post_fork hooks too
     set_process_title(runtime().config, "worker 1");
-    if (settings().lazy_apps) {  // serve() left the apps to the worker, and this is it
-        run_load_apps();
-        check_need_app();
-    }
+    if (settings().lazy_apps) load_apps_with_hooks();  // serve() left them to the worker
     run_post_fork_hooks();
+    run_accepting_hooks();
     WorkerExit why = run_worker(1, listeners);
     Phase phase = why == WorkerExit::Stop || why == WorkerExit::HurriedStop ? Phase::Shutdown
                   : why == WorkerExit::BrutalReload                        ? Phase::BrutalReload

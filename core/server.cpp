@@ -1,7 +1,9 @@
 #include "server.hpp"
 
+#include "attached_daemons.hpp"
 #include "build_plugin.hpp"
 #include "compat_notes.hpp"
+#include "config_hooks.hpp"
 #include "core_options.hpp"
 #include "info_commands.hpp"
 #include "ini_file.hpp"
@@ -190,6 +192,7 @@ int serve(Runtime &rt) {
                           "daemonize the host instead");
     apply_early_process_options(rt.config);
     log_compat_notes(rt.config);
+    run_config_hooks(rt.config, "asap");
     set_settings(Settings::from(rt.config));
     set_request_logging(!rt.config.flag("disable-logging"));
     if (!settings().honour_stdin) {
@@ -202,20 +205,23 @@ int serve(Runtime &rt) {
     std::vector<Listener> listeners = open_listeners(rt);
     write_pidfile(rt.config);
     chown_unix_sockets(rt.config, listeners);
+    run_config_hooks(rt.config, "as-root");
     drop_privileges(rt.config);
     apply_late_log(rt.config);
-    bool master = settings().master || settings().processes > 1;
+    run_config_hooks(rt.config, "as-user");
+    // attached daemons need a master to supervise them (uWSGI turns it on for them too)
+    bool master = settings().master || settings().processes > 1 || AttachedDaemons::wanted(rt.config);
     create_scoreboard(settings().processes);
     create_user_locks(settings().locks);
-    if (!settings().lazy_apps) {
-        run_load_apps();
-        check_need_app();
-    }
+    if (!settings().lazy_apps) load_apps_with_hooks();
     if (daemonize_late(rt.config)) {
         rt.master_pid = getpid();
         write_pidfile(rt.config);  // the daemon's pid now
     }
-    if (master) set_process_title(rt.config, "master");
+    if (master) {
+        set_process_title(rt.config, "master");
+        run_config_hooks(rt.config, "master-start");
+    }
     spdlog::info("uwsgi {} serving: {} process(es) x {} thread(s){}", UWSGI_VERSION,
                  settings().processes, settings().threads, master ? ", with master" : "");
     rt.serving = true;

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, read
+from conftest import free_port, read, run_uwsgi
 from test_config_files import KINDS, http_get, start, uwsgi_get, wait_answer, write  # noqa: F401 (start: fixture)
 
 APP = '''
@@ -102,11 +102,11 @@ def test_logto_and_log_4xx_with_disable_logging(site, tmp_path, kind):
                    % (port, log), port)
     wait_answer(p, http_get(port, "/fine"))
     assert get(port, "/missing-page")[0] == 404
-    assert wait_file_text(str(log), "/missing-page"), read(str(log))
+    # the request line is written after the response, so wait for it
+    assert wait_file_text(str(log), "GET /missing-page"), read(str(log))
     assert wait_file_text(str(log), "app saw /fine")  # the app's stdout goes there too
     text = read(str(log))
     assert "GET /fine" not in text and "/fine =>" not in text
-    assert "GET /missing-page" in text
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -218,3 +218,78 @@ def test_accepted_options_say_what_they_mean_here(site, tmp_path):
         assert p.wait_log(text), text
     assert "is not an option" not in p.output()
 
+
+
+HOOKS = """master = true
+processes = 1
+hook-asap = mkdir:%(base)/run
+hook-asap = write:%(base)/run/asap.txt written-asap
+exec-pre-app = echo pre >> %(base)/run/order.txt
+hook-post-app = exec:echo post >> %(base)/run/order.txt
+hook-master-start = unix_signal:15 gracefully_kill_them_all
+hook-master-start = exec:echo master >> %(base)/run/order.txt
+hook-accepting = exec:echo accepting >> %(base)/run/order.txt
+"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hooks_run_in_their_phases(site, tmp_path, kind):
+    port = free_port()
+    p = site(kind, "base = %s\nhttp-socket = 127.0.0.1:%d\nmodule = main\n%s"
+                   % (tmp_path, port, HOOKS), port)
+    wait_answer(p, http_get(port, "/"))
+    assert read(str(tmp_path / "run" / "asap.txt")) == "written-asap"
+    order = tmp_path / "run" / "order.txt"
+    assert wait_file_text(str(order), "accepting")
+    assert read(str(order)).split() == ["pre", "post", "master", "accepting"]
+
+
+@pytest.mark.parametrize("hook, words", [
+    ("hook-asap = exec:exit 3", ["--hook-asap exec:exit 3", "site.ini:", "code 3"]),
+    ("hook-pre-app = frobnicate:x", ["--hook-pre-app frobnicate:x", "unknown action"]),
+    ("hook-master-start = unix_signal:1 reload_them_all", ["signals are fixed"]),
+])
+def test_failing_hook_stops_start_up(tmp_path, hook, words):
+    app_files(tmp_path)
+    r = run_uwsgi(str(ini(tmp_path, "ours", "http-socket = 127.0.0.1:%d\nmodule = main\n"
+                                            "master = true\n%s\n" % (free_port(), hook))),
+                  cwd=str(tmp_path), timeout=60)
+    assert r.returncode != 0
+    for w in words:
+        assert w in r.stderr, r.stderr
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def daemon_pids(path):
+    return [int(x) for x in read(path).split()]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_attach_daemon_supervised_by_the_master(site, tmp_path, kind):
+    port = free_port()
+    pids = str(tmp_path / "daemon.pids")
+    p = site(kind, "http-socket = 127.0.0.1:%d\nmodule = main\ndie-on-term = true\n"
+                   "attach-daemon = echo $$ >> %s; exec sleep 300\n" % (port, pids), port)
+    wait_answer(p, http_get(port, "/"))
+    assert wait_file_text(pids, "\n")
+    first = daemon_pids(pids)[0]
+    assert alive(first)
+    os.kill(first, signal.SIGKILL)  # the master starts it again
+    deadline = time.time() + 30
+    while len(daemon_pids(pids)) < 2:
+        assert time.time() < deadline, p.output()
+        time.sleep(0.05)
+    second = daemon_pids(pids)[1]
+    assert alive(second)
+    p.stop()
+    deadline = time.time() + 30
+    while alive(second):
+        assert time.time() < deadline, "the daemon outlived the server"
+        time.sleep(0.05)
