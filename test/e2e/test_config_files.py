@@ -324,10 +324,17 @@ def test_plain_ini_unix_socket_placeholders_logic_and_vacuum(start, tmp_path, ki
 @pytest.mark.parametrize("kind", KINDS)
 def test_die_on_term_stops_the_server(start, tmp_path, kind):
     port = free_port()
-    p = start(kind, flask_setup(tmp_path, port), port=port, env=ENV)
+    write(tmp_path / "plainapp" / "main.py", PLAIN_APP)
+    # short mercies: Debian's uWSGI may wait for them before its workers go
+    ini = write(tmp_path / "term.ini", "[uwsgi]\nplugins = python3\nchdir = %s/plainapp\n"
+                                       "wsgi-file = main.py\ncallable = app\nmaster = true\n"
+                                       "processes = 2\nhttp-socket = 127.0.0.1:%d\n"
+                                       "die-on-term = true\nworker-reload-mercy = 5\n"
+                                       "reload-mercy = 5\n" % (tmp_path, port))
+    p = start(kind, ini, port=port)
     wait_answer(p, http_get(port))
     p.proc.send_signal(signal.SIGTERM)
-    p.proc.wait(timeout=30)  # a reload (uWSGI 2.0 without die-on-term) would keep it running
+    p.proc.wait(timeout=60)  # a reload (uWSGI 2.0 without die-on-term) would keep it running
 
 
 # --------------------------------------------------------------------------------------------

@@ -293,3 +293,21 @@ def test_attach_daemon_supervised_by_the_master(site, tmp_path, kind):
     while alive(second):
         assert time.time() < deadline, "the daemon outlived the server"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_static_map_serves_files_and_falls_back_to_the_app(site, tmp_path, kind):
+    port = free_port()
+    write(tmp_path / "public" / "css" / "site.css", "body { color: red }\n")
+    write(tmp_path / "public" / "docs" / "index.html", "<h1>docs</h1>\n")
+    write(tmp_path / "secret.txt", "secret\n")
+    p = site(kind, "http-socket = 127.0.0.1:%d\nmodule = main\n"
+                   "static-map = /static=%s/public\nstatic-map2 = /docs=%s/public\n"
+                   "static-index = index.html\n" % (port, tmp_path, tmp_path), port)
+    wait_answer(p, http_get(port, "/"))
+    with urllib.request.urlopen("http://127.0.0.1:%d/static/css/site.css" % port) as r:
+        assert r.read() == b"body { color: red }\n"
+        assert r.headers["Content-Type"].startswith("text/css")
+    assert get(port, "/docs/") == (200, b"<h1>docs</h1>\n")  # static-map2 + static-index
+    assert get(port, "/static/missing.css") == (200, b"main||/static/missing.css")  # the app
+    assert get(port, "/static/../secret.txt")[1] != b"secret\n"
