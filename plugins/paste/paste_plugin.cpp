@@ -14,14 +14,20 @@ namespace {
 constexpr const char *kPlugin = "paste";
 
 const uwsgi_option options[] = {
+    // paste / ini-paste: the names uWSGI's CPython plugin gives the same options
     {.name = "pypy-paste",
+     .aliases = "paste",
      .kind = UWSGI_OPT_VALUE,
      .metavar = "FILE",
      .help = "load the WSGI app of a paste.deploy .ini file ([config:]FILE[#name])"},
     {.name = "pypy-ini-paste",
+     .aliases = "ini-paste",
      .kind = UWSGI_OPT_CONFIG,
      .metavar = "FILE",
      .help = "like --pypy-paste, and read the file's [uwsgi] section as configuration"},
+    {.name = "paste-logger",
+     .kind = UWSGI_OPT_FLAG,
+     .help = "accepted: the logging sections of the paste file always configure Python's logging"},
     {},
 };
 

@@ -5,6 +5,8 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
+
 from conftest import ROOT, free_port, run_uwsgi
 
 EXAMPLE = os.path.join(ROOT, "examples", "paste")
@@ -25,9 +27,11 @@ def children(pid):
     return out.stdout.split()
 
 
-def test_ini_paste_serves_the_pipeline_with_uwsgi_section_in_force(server, tmp_path):
+# --ini-paste / --paste: the names uWSGI's CPython plugin gives them
+@pytest.mark.parametrize("option", ["--pypy-ini-paste", "--ini-paste"])
+def test_ini_paste_serves_the_pipeline_with_uwsgi_section_in_force(server, tmp_path, option):
     port = free_port()
-    s = server("--pypy-ini-paste", example_copy(tmp_path, port), port=port)
+    s = server(option, example_copy(tmp_path, port), port=port)
     with urllib.request.urlopen(s.url("/hello"), timeout=10) as r:
         assert r.read() == b"Hello from paste.deploy"
         assert r.headers["X-Paste-Filter"] == "stamped in %s" % tmp_path
@@ -41,10 +45,11 @@ def test_ini_paste_serves_the_pipeline_with_uwsgi_section_in_force(server, tmp_p
     assert s.wait_log("paste-app: serving /hello"), s.output()
 
 
-def test_paste_with_options_on_the_command_line(server, tmp_path):
+@pytest.mark.parametrize("option", ["--pypy-paste", "--paste"])
+def test_paste_with_options_on_the_command_line(server, tmp_path, option):
     port = free_port()
     ini = example_copy(tmp_path, port)
-    s = server("--http-socket", "127.0.0.1:{port}", "--pypy-paste", "config:" + ini,
+    s = server("--http-socket", "127.0.0.1:{port}", option, "config:" + ini,
                "--pypy-pp", str(tmp_path), "--pypy-pp", DIST, port=port)
     with urllib.request.urlopen(s.url("/"), timeout=10) as r:
         assert r.read() == b"Hello from paste.deploy"
