@@ -25,6 +25,7 @@ const std::pair<const char *, const char *> kNotes[] = {
     {"master-as-root", "the master runs as the user it was started as, until --uid/--gid"},
     {"close-on-exec", "every socket and file the server opens is close-on-exec (listening "
                       "sockets pass only to the server re-executed on reload)"},
+    {"log-reopen", "the log file is reopened on every reload: the server re-executes itself"},
     {"log-date", "log lines always start with the date"},
     {"logdate", "log lines always start with the date"},
     {"log-master", "every process writes its own lines to the same log (no log pipe through "

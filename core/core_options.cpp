@@ -49,6 +49,8 @@ const uwsgi_option kCoreOptions[] = {
     VALUE("max-fd", nullptr, "N", "set the open file limit (RLIMIT_NOFILE) to N"),
     VALUE("logto", nullptr, "FILE", "log (and the apps' stdout/stderr) to FILE, appending"),
     VALUE("logto2", nullptr, "FILE", "as --logto, opened after privileges are dropped"),
+    VALUE("logfile-chmod", nullptr, "MODE", "chmod the --logto/--daemonize file to MODE (octal)"),
+    FLAG("log-reopen", nullptr, "accepted: the log file is reopened on every reload (the server re-executes)"),
     VALUE("daemonize", "d", "LOGFILE", "detach from the terminal at start-up, logging to LOGFILE"),
     VALUE("daemonize2", nullptr, "LOGFILE", "detach after the apps are loaded, logging to LOGFILE"),
     FLAG("log-4xx", nullptr, "log requests answered 4xx even with --disable-logging"),

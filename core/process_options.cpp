@@ -27,12 +27,25 @@ ConfigError option_error(const Config &c, const std::string &name, const std::st
                                    origin.empty() ? "" : " (" + origin + ")", what));
 }
 
-// uWSGI's logto: the file takes both stdout and stderr, so app prints land there too.
-void log_to(const Config &c, const std::string &name) {
+// The log file of --logto/--daemonize, appending, with --logfile-chmod applied.
+int open_log(const Config &c, const std::string &name) {
     const std::string *path = c.get(name);
-    if (!path) return;
     int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) throw option_error(c, name, strerror(errno));
+    if (const std::string *mode = c.get("logfile-chmod")) {
+        char *end = nullptr;
+        long m = std::strtol(mode->c_str(), &end, 8);
+        if (end == mode->c_str() || m < 0 || m > 07777)
+            throw option_error(c, "logfile-chmod", "give an octal mode such as 640");
+        if (fchmod(fd, mode_t(m)) != 0) throw option_error(c, "logfile-chmod", strerror(errno));
+    }
+    return fd;
+}
+
+// uWSGI's logto: the file takes both stdout and stderr, so app prints land there too.
+void log_to(const Config &c, const std::string &name) {
+    if (!c.has(name)) return;
+    int fd = open_log(c, name);
     dup2(fd, 1);
     dup2(fd, 2);
     close(fd);
@@ -41,8 +54,7 @@ void log_to(const Config &c, const std::string &name) {
 void become_daemon(const Config &c, const std::string &name) {
     const std::string *log = c.get(name);
     if (!log) return;
-    int fd = open(log->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) throw option_error(c, name, strerror(errno));
+    int fd = open_log(c, name);
     spdlog::info("--{}: becoming a daemon, logging to {}", name, *log);
     pid_t pid = fork();
     if (pid < 0) throw option_error(c, name, std::string("fork: ") + strerror(errno));

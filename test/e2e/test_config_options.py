@@ -98,8 +98,8 @@ def test_logto_and_log_4xx_with_disable_logging(site, tmp_path, kind):
     port = free_port()
     log = tmp_path / "app.log"
     p = site(kind, "http-socket = 127.0.0.1:%d\nmodule = main\n"
-                   "logto = %s\ndisable-logging = true\nlog-4xx = true\n"
-                   % (port, log), port)
+                   "logto = %s\nlogfile-chmod = 600\ndisable-logging = true\n"
+                   "log-4xx = true\n" % (port, log), port)
     wait_answer(p, http_get(port, "/fine"))
     assert get(port, "/missing-page")[0] == 404
     # the request line is written after the response, so wait for it
@@ -107,6 +107,7 @@ def test_logto_and_log_4xx_with_disable_logging(site, tmp_path, kind):
     assert wait_file_text(str(log), "app saw /fine")  # the app's stdout goes there too
     text = read(str(log))
     assert "GET /fine" not in text and "/fine =>" not in text
+    assert os.stat(str(log)).st_mode & 0o777 == 0o600  # logfile-chmod
 
 
 @pytest.mark.parametrize("kind", KINDS)
