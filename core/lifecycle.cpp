@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 namespace core {
 
@@ -17,6 +19,9 @@ namespace {
 // A plugin activated on demand during another plugin's init is initialised at once, so the
 // init loop must not run it again.
 std::vector<const LoadedPlugin *> g_initialized;
+// Why a plugin initialised on demand (inside another plugin's init) failed: fatal as soon as
+// the outer init returns, like any init failure (it used to be logged and the server served on).
+std::string g_deferred_failure;
 
 void init_pending() {
     // By index: an init may activate more plugins (extension_from_inactive_provider).
@@ -30,6 +35,7 @@ void init_pending() {
             throw ConfigError(fmt::format("plugin {} ({}) failed to initialise; see the messages "
                                           "above",
                                           p->desc->name, p->path));
+        if (!g_deferred_failure.empty()) throw ConfigError(std::exchange(g_deferred_failure, {}));
     }
 }
 
@@ -48,6 +54,7 @@ const void *extension_from_inactive_provider(const char *id) {
         init_pending();
     } catch (const std::exception &e) {
         spdlog::error("cannot activate the plugin that provides {}: {}", id, e.what());
+        if (g_deferred_failure.empty()) g_deferred_failure = e.what();
         return nullptr;
     }
     return rt.registry.extension(id);

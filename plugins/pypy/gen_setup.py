@@ -5,7 +5,7 @@ usage: gen_setup.py SETUP.py OUT_SETUP.py OUT_FIELDS.inc HEADER.h...
 
 The setup script reads the core's structs through cffi, so it needs their declarations (a cdef),
 their integer constants (UWSGI_OK, ...) and, for the start-up layout handshake, the list of
-structs whose fields it reports. All are made here from the headers themselves (plugin.h, rpc.h, pypy_api.h): the declarations, comments and
+structs whose fields it reports. All are made here from the headers themselves (plugin.h, rpc.h, cache.h, pypy_api.h): the declarations, comments and
 preprocessor lines removed, replace the line "# @GENERATED_CDEF@" of SETUP.py, giving
 OUT_SETUP.py, the exact script the plugin embeds and `--print-sym uwsgi_pypy_setup` prints.
 OUT_FIELDS.inc is the plugin's side of the handshake: one LAYOUT_SIZE / LAYOUT_FIELD line per
@@ -26,6 +26,8 @@ HANDSHAKE = {
     "uwsgi_host": ("at_most", "exact"),
     "uwsgi_worker_stats": ("exact", "exact"),
     "uwsgi_rpc_api": ("at_most", "exact"),
+    "uwsgi_cache_api": ("at_most", "exact"),
+    "uwsgi_cache_info": ("exact", "exact"),
     "uwsgi_pypy_api": ("exact_needed", "exact_needed"),
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pypy_api.h"
+#include <uwsgi/cache.h>
 #include <uwsgi/rpc.h>
 
 namespace uwsgi_pypy {

@@ -1221,6 +1221,135 @@ def _make_module():
     return m
 
 
+# ---------------------------------------------------------------------------------------------
+# the caching framework (uwsgi.cache/1, the cache plugin): uWSGI's cache_* functions with its
+# return conventions (plugins/python/uwsgi_pymodule.c): True or None, bytes or None.
+
+CACHE_MATH = {"inc": (UWSGI_CACHE_INC, 1), "dec": (UWSGI_CACHE_DEC, 1),  # noqa: F821
+              "mul": (UWSGI_CACHE_MUL, 2), "div": (UWSGI_CACHE_DIV, 2)}  # noqa: F821
+
+
+def _add_cache_functions(m):
+    p = state.cache_ext
+    api_ = ffi.cast("uwsgi_cache_api *", p) if p != ffi.NULL else None
+    if api_ is not None and api_.struct_size < ffi.sizeof("uwsgi_cache_api"):
+        log("the uwsgi.cache/1 extension is too small; the cache functions are off", LOG_ERROR)
+        api_ = None
+    ids = {}
+    local = threading.local()
+
+    def cache_id(cache):
+        """The id of a local cache, or None (uWSGI answers None for an unknown cache)."""
+        name = b"" if cache is None else _b(cache, "cache name")
+        found = ids.get(name)
+        if found is None:
+            if api_ is None:
+                return None
+            if b"@" in name:
+                log("remote caches (name@host:port) are not supported yet: %r" % name, LOG_WARN)
+                return None
+            n = api_.lookup(name)
+            if n < 0:
+                return None
+            found = ids[name] = n
+        return found
+
+    def buffer(size):
+        buf = getattr(local, "buf", None)
+        if buf is None or len(buf) < size:
+            buf = local.buf = ffi.new("char[]", max(size, 65536))
+        return buf
+
+    def cache_get(key, cache=None):
+        c = cache_id(cache)
+        if c is None:
+            return None
+        k = _b(key, "cache key")
+        buf = buffer(0)
+        n = api_.get(c, k, len(k), buf, len(buf))
+        while n > len(buf):  # a value larger than the buffer: read it again with room for it
+            buf = buffer(n)
+            n = api_.get(c, k, len(k), buf, len(buf))
+        return ffi.buffer(buf, n)[:] if n >= 0 else None
+    m.cache_get = cache_get
+
+    def store(key, value, expires, cache, flags):
+        c = cache_id(cache)
+        if c is None:
+            return None
+        k, v = _b(key, "cache key"), _b(value, "cache value")
+        ok = api_.set(c, k, len(k), v, len(v), max(int(expires), 0), flags) == UWSGI_OK
+        return True if ok else None
+
+    def cache_set(key, value, expires=0, cache=None):
+        """Stores only when the key is absent: True, or None (present, too large, full)."""
+        return store(key, value, expires, cache, 0)
+    m.cache_set = cache_set
+
+    def cache_update(key, value, expires=0, cache=None):
+        return store(key, value, expires, cache, UWSGI_CACHE_UPDATE)  # noqa: F821
+    m.cache_update = cache_update
+
+    def cache_del(key, cache=None):
+        c = cache_id(cache)
+        if c is None:
+            return None
+        k = _b(key, "cache key")
+        return True if api_.remove(c, k, len(k)) == UWSGI_OK else None
+    m.cache_del = cache_del
+
+    def cache_exists(key, cache=None):
+        c = cache_id(cache)
+        if c is None:
+            return None
+        k = _b(key, "cache key")
+        return True if api_.exists(c, k, len(k)) == 1 else None
+    m.cache_exists = cache_exists
+
+    def cache_clear(cache=None):
+        c = cache_id(cache)
+        if c is None:
+            return None
+        return True if api_.clear(c) == UWSGI_OK else None
+    m.cache_clear = cache_clear
+
+    def cache_keys(cache=None):
+        c = cache_id(cache)
+        if c is None:
+            raise ValueError("no local uWSGI cache available")
+        keys, pos, buf = [], ffi.new("uint64_t *", 0), buffer(0)
+        while True:
+            n = api_.key_at(c, pos, buf, len(buf))
+            if n < 0:
+                return keys
+            if n > len(buf):
+                buf = buffer(n)
+                continue
+            keys.append(ffi.buffer(buf, n)[:])
+    m.cache_keys = cache_keys
+
+    def math_function(name, op, default):
+        def fn(key, value=default, expires=0, cache=None):
+            c = cache_id(cache)
+            if c is None:
+                return None
+            k = _b(key, "cache key")
+            rc = api_.math(c, k, len(k), op, int(value), max(int(expires), 0), ffi.NULL)
+            return True if rc == UWSGI_OK else None
+        fn.__name__ = "cache_" + name
+        return fn
+    for name, (op, default) in CACHE_MATH.items():
+        setattr(m, "cache_" + name, math_function(name, op, default))
+
+    def cache_num(key, cache=None):
+        """The 64-bit number a cache_inc/dec/mul/div left; 0 when absent or not a number."""
+        v = cache_get(key, cache)
+        if v is None or len(v) != 8:
+            return 0
+        return int.from_bytes(v, sys.byteorder, signed=True)
+    m.cache_num = cache_num
+
+
 def _setup():
     _check_layout()
     if not sys.argv:
@@ -1229,7 +1358,10 @@ def _setup():
         sys.path.insert(0, ".")
     global uwsgi
     state.rpc_ext = host.get_extension(b"uwsgi.rpc/1")
+    # In the master before fork, so the core activates the cache plugin for every worker.
+    state.cache_ext = host.get_extension(b"uwsgi.cache/1")
     uwsgi = _make_module()
+    _add_cache_functions(uwsgi)
     sys.modules["uwsgi"] = uwsgi
     state.uwsgi = uwsgi
 

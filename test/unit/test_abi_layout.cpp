@@ -1,4 +1,4 @@
-// Freezes the ABI: every offset and size of every struct in plugin.h and rpc.h, per minor.
+// Freezes the ABI: every offset and size of every struct in plugin.h, rpc.h and cache.h, per minor.
 // A failure here means a plugin built against an older header would break: add fields only at
 // the end of a struct, bump UWSGI_ABI_MINOR, and add the new offsets below, never edit old ones.
 // Adding a host function is: its field at the end of uwsgi_host in plugin.h (with the minor's
@@ -6,6 +6,7 @@
 #include "plugin_loader.hpp"
 
 #include <uwsgi/plugin.h>
+#include <uwsgi/cache.h>
 #include <uwsgi/rpc.h>
 
 #include <catch2/catch.hpp>
@@ -191,6 +192,37 @@ TEST_CASE("uwsgi.rpc/1") {
     CHECK(offsetof(uwsgi_rpc_api, call_local) == 16);
     CHECK(offsetof(uwsgi_rpc_api, call_remote) == 24);
     CHECK(offsetof(uwsgi_rpc_api, function_at) == 32);
+}
+
+TEST_CASE("uwsgi.cache/1") {
+    CHECK(std::string(UWSGI_CACHE_EXTENSION) == "uwsgi.cache/1");
+    CHECK(UWSGI_CACHE_UPDATE == 1);
+    CHECK(UWSGI_CACHE_INC == 1);
+    CHECK(UWSGI_CACHE_DEC == 2);
+    CHECK(UWSGI_CACHE_MUL == 3);
+    CHECK(UWSGI_CACHE_DIV == 4);
+    CHECK(sizeof(uwsgi_cache_api) == 80);
+    CHECK(offsetof(uwsgi_cache_api, struct_size) == 0);
+    CHECK(offsetof(uwsgi_cache_api, reserved) == 4);
+    CHECK(offsetof(uwsgi_cache_api, lookup) == 8);
+    CHECK(offsetof(uwsgi_cache_api, get) == 16);
+    CHECK(offsetof(uwsgi_cache_api, set) == 24);
+    CHECK(offsetof(uwsgi_cache_api, remove) == 32);
+    CHECK(offsetof(uwsgi_cache_api, exists) == 40);
+    CHECK(offsetof(uwsgi_cache_api, clear) == 48);
+    CHECK(offsetof(uwsgi_cache_api, math) == 56);
+    CHECK(offsetof(uwsgi_cache_api, key_at) == 64);
+    CHECK(offsetof(uwsgi_cache_api, info) == 72);
+    CHECK(sizeof(uwsgi_cache_info) == 80);
+    CHECK(offsetof(uwsgi_cache_info, name) == 8);
+    CHECK(offsetof(uwsgi_cache_info, max_items) == 16);
+    CHECK(offsetof(uwsgi_cache_info, blocksize) == 24);
+    CHECK(offsetof(uwsgi_cache_info, keysize) == 32);
+    CHECK(offsetof(uwsgi_cache_info, items) == 40);
+    CHECK(offsetof(uwsgi_cache_info, hits) == 48);
+    CHECK(offsetof(uwsgi_cache_info, misses) == 56);
+    CHECK(offsetof(uwsgi_cache_info, full) == 64);
+    CHECK(offsetof(uwsgi_cache_info, purge_lru) == 72);
 }
 
 TEST_CASE("uwsgi_plugin, ABI 1.2") {

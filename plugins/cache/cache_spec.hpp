@@ -1,0 +1,30 @@
+// One cache's definition, as uWSGI 2.0 spells it: --cache2 name=N,items=K[,key=value...], or the
+// legacy --cache ITEMS (with --cache-blocksize). Parsing only; no memory is touched here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cache {
+
+struct Spec {
+    std::string name;
+    uint64_t items = 0;
+    uint64_t blocksize = 65536;  // uWSGI's default: the largest value
+    uint64_t blocks = 0;         // 0: as many as items (uWSGI); never fewer than items
+    uint64_t keysize = 2048;     // uWSGI's default
+    bool purge_lru = false;
+    bool ignore_full = false;
+    std::string store;           // file the cache is mapped from, so a restart keeps it
+    uint64_t store_sync = 0;     // seconds between flushes of the store; 0: only at exit
+    int64_t math_initial = 0;
+};
+
+// Parses a --cache2 value. False with `why` naming the offending key and the fix.
+bool parse_cache2(std::string_view text, Spec &out, std::string &why);
+
+// A whole number in [min, max]; false when malformed or out of range.
+bool parse_number(std::string_view text, uint64_t min, uint64_t max, uint64_t &out);
+
+}  // namespace cache

@@ -1,0 +1,152 @@
+#include "../cache_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <vector>
+#include <string>
+#include <unistd.h>
+#include <sys/wait.h>
+
+namespace {
+
+std::unique_ptr<cache::Table> make(cache::Spec s) {
+    std::string why;
+    auto t = cache::Table::create(s, [](int, const std::string &) {}, why);
+    INFO(why);
+    REQUIRE(t);
+    return t;
+}
+
+cache::Spec spec(uint64_t items, bool lru = false) {
+    cache::Spec s;
+    s.name = "t";
+    s.items = items;
+    s.blocksize = 64;
+    s.keysize = 16;
+    s.purge_lru = lru;
+    return s;
+}
+
+std::string get(cache::Table &t, std::string_view key) {
+    char buf[64];
+    int64_t n = t.get(key, buf, sizeof buf);
+    return n < 0 ? std::string("<none>") : std::string(buf, size_t(n));
+}
+
+}  // namespace
+
+TEST_CASE("set only when absent, update replaces, del and exists") {
+    auto t = make(spec(4));
+    CHECK(t->set("k", "v1", 0, 0) == UWSGI_OK);
+    CHECK(t->set("k", "v2", 0, 0) == UWSGI_ERROR);
+    CHECK(get(*t, "k") == "v1");
+    CHECK(t->set("k", "v2", 0, UWSGI_CACHE_UPDATE) == UWSGI_OK);
+    CHECK(get(*t, "k") == "v2");
+    CHECK(t->exists("k") == 1);
+    CHECK(t->del("k") == UWSGI_OK);
+    CHECK(t->del("k") == UWSGI_ERROR);
+    CHECK(t->exists("k") == 0);
+    CHECK(get(*t, "k") == "<none>");
+}
+
+TEST_CASE("limits: key and value sizes, a full cache") {
+    auto t = make(spec(2));
+    CHECK(t->set(std::string(17, 'k'), "v", 0, 0) == UWSGI_ELIMIT);
+    CHECK(t->set("k", std::string(65, 'v'), 0, 0) == UWSGI_ELIMIT);
+    CHECK(t->set("", "v", 0, 0) == UWSGI_ELIMIT);
+    CHECK(t->set("k", "", 0, 0) == UWSGI_ELIMIT);
+    CHECK(t->set("a", "1", 0, 0) == UWSGI_OK);
+    CHECK(t->set("b", "2", 0, 0) == UWSGI_OK);
+    CHECK(t->set("c", "3", 0, 0) == UWSGI_ELIMIT);
+    CHECK(get(*t, "a") == "1");
+    CHECK(get(*t, "b") == "2");
+}
+
+TEST_CASE("purge_lru evicts the least recently used") {
+    auto t = make(spec(2, true));
+    CHECK(t->set("a", "1", 0, 0) == UWSGI_OK);
+    CHECK(t->set("b", "2", 0, 0) == UWSGI_OK);
+    CHECK(get(*t, "a") == "1");  // b is now the least recently used
+    CHECK(t->set("c", "3", 0, 0) == UWSGI_OK);
+    CHECK(get(*t, "b") == "<none>");
+    CHECK(get(*t, "a") == "1");
+    CHECK(get(*t, "c") == "3");
+}
+
+TEST_CASE("math: from 0, wrapping, division by zero gives 0") {
+    auto t = make(spec(4));
+    int64_t r = 0;
+    CHECK(t->math("n", UWSGI_CACHE_INC, 5, 0, &r) == UWSGI_OK);
+    CHECK(r == 5);
+    CHECK(t->math("n", UWSGI_CACHE_MUL, 3, 0, &r) == UWSGI_OK);
+    CHECK(r == 15);
+    CHECK(t->math("n", UWSGI_CACHE_DEC, 20, 0, &r) == UWSGI_OK);
+    CHECK(r == -5);
+    CHECK(t->math("n", UWSGI_CACHE_DIV, 0, 0, &r) == UWSGI_OK);
+    CHECK(r == 0);
+    CHECK(t->set("s", "abc", 0, 0) == UWSGI_OK);
+    CHECK(t->math("s", UWSGI_CACHE_INC, 1, 0, &r) == UWSGI_ERROR);
+}
+
+TEST_CASE("keys and clear") {
+    auto t = make(spec(8));
+    t->set("a", "1", 0, 0);
+    t->set("bb", "2", 0, 0);
+    uint64_t pos = 0;
+    char buf[16];
+    std::vector<std::string> keys;
+    for (int64_t n; (n = t->key_at(&pos, buf, sizeof buf)) >= 0;) keys.emplace_back(buf, size_t(n));
+    CHECK(keys.size() == 2);
+    t->clear();
+    pos = 0;
+    CHECK(t->key_at(&pos, buf, sizeof buf) == UWSGI_ERROR);
+    CHECK(t->set("a", "again", 0, 0) == UWSGI_OK);
+}
+
+TEST_CASE("an expired item is gone at once; the sweeper frees its slot") {
+    auto t = make(spec(4));
+    CHECK(t->set("old", "v", 1, 0) == UWSGI_OK);
+    CHECK(t->set("keep", "v", 0, 0) == UWSGI_OK);
+    sleep(2);
+    CHECK(t->sweep() == 1);
+    CHECK(get(*t, "old") == "<none>");
+    CHECK(get(*t, "keep") == "v");
+}
+
+TEST_CASE("a child sees and writes the parent's cache (shared mapping)") {
+    auto t = make(spec(4));
+    t->set("from-parent", "p", 0, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        bool ok = get(*t, "from-parent") == "p" && t->set("from-child", "c", 0, 0) == UWSGI_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(get(*t, "from-child") == "c");
+}
+
+TEST_CASE("a store file keeps the items across a new mapping; another geometry is refused") {
+    char path[] = "/tmp/cache-store-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    cache::Spec s = spec(4);
+    s.store = path;
+    {
+        auto t = make(s);
+        t->set("kept", "yes", 0, 0);
+        t->sync();
+    }
+    {
+        auto t = make(s);
+        CHECK(get(*t, "kept") == "yes");
+    }
+    s.blocksize = 128;
+    std::string why;
+    CHECK_FALSE(cache::Table::create(s, [](int, const std::string &) {}, why));
+    CHECK(why.find("remove") != std::string::npos);
+    unlink(path);
+}
