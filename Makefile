@@ -1,6 +1,6 @@
 # A thin layer over meson for the seed's build commands:
 #
-#   UWSGI_PROFILE=pypy make                            ./uwsgi with pypy, http and rpc linked in
+#   UWSGI_PROFILE=pypy make                            ./uwsgi with pypy, http, rpc and cache linked in
 #   UWSGI_PROFILE=pypy UWSGI_AS_LIB=libuwsgi.so make   ./libuwsgi.so, the same as a library
 #   make                                               the default profile: every plugin a .so
 #

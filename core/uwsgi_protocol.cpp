@@ -20,6 +20,9 @@ namespace {
 
 // uWSGI's RPC packets carry a list of items, not key/value vars: their payload is the body.
 constexpr uint8_t kRpcModifier1 = 173;
+// uWSGI's remote cache packets (modifier1 111, the cache plugin) give their value's length in
+// the var `size`, not CONTENT_LENGTH.
+constexpr uint8_t kCacheModifier1 = 111;
 
 struct State {
     uwsgi_conn *conn;
@@ -95,7 +98,7 @@ int read_request(void *state, uwsgi_request *req) {
         return UWSGI_ERROR;
     }
     s.body_pos = end;
-    std::string_view cl = req->var("CONTENT_LENGTH");
+    std::string_view cl = req->var(h.modifier1 == kCacheModifier1 ? "size" : "CONTENT_LENGTH");
     s.body_left = 0;
     for (char c : cl) {
         // 18 digits always fit in int64_t; a longer number would overflow it

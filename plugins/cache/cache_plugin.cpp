@@ -1,6 +1,8 @@
 // The cache plugin: uWSGI's caching framework. Reads --cache2/--cache, maps every cache in the
 // master before fork (cache_table.cpp), sweeps expired items and flushes store files from a
-// thread of the master, and offers the caches to every plugin as the "uwsgi.cache/1" extension.
+// thread of the master, offers the caches to every plugin as the "uwsgi.cache/1" extension, and
+// serves them to other instances (modifier1 111, cache_remote.cpp).
+#include "cache_remote.hpp"
 #include "cache_spec.hpp"
 #include "cache_table.hpp"
 
@@ -203,6 +205,15 @@ const uwsgi_cache_api kApi = {
     .info = api_info,
 };
 
+// ---- modifier1 111: other instances' cache_*(..., "name@host:port") ----------------------------
+
+int request(uwsgi_request *req) {
+    return cache::serve_remote(*host, req, [](std::string_view name) {
+        int32_t id = api_lookup(std::string(name).c_str());
+        return table(id);
+    });
+}
+
 // ---- the descriptor -------------------------------------------------------------------------
 
 int init(const uwsgi_host *h) {
@@ -259,7 +270,8 @@ const uwsgi_plugin descriptor = {
     .options = kOptions,
     .init = init,
     .shutdown = shutdown,
-    .modifier1 = -1,
+    .modifier1 = cache::kRemoteModifier1,
+    .request = request,
     .get_extension = get_extension,
     .provides = UWSGI_CACHE_EXTENSION,  // activated when a plugin asks for it (e.g. pypy)
 };

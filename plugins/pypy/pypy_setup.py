@@ -1229,6 +1229,64 @@ CACHE_MATH = {"inc": (UWSGI_CACHE_INC, 1), "dec": (UWSGI_CACHE_DEC, 1),  # noqa:
               "mul": (UWSGI_CACHE_MUL, 2), "div": (UWSGI_CACHE_DIV, 2)}  # noqa: F821
 
 
+def _remote_cache(node, name, cmd, key=b"", value=None, expires=0):
+    """One request of uWSGI's remote cache protocol (modifier1 111, modifier2 17) to
+    node "host:port": (True, value) when the node answered status ok, else (False, None)."""
+    pairs = [(b"cmd", cmd), (b"key", key)]
+    if value is not None:
+        pairs.append((b"size", b"%d" % len(value)))
+    if expires > 0:
+        pairs.append((b"expires", b"%d" % expires))
+    pairs.append((b"cache", name))
+    if any(len(k) > 0xffff or len(v) > 0xffff for k, v in pairs):
+        return False, None
+    block = b"".join(len(k).to_bytes(2, "little") + k + len(v).to_bytes(2, "little") + v
+                     for k, v in pairs)
+    if len(block) > 0xffff:
+        return False, None
+    address, _, port = node.rpartition(b":")
+    try:
+        with socket.create_connection((address.strip(b"[]").decode(), int(port)),
+                                      timeout=max(_setting("socket-timeout"), 1)) as sock:
+            sock.sendall(bytes([111]) + len(block).to_bytes(2, "little") + bytes([17]) + block +
+                         (value or b""))
+            data = b""
+
+            def need(n):
+                nonlocal data
+                while len(data) < n:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return False
+                    data += chunk
+                return True
+            if not need(4):
+                return False, None  # closed without an answer: uWSGI's "no"
+            size = int.from_bytes(data[1:3], "little")
+            if not need(4 + size):
+                return False, None
+            answer, i = {}, 4
+            while i + 2 <= 4 + size:
+                kl = int.from_bytes(data[i:i + 2], "little")
+                k = data[i + 2:i + 2 + kl]
+                i += 2 + kl
+                vl = int.from_bytes(data[i:i + 2], "little")
+                answer[k] = data[i + 2:i + 2 + vl]
+                i += 2 + vl
+            if answer.get(b"status") != b"ok":
+                return False, None
+            if cmd != b"get":
+                return True, None
+            length = int(answer.get(b"size", b"0"))
+            if not need(4 + size + length):
+                return False, None
+            return True, data[4 + size:4 + size + length]
+    except (OSError, ValueError) as e:
+        log("remote cache %s: %s failed: %s" % (node.decode("latin-1"), cmd.decode(), e),
+            LOG_WARN)
+        return False, None
+
+
 def _add_cache_functions(m):
     p = state.cache_ext
     api_ = ffi.cast("uwsgi_cache_api *", p) if p != ffi.NULL else None
@@ -1239,14 +1297,15 @@ def _add_cache_functions(m):
     local = threading.local()
 
     def cache_id(cache):
-        """The id of a local cache, or None (uWSGI answers None for an unknown cache)."""
+        """The id of a local cache, (name, node) for name@host:port, or None (uWSGI answers None
+        for an unknown cache)."""
         name = b"" if cache is None else _b(cache, "cache name")
         found = ids.get(name)
         if found is None:
-            if api_ is None:
-                return None
             if b"@" in name:
-                log("remote caches (name@host:port) are not supported yet: %r" % name, LOG_WARN)
+                cache_name, _, node = name.partition(b"@")
+                return cache_name, node
+            if api_ is None:
                 return None
             n = api_.lookup(name)
             if n < 0:
@@ -1260,11 +1319,17 @@ def _add_cache_functions(m):
             buf = local.buf = ffi.new("char[]", max(size, 65536))
         return buf
 
+    def remote(c, cmd, key=b"", value=None, expires=0):
+        ok, value = _remote_cache(c[1], c[0], cmd, key, value, expires)
+        return value if cmd == b"get" else (True if ok else None)
+
     def cache_get(key, cache=None):
         c = cache_id(cache)
         if c is None:
             return None
         k = _b(key, "cache key")
+        if isinstance(c, tuple):
+            return remote(c, b"get", k)
         buf = buffer(0)
         n = api_.get(c, k, len(k), buf, len(buf))
         while n > len(buf):  # a value larger than the buffer: read it again with room for it
@@ -1278,6 +1343,8 @@ def _add_cache_functions(m):
         if c is None:
             return None
         k, v = _b(key, "cache key"), _b(value, "cache value")
+        if isinstance(c, tuple):
+            return remote(c, b"update" if flags else b"set", k, v, max(int(expires), 0))
         ok = api_.set(c, k, len(k), v, len(v), max(int(expires), 0), flags) == UWSGI_OK
         return True if ok else None
 
@@ -1295,6 +1362,8 @@ def _add_cache_functions(m):
         if c is None:
             return None
         k = _b(key, "cache key")
+        if isinstance(c, tuple):
+            return remote(c, b"del", k)
         return True if api_.remove(c, k, len(k)) == UWSGI_OK else None
     m.cache_del = cache_del
 
@@ -1303,6 +1372,8 @@ def _add_cache_functions(m):
         if c is None:
             return None
         k = _b(key, "cache key")
+        if isinstance(c, tuple):
+            return remote(c, b"exists", k)
         return True if api_.exists(c, k, len(k)) == 1 else None
     m.cache_exists = cache_exists
 
@@ -1310,12 +1381,14 @@ def _add_cache_functions(m):
         c = cache_id(cache)
         if c is None:
             return None
+        if isinstance(c, tuple):
+            return remote(c, b"clear")
         return True if api_.clear(c) == UWSGI_OK else None
     m.cache_clear = cache_clear
 
     def cache_keys(cache=None):
         c = cache_id(cache)
-        if c is None:
+        if c is None or isinstance(c, tuple):
             raise ValueError("no local uWSGI cache available")
         keys, pos, buf = [], ffi.new("uint64_t *", 0), buffer(0)
         while True:
@@ -1334,6 +1407,11 @@ def _add_cache_functions(m):
             if c is None:
                 return None
             k = _b(key, "cache key")
+            if isinstance(c, tuple):
+                # uWSGI sends the raw 8-byte operand as a plain set/update (no arithmetic on
+                # the node); refused here rather than storing the operand as the result.
+                log("cache_%s on a remote cache is not supported" % name, LOG_WARN)
+                return None
             rc = api_.math(c, k, len(k), op, int(value), max(int(expires), 0), ffi.NULL)
             return True if rc == UWSGI_OK else None
         fn.__name__ = "cache_" + name

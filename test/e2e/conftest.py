@@ -207,6 +207,7 @@ MODULE_PLUGINS = {
     "test_paste_plugin.py": ["paste", "pypy"],
     "test_config_files.py": ["pypy", "http"],
     "test_config_options.py": ["pypy", "http"],
+    "test_cache.py": ["cache"],
 }
 
 

@@ -3,11 +3,15 @@ cache shared by every worker and thread, uWSGI's return conventions, expiry, pur
 across a restart, exact concurrent arithmetic, cachelib. Runs on our PyPy server and on Debian's
 uWSGI (CPython plugin), so what is asserted is uWSGI's behaviour."""
 import os
+import socket
 import subprocess
 import threading
 import urllib.parse
 
-from conftest import PYPY_HOME, UWSGI
+import pytest
+
+from conftest import (BUILD, PYPY_HOME, UWSGI, free_port, plugin_available, read_until_closed,
+                      uwsgi_packet)
 from module_helpers import from_each_worker, get, start_app, wait_for
 
 CACHE = "--cache2"
@@ -171,3 +175,91 @@ def test_bad_cache2_is_refused_at_start_up(tmp_path):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode != 0, spec
         assert named in r.stderr + r.stdout, (spec, r.stderr + r.stdout)
+
+
+def native(port, path, cache=""):
+    """Asks the cachedemo plugin (modifier1 120) over the uwsgi protocol: (status line, body)."""
+    packet = uwsgi_packet({"PATH_INFO": path, "QUERY_STRING": cache, "REQUEST_METHOD": "GET"},
+                          modifier1=120)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(packet)
+        data = read_until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), body
+
+
+def test_a_native_plugin_reads_what_pypy_wrote(server, tmp_path):
+    demo = os.path.join(BUILD, "plugins", "cache", "cachedemo_plugin.so")
+    if not plugin_available("pypy") or not os.path.exists(demo):
+        pytest.skip("plugin pypy or the cachedemo plugin is not built here")
+    from conftest import Flavour
+    native_port = free_port()
+    s = start_app(server, Flavour("pypy"), tmp_path, "cache_app.py", "--threads", "2",
+                  CACHE, "name=main,items=64", CACHE, "name=other,items=8",
+                  "--plugin", "cachedemo", "--socket", "127.0.0.1:%d" % native_port)
+    assert call(s, "cache_set", "from-pypy", b"written by PyPy") is True
+    assert call(s, "cache_inc", "n", 41, 0, "other") is True
+    assert native(native_port, "/get/from-pypy") == ("HTTP/1.1 200 OK", b"written by PyPy")
+    assert native(native_port, "/num/n", "other")[1] == b"41"
+    assert native(native_port, "/get/absent")[0].startswith("HTTP/1.1 404")
+    assert native(native_port, "/set/from-cpp/native")[1] == b"stored"
+    assert call(s, "cache_get", "from-cpp") == b"native"
+
+
+def start_node(server, flavour, tmp_path, name, *extra):
+    """An instance in its own folder (remote cache tests). uWSGI serves remote caches with its
+    cache plugin (Debian: cache_plugin.so, modifier1 111); ours is the same name."""
+    folder = tmp_path / name
+    folder.mkdir()
+    return start_app(server, flavour, folder, "cache_app.py", "--threads", "2",
+                     "--plugin", "cache", *extra)
+
+
+def remote_calls(client, remote):
+    """What every flavour answers for cache_*(..., "name@host:port")."""
+    return [
+        call(client, "cache_set", "k", b"remote value", 0, remote),
+        call(client, "cache_get", "k", remote),
+        call(client, "cache_set", "k", b"again", 0, remote),
+        call(client, "cache_update", "k", b"updated", 0, remote),
+        call(client, "cache_get", "k", remote),
+        call(client, "cache_exists", "k", remote),
+        call(client, "cache_del", "k", remote),
+        call(client, "cache_del", "k", remote),
+        call(client, "cache_exists", "k", remote),
+        call(client, "cache_get", "k", remote),
+        call(client, "cache_set", "kept", b"on the node", 0, remote),
+    ]
+
+
+REMOTE_ANSWERS = [True, b"remote value", None, True, b"updated", True, True, None, None, None,
+                  True]
+
+
+def test_remote_cache_name_at_host_port(server, flavour, tmp_path):
+    node_port = free_port()
+    node = start_node(server, flavour, tmp_path, "node", CACHE, "name=main,items=16",
+                      CACHE, "name=other,items=8", "--socket", "127.0.0.1:%d" % node_port)
+    client = start_node(server, flavour, tmp_path, "client", CACHE, "name=local,items=4")
+    assert remote_calls(client, "other@127.0.0.1:%d" % node_port) == REMOTE_ANSWERS
+    assert call(node, "cache_get", "kept", "other") == b"on the node"
+    assert call(node, "cache_get", "kept") is None  # went to `other`, not the default
+    assert call(client, "cache_get", "kept", "nosuch@127.0.0.1:%d" % node_port) is None
+    assert call(client, "cache_get", "kept", "other@127.0.0.1:%d" % free_port()) is None
+
+
+def test_remote_cache_between_ours_and_uwsgi(server, tmp_path):
+    """Our PyPy app uses a cache of Debian's uWSGI, and uWSGI's app one of ours."""
+    from conftest import Flavour, upstream_python_available
+    if not upstream_python_available() or not plugin_available("pypy"):
+        pytest.skip("needs Debian's uwsgi-core with its python3 plugin and our pypy plugin")
+    ours, theirs = Flavour("pypy"), Flavour("cpython")
+    for client_flavour, node_flavour in [(ours, theirs), (theirs, ours)]:
+        node_port = free_port()
+        tag = "%s-to-%s" % (client_flavour, node_flavour)
+        node = start_node(server, node_flavour, tmp_path, tag + "-node", CACHE,
+                          "name=other,items=8", "--socket", "127.0.0.1:%d" % node_port)
+        client = start_node(server, client_flavour, tmp_path, tag + "-client", CACHE,
+                            "name=local,items=4")
+        assert remote_calls(client, "other@127.0.0.1:%d" % node_port) == REMOTE_ANSWERS, tag
+        assert call(node, "cache_get", "kept", "other") == b"on the node", tag

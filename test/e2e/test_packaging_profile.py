@@ -1,4 +1,4 @@
-"""Profiles: a binary with plugins linked in (the pypy profile: pypy, http, rpc) serves without
+"""Profiles: a binary with plugins linked in (the pypy profile: pypy, http, rpc, cache) serves without
 --plugin and without any NAME_plugin.so. The build makes one in BUILD/test/profile/ from the same
 plugin libraries as -Dprofile=pypy (and `UWSGI_PROFILE=pypy make`); it sits outside BUILD/core/, so
 it finds no build-tree plugins."""
@@ -42,7 +42,7 @@ def test_profile_binary_lists_its_built_in_plugins(tmp_path):
     r = run_profile("--list-plugins", cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     names = [line.split()[0] for line in r.stdout.splitlines() if not line.startswith(" ")]
-    assert names == ["pypy", "http", "rpc"]
+    assert names == ["pypy", "http", "rpc", "cache"]
     assert "pypy 0.1.0 (ABI 1.2) built-in pypy" in r.stdout
     assert ".so" not in r.stdout  # nothing came from a plugin file
 
