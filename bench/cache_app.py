@@ -1,5 +1,6 @@
-"""The cache benchmark's app (same code on PyPy and CPython): /run?op=OP&n=N runs N operations
-in this request and answers "worker ops_per_second".
+"""The cache benchmark's app (same code on PyPy and CPython): /run?op=OP&secs=S runs operations
+for S seconds (batches of 1000) in this request and answers "worker ops_per_second". A fixed
+duration, not a count, so the runs of 2 workers asked at once overlap.
 
   get      uwsgi.cache_get of one present key (a hit)
   set      uwsgi.cache_update of one key (a 100-byte value)
@@ -29,35 +30,42 @@ def db():
     return _db
 
 
-def run(op, n):
+def batch(op):
+    """1000 operations of `op`."""
     if op == "get":
-        uwsgi.cache_update("key", VALUE)
         get = uwsgi.cache_get
-        t = time.perf_counter()
-        for _ in range(n):
+        for _ in range(1000):
             get("key")
     elif op == "set":
         upd = uwsgi.cache_update
-        t = time.perf_counter()
-        for _ in range(n):
+        for _ in range(1000):
             upd("key", VALUE)
     elif op == "inc":
         inc = uwsgi.cache_inc
-        t = time.perf_counter()
-        for _ in range(n):
+        for _ in range(1000):
             inc("counter")
     elif op == "sqlite":
         c = db()
-        t = time.perf_counter()
-        for _ in range(n):
+        for _ in range(1000):
             c.execute("select v from kv where k = ?", ("key",)).fetchone()
     else:
         raise ValueError(op)
-    return n / (time.perf_counter() - t)
+
+
+def run(op, secs):
+    uwsgi.cache_update("key", VALUE)
+    done, t = 0, time.perf_counter()
+    end = t + secs
+    while True:
+        batch(op)
+        done += 1000
+        now = time.perf_counter()
+        if now >= end:
+            return done / (now - t)
 
 
 def application(environ, start_response):
     q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
-    rate = run(q.get("op", "get"), int(q.get("n", "100000")))
+    rate = run(q.get("op", "get"), float(q.get("secs", "1")))
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [("%d %.0f" % (uwsgi.worker_id(), rate)).encode()]

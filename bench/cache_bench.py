@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Cache benchmark: cache_get / cache_update / cache_inc per second from the app, and an app-side
 SQLite lookup of the same key, with 1 and 2 workers, on our server (PyPy) and on Debian's uWSGI
-(CPython plugin). Each worker runs N operations inside one request (so HTTP is not measured); with
-2 workers both run at once on one shared cache. Prints a markdown table (docs/PERFORMANCE.md).
+(CPython plugin). Each worker runs operations for SECS seconds inside one request (so HTTP is not
+measured); with 2 workers both run at once on one shared cache (one hot key: the worst case for
+its lock). Prints a markdown table (docs/PERFORMANCE.md).
 
-usage: bench/cache_bench.py [BUILD_DIR] [N]
+usage: bench/cache_bench.py [BUILD_DIR] [SECS]
 """
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
+SECS = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
 APP = os.path.join(HERE, "cache_app.py")
 CACHE = ["--cache2", "name=bench,items=1000,blocksize=4096"]
 
@@ -50,7 +52,7 @@ def start(cmd, workers):
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            ask(port, "/run?op=get&n=1", timeout=5)
+            ask(port, "/run?op=get&secs=0", timeout=5)
             return p, port
         except OSError:
             time.sleep(0.2)
@@ -60,11 +62,11 @@ def start(cmd, workers):
 
 def measure(port, op, workers):
     """Total operations per second of `workers` concurrent runs (warmed up first)."""
-    ask(port, "/run?op=%s&n=%d" % (op, N // 10))  # warm-up (PyPy's JIT)
+    ask(port, "/run?op=%s&secs=0.5" % op)  # warm-up (PyPy's JIT)
     for _ in range(5):
         results = []
         threads = [threading.Thread(target=lambda: results.append(
-            ask(port, "/run?op=%s&n=%d" % (op, N)).split())) for _ in range(workers)]
+            ask(port, "/run?op=%s&secs=%s" % (op, SECS)).split())) for _ in range(workers)]
         for t in threads:
             t.start()
         for t in threads:
@@ -82,7 +84,8 @@ def main():
             try:
                 rates = {op: measure(port, op, workers) for op in ("get", "set", "inc", "sqlite")}
             finally:
-                p.terminate()
+                # uWSGI 2.0 takes SIGTERM for a brutal reload; SIGINT stops it (and us)
+                p.send_signal(signal.SIGINT)
                 p.wait(30)
             rows.append((name, workers, rates))
     print("| server | workers | cache_get/s | cache_update/s | cache_inc/s | SQLite lookup/s | "
