@@ -4,8 +4,11 @@ repr((worker_id, result)). Runs unchanged on our PyPy plugin and on uWSGI's CPyt
   /call?fn=cache_set&args=REPR        uwsgi.<fn>(*ast.literal_eval(REPR))
   /incr?n=N&key=K                     N x uwsgi.cache_inc(K) in this request
   /cachelib?cache=NAME                cachelib's UWSGICache: set/get/add/delete/has/clear
+  /churn?secs=S                       writes the cache without pause for S seconds, after writing
+                                      this worker's pid to $MODULE_TEST_DIR/churn.pid
 """
 import ast
+import os
 import time
 import urllib.parse
 
@@ -56,6 +59,18 @@ def with_cachelib(q):
     ]
 
 
+def churn(q):
+    with open(os.path.join(os.environ["MODULE_TEST_DIR"], "churn.pid"), "w") as f:
+        f.write(str(os.getpid()))
+    end = time.time() + float(q["secs"])
+    i = 0
+    while time.time() < end:
+        uwsgi.cache_update("churn", b"x" * (1 + i % 1000))
+        uwsgi.cache_inc("churn-n")
+        i += 1
+    return i
+
+
 def application(environ, start_response):
     q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
     if "hold" in q:
@@ -67,6 +82,8 @@ def application(environ, start_response):
         result = incr(q)
     elif path == "/cachelib":
         result = with_cachelib(q)
+    elif path == "/churn":
+        result = churn(q)
     else:
         result = "hello"
     start_response("200 OK", [("Content-Type", "text/plain")])
