@@ -19,7 +19,6 @@ import importlib
 import socket
 import time
 
-import cffi
 
 # The C declarations (plugin.h, rpc.h, pypy_api.h), their integer constants (UWSGI_OK,
 # UWSGI_PYPY_API_VERSION, ...) and the structs the layout handshake reports are generated from
@@ -30,8 +29,25 @@ if "CDEF" not in globals():
     raise RuntimeError("this is the source of the setup script, without the cdef generated from "
                        "the headers; run the complete script: uwsgi --print-sym uwsgi_pypy_setup")
 
-ffi = cffi.FFI()
-ffi.cdef(CDEF)
+def _preparsed_tables_fit():
+    import zlib
+    return ("preparsed_ffi" in globals()
+            and zlib.crc32(CDEF.encode()) == PREPARSED_CDEF_CRC32)  # noqa: F821 (generated)
+
+
+if _preparsed_tables_fit():
+    # cffi's out-of-line ABI tables made at build time (gen_setup.py says why: the C parser
+    # cffi.FFI().cdef() imports would stay alive and slow every major GC collection).
+    import _cffi_backend
+    ffi = preparsed_ffi(_cffi_backend.FFI)  # noqa: F821 (generated)
+    FFI_ORIGIN = "pre-parsed at build time"
+else:
+    import cffi
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF)
+    FFI_ORIGIN = ("cdef parsed at start-up (%s)"
+                  % ("this script's CDEF differs from its pre-parsed tables"
+                     if "preparsed_ffi" in globals() else "the build had no cffi: install python3-cffi"))
 
 API_VERSION = UWSGI_PYPY_API_VERSION  # noqa: F821 (generated)
 LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = (UWSGI_LOG_DEBUG, UWSGI_LOG_INFO,  # noqa: F821
@@ -1428,8 +1444,25 @@ def _add_cache_functions(m):
     m.cache_num = cache_num
 
 
+def _log_gc_choice():
+    """One start-up line with what PyPy's GC runs with here. The library's GC reads the same
+    PYPY_GC_* variables and detects the same cache size as the pypy3 binary (it does both inside
+    rpython_startup_code), so the line is for the reader, not a setting: it names the nursery,
+    where it came from, any PYPY_GC_* / PYPYLOG the user set, and the live heap the setup left."""
+    import gc
+    stats = gc.get_stats()
+    user = ["%s=%s" % (k, v) for k, v in sorted(os.environ.items())
+            if k.startswith("PYPY_GC_") or k == "PYPYLOG"]
+    origin = ("PYPY_GC_NURSERY=%s" % os.environ["PYPY_GC_NURSERY"]
+              if "PYPY_GC_NURSERY" in os.environ else "sized by PyPy from the CPU's cache")
+    log("GC incminimark: nursery %s (%s); environment: %s; live heap after setup %s; cffi %s"
+        % (stats.nursery_size, origin, " ".join(user) or "no PYPY_GC_*/PYPYLOG",
+           stats.total_gc_memory, FFI_ORIGIN))
+
+
 def _setup():
     _check_layout()
+    _log_gc_choice()
     if not sys.argv:
         sys.argv[:] = ["uwsgi"]
     if "." not in sys.path:
