@@ -250,16 +250,19 @@ def main():
         print(table)
     else:
         path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-        # the cache section is bench/cache_bench.py's: kept as it is
+        # sections other benchmarks write (bench/cache_bench.py, bench/embedded_vs_binary.py):
+        # everything from the first of their headings on is kept as it is
         with open(path) as f:
             old = f.read()
-        kept = old[old.index(CACHE_SECTION):] if CACHE_SECTION in old else ""
+        starts = [old.index(h) for h in KEPT_SECTIONS if h in old]
+        kept = old[min(starts):] if starts else ""
         with open(path, "w") as f:
             f.write(table.rstrip("\n") + "\n\n" + kept if kept else table)
         print("wrote %s" % path, file=sys.stderr)
 
 
-CACHE_SECTION = "## Cache (bench/cache_bench.py)"
+KEPT_SECTIONS = ("## Cache (bench/cache_bench.py)",
+                 "## Embedded PyPy against the pypy3 binary")
 
 
 def report(results, info, args):
