@@ -6,6 +6,7 @@
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "stats_snapshot.hpp"
 #include "user_locks.hpp"
 #include "settings.hpp"
 
@@ -125,21 +126,21 @@ uint32_t opt_kind(const char *name) {
 int worker_stats(int32_t id, uwsgi_worker_stats *out) {
     if (!out || out->struct_size < sizeof(uint32_t) || id < 1 || id > scoreboard_size())
         return UWSGI_ERROR;
-    const WorkerSlot &s = worker_slot(id);
+    const WorkerStats w = read_worker_counters(id);
     uwsgi_worker_stats st{};
     st.struct_size = sizeof st;
     st.id = id;
-    st.pid = s.pid.load();
-    st.busy = s.busy_since_ms.load() != 0;
-    st.accepting = s.accepting.load();
-    st.requests = s.requests.load();
-    st.tx = s.tx.load();
-    st.running_time = s.running_us.load();
-    st.avg_rt = st.requests ? st.running_time / st.requests : 0;
-    st.respawn_count = s.respawn_count.load();
-    st.last_spawn = s.last_spawn.load();
-    st.exceptions = s.exceptions.load();
-    st.signals = s.signals.load();
+    st.pid = w.pid;
+    st.busy = w.busy;
+    st.accepting = w.accepting;
+    st.requests = w.requests;
+    st.tx = w.tx;
+    st.running_time = w.running_time;
+    st.avg_rt = w.avg_rt;
+    st.respawn_count = w.respawn_count;
+    st.last_spawn = w.last_spawn;
+    st.exceptions = w.exceptions;
+    st.signals = w.signals;
     // a caller built against an older, shorter struct gets what fits
     uint32_t n = out->struct_size < sizeof st ? out->struct_size : uint32_t(sizeof st);
     std::memcpy(reinterpret_cast<char *>(out) + sizeof(uint32_t),

@@ -10,6 +10,7 @@
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
+#include "stats_server.hpp"
 #include "worker.hpp"
 
 #include <fmt/format.h>
@@ -90,6 +91,7 @@ void Master::spawn(int id) {
         int code = 0;
         try {
             runtime().worker_id = id;
+            close_stats_server_in_worker();
             set_process_title(runtime().config, fmt::format("worker {}", id));
             if (settings().lazy_apps) load_apps_with_hooks();
             run_post_fork_hooks();
@@ -111,6 +113,7 @@ void Master::spawn(int id) {
     slot.user_harakiri_ms.store(0);
     slot.accepting.store(1);
     slot.last_spawn.store(int64_t(time(nullptr)));
+    slot.delta_requests.store(0);
     if (respawn) slot.respawn_count.fetch_add(1);
     spdlog::info("spawned worker {} (pid {})", id, pid);
 }
@@ -178,6 +181,7 @@ void Master::check_harakiri() {
             spdlog::error("HARAKIRI: worker {} (pid {}) stuck on a request for {} s; killing it",
                           id, pids_[id], (now - since) / 1000);
             worker_slot(int(id)).busy_since_ms.store(0);
+            worker_slot(int(id)).harakiri_count.fetch_add(1);
             kill(pids_[id], SIGKILL);
         }
     }
@@ -195,6 +199,7 @@ void Master::check_user_harakiri() {
                           "with uwsgi.set_user_harakiri(); killing it",
                           id, pids_[id]);
             slot.user_harakiri_ms.store(0);
+            slot.harakiri_count.fetch_add(1);
             kill(pids_[id], SIGKILL);
         }
     }
@@ -296,7 +301,10 @@ int Master::run() {
 
 int run_master(const std::vector<Listener> &listeners) {
     Master m(listeners);
-    return m.run();
+    start_stats_server(listeners);
+    int code = m.run();
+    stop_stats_server(true);
+    return code;
 }
 
 int run_single(const std::vector<Listener> &listeners) {

@@ -12,6 +12,8 @@ namespace core {
 struct WorkerSlot {
     std::atomic<int64_t> busy_since_ms{0};  // 0: idle
     std::atomic<uint64_t> requests{0};
+    std::atomic<uint64_t> delta_requests{0};   // since the last spawn
+    std::atomic<uint64_t> harakiri_count{0};   // times the master killed it for --harakiri
     std::atomic<int32_t> pid{0};
     std::atomic<int32_t> accepting{1};
     std::atomic<uint64_t> tx{0};               // response bytes
@@ -23,9 +25,20 @@ struct WorkerSlot {
     std::atomic<int64_t> user_harakiri_ms{0};  // monotonic deadline set by the app; 0: none
 };
 
-void create_scoreboard(int workers);
+// One request thread ("core" in uWSGI's stats).
+struct CoreSlot {
+    std::atomic<uint64_t> requests{0};
+    std::atomic<int32_t> in_request{0};
+    std::atomic<uint64_t> read_errors{0};   // requests that could not be read (malformed, timed out)
+    std::atomic<uint64_t> write_errors{0};  // responses cut short (client gone, handler failed midway)
+};
+
+void create_scoreboard(int workers, int threads);
 int scoreboard_size();               // the number of workers
 WorkerSlot &worker_slot(int worker_id);  // 1..N
+CoreSlot &core_slot(int worker_id, int core);  // core 0..threads-1
+int cores_per_worker();
+uint64_t average_response_us(const WorkerSlot &slot);  // the mean over every request served
 uint64_t total_requests();           // every worker's, summed
 
 }  // namespace core

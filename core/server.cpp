@@ -17,6 +17,7 @@
 #include "scoreboard.hpp"
 #include "user_locks.hpp"
 #include "settings.hpp"
+#include "stats_server.hpp"
 #include "uwsgi_protocol.hpp"
 
 #include <fmt/format.h>
@@ -203,15 +204,18 @@ int serve(Runtime &rt) {
     rt.master_pid = getpid();
     run_init_hooks();
     std::vector<Listener> listeners = open_listeners(rt);
+    // attached daemons need a master to supervise them (uWSGI turns it on for them too)
+    bool master = settings().master || settings().processes > 1 || AttachedDaemons::wanted(rt.config);
+    if (rt.config.get("stats") && !master)
+        throw ConfigError("--stats needs a master process (it serves the stats): add --master");
+    bind_stats_server();
     write_pidfile(rt.config);
     chown_unix_sockets(rt.config, listeners);
     run_config_hooks(rt.config, "as-root");
     drop_privileges(rt.config);
     apply_late_log(rt.config);
     run_config_hooks(rt.config, "as-user");
-    // attached daemons need a master to supervise them (uWSGI turns it on for them too)
-    bool master = settings().master || settings().processes > 1 || AttachedDaemons::wanted(rt.config);
-    create_scoreboard(settings().processes);
+    create_scoreboard(settings().processes, settings().threads);
     create_user_locks(settings().locks);
     if (!settings().lazy_apps) load_apps_with_hooks();
     if (daemonize_late(rt.config)) {

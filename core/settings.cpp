@@ -55,6 +55,7 @@ Settings Settings::from(const Config &c) {
     s.need_app = c.flag("need-app", true);
     s.lazy_apps = c.flag("lazy-apps");
     s.honour_stdin = c.flag("honour-stdin");
+    s.memory_report = c.flag("memory-report");
     s.socket_mode = parse_socket_mode(c);
     s.log_4xx = c.flag("log-4xx");
     s.log_5xx = c.flag("log-5xx");

@@ -24,6 +24,7 @@ struct Settings {
     bool need_app = true;
     bool lazy_apps = false;
     bool honour_stdin = false;
+    bool memory_report = false;  // --memory-report: memory use on every request log line
     int socket_mode = -1;  // --chmod-socket; -1: leave UNIX sockets as bind() made them
     bool log_4xx = false;  // request lines of 4xx / 5xx answers even with --disable-logging
     bool log_5xx = false;

@@ -111,6 +111,11 @@ static int bind_unix(const std::string &path) {
     return fd;
 }
 
+int bind_address(const std::string &address) {
+    Endpoint e = parse_address(address);
+    return e.unix_path.empty() ? bind_tcp(address, e) : bind_unix(e.unix_path);
+}
+
 Listener open_listener(const std::string &option, const std::string &address,
                        const uwsgi_protocol *protocol) {
     Endpoint e = parse_address(address);
@@ -119,7 +124,7 @@ Listener open_listener(const std::string &option, const std::string &address,
     if (l.fd >= 0) {
         fcntl(l.fd, F_SETFD, FD_CLOEXEC);
     } else {
-        l.fd = e.unix_path.empty() ? bind_tcp(address, e) : bind_unix(e.unix_path);
+        l.fd = bind_address(address);
         if (listen(l.fd, settings().listen_backlog) != 0)
             throw ConfigError(fmt::format("cannot listen on '{}': {}", address, strerror(errno)));
         if (e.unix_path.empty()) {

@@ -25,6 +25,9 @@ struct Endpoint {
 // ":port", "host:port", "[v6]:port", or a UNIX path. Throws ConfigError.
 Endpoint parse_address(const std::string &address);
 
+// A bound, close-on-exec, not yet listening socket for ADDR (TCP or UNIX). Throws ConfigError.
+int bind_address(const std::string &address);
+
 // Binds (or takes over from the previous process image, see UWSGI_INHERITED_SOCKETS) a listener.
 Listener open_listener(const std::string &option, const std::string &address,
                        const uwsgi_protocol *protocol);

@@ -75,7 +75,15 @@ int user_lock(uint32_t id) {
 int user_unlock(uint32_t id) {
     UserLock *l = find(id, "unlock");
     if (!l) return UWSGI_ERROR;
-    return pthread_mutex_unlock(&l->mutex) == 0 ? UWSGI_OK : UWSGI_ERROR;
+    pid_t was = l->holder;
+    l->holder = 0;
+    if (pthread_mutex_unlock(&l->mutex) == 0) return UWSGI_OK;
+    l->holder = was;  // not ours to unlock: it stays held
+    return UWSGI_ERROR;
+}
+
+pid_t user_lock_holder(uint32_t id) {
+    return id < uint32_t(g_count) ? g_locks[id].holder : 0;
 }
 
 int user_is_locked(uint32_t id) {

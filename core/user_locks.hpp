@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sys/types.h>
 
 namespace core {
 
@@ -14,5 +15,6 @@ int user_lock_count();              // the highest valid id + 1
 int user_lock(uint32_t id);    // blocks
 int user_unlock(uint32_t id);  // UWSGI_ERROR too when this thread does not hold it
 int user_is_locked(uint32_t id);  // 1 held, 0 free
+pid_t user_lock_holder(uint32_t id);  // for the stats server: the pid holding it, 0 when free
 
 }  // namespace core

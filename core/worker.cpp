@@ -4,6 +4,7 @@
 #include "host_table.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
+#include "stats_snapshot.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
@@ -26,6 +27,8 @@
 namespace core {
 namespace {
 
+thread_local int t_core = 0;  // this request thread's index in the scoreboard's cores
+
 class Worker {
 public:
     Worker(int id, const std::vector<Listener> &listeners) : id_(id), listeners_(listeners) {}
@@ -33,7 +36,7 @@ public:
     bool abandoned() const { return abandoned_; }
 
 private:
-    void thread_main();
+    void thread_main(int core);
     void accept_one(const Listener &l, uwsgi_request &req);
     void serve(uwsgi_conn *conn, uwsgi_request &req);
     bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
@@ -201,25 +204,32 @@ bool Worker::dispatch(uwsgi_request &req) {
 bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     req.reset(conn, served_.load(std::memory_order_relaxed) + 1);
     int r = conn->protocol->read_request(conn->state, &req);
+    CoreSlot &core = core_slot(id_, t_core);
+    if (r < 0) core.read_errors.fetch_add(1, std::memory_order_relaxed);
     if (r <= 0) return false;
     WorkerSlot &slot = worker_slot(id_);
-    req.start_ms = monotonic_ms();
+    core.in_request.store(1, std::memory_order_relaxed);
+    const int64_t start_us = monotonic_us();
+    req.start_ms = start_us / 1000;
     slot.busy_since_ms.store(req.start_ms, std::memory_order_relaxed);
     bool keep;
     if (dispatch(req)) {
         keep = conn->protocol->finish(conn->state, &req) == 1;
     } else {
         if (conn->protocol->abort) conn->protocol->abort(conn->state, &req);
+        core.write_errors.fetch_add(1, std::memory_order_relaxed);
         keep = false;
     }
     slot.busy_since_ms.store(0, std::memory_order_relaxed);
+    core.in_request.store(0, std::memory_order_relaxed);
+    core.requests.fetch_add(1, std::memory_order_relaxed);
     // an app's uwsgi.set_user_harakiri() covers its request only
     if (slot.user_harakiri_ms.load(std::memory_order_relaxed))
         slot.user_harakiri_ms.store(0, std::memory_order_relaxed);
     slot.requests.fetch_add(1, std::memory_order_relaxed);
+    slot.delta_requests.fetch_add(1, std::memory_order_relaxed);
     slot.tx.fetch_add(req.bytes_sent, std::memory_order_relaxed);
-    slot.running_us.fetch_add(uint64_t(monotonic_ms() - req.start_ms) * 1000,
-                              std::memory_order_relaxed);
+    slot.running_us.fetch_add(uint64_t(monotonic_us() - start_us), std::memory_order_relaxed);
     if (request_logging_enabled() || req.log_this ||
         (settings().log_4xx && req.status / 100 == 4) ||
         (settings().log_5xx && req.status / 100 == 5))
@@ -235,12 +245,19 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
 void Worker::log_request(const uwsgi_request &req) {
     std::string_view method = req.var("REQUEST_METHOD"), uri = req.var("REQUEST_URI");
     if (uri.empty()) uri = req.var("PATH_INFO");
-    spdlog::info("[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {})", id_,
+    uint64_t rss = 0, vsz = 0;
+    // uWSGI's --memory-report suffix, the same words so log parsers keep matching
+    std::string memory;
+    if (settings().memory_report && process_memory(getpid(), rss, vsz))
+        memory = fmt::format(" {{address space usage: {} bytes/{}MB}} {{rss usage: {} bytes/{}MB}}",
+                             vsz, vsz / (1024 * 1024), rss, rss / (1024 * 1024));
+    spdlog::info("[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {}){}", id_,
                  method.empty() ? "-" : method, uri.empty() ? "-" : uri, req.status,
-                 req.bytes_sent, monotonic_ms() - req.start_ms, req.modifier1);
+                 req.bytes_sent, monotonic_ms() - req.start_ms, req.modifier1, memory);
 }
 
-void Worker::thread_main() {
+void Worker::thread_main(int core) {
+    t_core = core;
     struct Running {
         std::atomic<int> &n;
         ~Running() { n.fetch_sub(1); }
@@ -287,7 +304,7 @@ WorkerExit Worker::run() {
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
     running_threads_ = settings().threads;
-    for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this] { thread_main(); });
+    for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
 
     // The signals stay taken while the request threads finish, so a HUP, TERM or QUIT during
     // the graceful stop is a decision (control_signals.hpp), never a default action.

@@ -1,0 +1,118 @@
+#include "stats_json.hpp"
+
+#include <fmt/format.h>
+
+namespace core {
+namespace {
+
+std::string quoted(const std::string &in) {
+    std::string out = "\"";
+    for (unsigned char c : in) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += char(c);
+        } else if (c < 0x20) {
+            out += fmt::format("\\u{:04x}", c);
+        } else {
+            out += char(c);
+        }
+    }
+    return out + "\"";
+}
+
+// "key": value pairs joined by commas, as one object.
+class Object {
+public:
+    Object &num(const char *key, uint64_t v) { return raw(key, std::to_string(v)); }
+    Object &num(const char *key, int64_t v) { return raw(key, std::to_string(v)); }
+    Object &str(const char *key, const std::string &v) { return raw(key, quoted(v)); }
+    Object &raw(const std::string &key, const std::string &json) {
+        body_ += (body_.empty() ? "" : ",") + quoted(key) + ":" + json;
+        return *this;
+    }
+    std::string done() const { return "{" + body_ + "}"; }
+
+private:
+    std::string body_;
+};
+
+template <class T, class F> std::string list(const std::vector<T> &items, F render) {
+    std::string out;
+    for (auto &i : items) out += (out.empty() ? "" : ",") + render(i);
+    return "[" + out + "]";
+}
+
+std::string core_json(const CoreStats &c) {
+    // Static files, routing and offloading do not exist here: those counters are truly 0.
+    // vars and req_info of the request in flight are not published yet.
+    return Object()
+        .num("id", uint64_t(c.id))
+        .num("requests", c.requests)
+        .num("static_requests", uint64_t(0))
+        .num("routed_requests", uint64_t(0))
+        .num("offloaded_requests", uint64_t(0))
+        .num("write_errors", c.write_errors)
+        .num("read_errors", c.read_errors)
+        .num("in_request", uint64_t(c.in_request))
+        .raw("vars", "[]")
+        .raw("req_info", "{}")
+        .done();
+}
+
+std::string worker_json(const WorkerStats &w) {
+    return Object()
+        .num("id", uint64_t(w.id))
+        .num("pid", uint64_t(w.pid))
+        .num("accepting", uint64_t(w.accepting))
+        .num("requests", w.requests)
+        .num("delta_requests", w.delta_requests)
+        .num("exceptions", w.exceptions)
+        .num("harakiri_count", w.harakiri_count)
+        .num("signals", w.signals)
+        .num("signal_queue", uint64_t(0))  // no uwsgi signal queue here
+        .str("status", w.busy ? "busy" : "idle")
+        .num("rss", w.rss)
+        .num("vsz", w.vsz)
+        .num("running_time", w.running_time)
+        .num("last_spawn", w.last_spawn)
+        // uWSGI counts every spawn, the first included (1 for a worker never respawned)
+        .num("respawn_count", w.respawn_count + (w.last_spawn ? 1 : 0))
+        .num("tx", w.tx)
+        .num("avg_rt", w.avg_rt)
+        .raw("apps", "[]")  // the core keeps no per-app table yet
+        .raw("cores", list(w.cores, core_json))
+        .done();
+}
+
+}  // namespace
+
+std::string stats_json(const StatsSnapshot &s) {
+    auto lock = [](const LockStats &l) { return Object().num(l.name.c_str(), uint64_t(l.holder)).done(); };
+    auto socket = [](const SocketStats &so) {
+        return Object()
+            .str("name", so.name)
+            .str("proto", so.proto)
+            .num("queue", so.queue)
+            .num("max_queue", so.max_queue)
+            .num("shared", uint64_t(0))
+            .num("can_offload", uint64_t(0))
+            .done();
+    };
+    return Object()
+        .str("version", s.version)
+        .num("listen_queue", s.listen_queue)
+        .num("listen_queue_errors", uint64_t(0))  // overflows are not counted yet
+        .num("signal_queue", uint64_t(0))
+        .num("load", s.load)
+        .num("pid", uint64_t(s.pid))
+        .num("uid", uint64_t(s.uid))
+        .num("gid", uint64_t(s.gid))
+        .str("cwd", s.cwd)
+        .raw("locks", list(s.locks, lock))
+        .raw("caches", "[]")  // no caches here (uWSGI omits the key without --cache2)
+        .raw("sockets", list(s.sockets, socket))
+        .raw("workers", list(s.workers, worker_json))
+        .done() + "\n";
+}
+
+}  // namespace core

@@ -1,0 +1,97 @@
+#include "stats_snapshot.hpp"
+
+#include "scoreboard.hpp"
+#include "settings.hpp"
+#include "user_locks.hpp"
+
+#include <climits>
+#include <cstdio>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace core {
+
+bool process_memory(pid_t pid, uint64_t &rss, uint64_t &vsz) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", int(pid));
+    FILE *f = fopen(path, "re");
+    if (!f) return false;
+    unsigned long long size = 0, resident = 0;
+    bool ok = fscanf(f, "%llu %llu", &size, &resident) == 2;
+    fclose(f);
+    if (!ok) return false;
+    uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+    vsz = size * page;
+    rss = resident * page;
+    return true;
+}
+
+// Connections completed by the kernel and not yet accepted: for a listening TCP socket Linux
+// reports the accept queue's length in tcpi_unacked (what uWSGI reads too). UNIX listeners have
+// no such figure and count 0.
+static uint64_t accept_queue(const Listener &l) {
+    if (!l.unix_path.empty()) return 0;
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(l.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+    return info.tcpi_unacked;
+}
+
+WorkerStats read_worker_counters(int id) {
+    const WorkerSlot &s = worker_slot(id);
+    WorkerStats w;
+    w.id = id;
+    w.pid = s.pid.load();
+    w.accepting = s.accepting.load();
+    w.busy = s.busy_since_ms.load() != 0;
+    w.requests = s.requests.load();
+    w.delta_requests = s.delta_requests.load();
+    w.exceptions = s.exceptions.load();
+    w.harakiri_count = s.harakiri_count.load();
+    w.signals = s.signals.load();
+    w.running_time = s.running_us.load();
+    w.last_spawn = s.last_spawn.load();
+    w.respawn_count = s.respawn_count.load();
+    w.tx = s.tx.load();
+    w.avg_rt = average_response_us(s);
+    return w;
+}
+
+static WorkerStats worker_stats(int id) {
+    WorkerStats w = read_worker_counters(id);
+    // uWSGI fills rss/vsz only with --memory-report; they are always true here.
+    if (w.pid > 0 && !process_memory(w.pid, w.rss, w.vsz)) w.pid = 0;
+    for (int c = 0; c < cores_per_worker(); ++c) {
+        const CoreSlot &cs = core_slot(id, c);
+        w.cores.push_back({c, cs.requests.load(), cs.read_errors.load(), cs.write_errors.load(),
+                           cs.in_request.load()});
+    }
+    return w;
+}
+
+StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners) {
+    StatsSnapshot s;
+    s.version = UWSGI_VERSION;
+    s.pid = getpid();
+    s.uid = getuid();
+    s.gid = getgid();
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) s.cwd = cwd;
+    for (auto &l : listeners) {
+        SocketStats so{l.address, l.protocol ? l.protocol->name : "uwsgi", accept_queue(l),
+                       uint64_t(settings().listen_backlog)};
+        s.listen_queue += so.queue;
+        s.sockets.push_back(so);
+    }
+    for (int i = 0; i < user_lock_count(); ++i)
+        s.locks.push_back({"user " + std::to_string(i), user_lock_holder(uint32_t(i))});
+    for (int id = 1; id <= scoreboard_size(); ++id) {
+        s.workers.push_back(worker_stats(id));
+        s.load += s.workers.back().busy;  // workers busy on a request right now
+    }
+    return s;
+}
+
+}  // namespace core

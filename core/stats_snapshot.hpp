@@ -1,0 +1,62 @@
+// What the stats server reports, read at once from the scoreboard, the listeners and /proc: one
+// snapshot rendered as uWSGI's JSON (stats_json) or as Prometheus text (stats_prometheus).
+#pragma once
+
+#include "sockets.hpp"
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace core {
+
+struct CoreStats {
+    int id = 0;
+    uint64_t requests = 0, read_errors = 0, write_errors = 0;
+    int in_request = 0;
+};
+
+struct WorkerStats {
+    int id = 0;
+    pid_t pid = 0;
+    int accepting = 0;
+    bool busy = false;
+    uint64_t requests = 0, delta_requests = 0, exceptions = 0, harakiri_count = 0, signals = 0;
+    uint64_t rss = 0, vsz = 0;  // bytes
+    uint64_t running_time = 0;  // microseconds
+    int64_t last_spawn = 0;     // unix time
+    uint64_t respawn_count = 0, tx = 0, avg_rt = 0;
+    std::vector<CoreStats> cores;
+};
+
+struct SocketStats {
+    std::string name, proto;
+    uint64_t queue = 0, max_queue = 0;
+};
+
+struct LockStats {
+    std::string name;
+    pid_t holder = 0;
+};
+
+struct StatsSnapshot {
+    std::string version, cwd;
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    uint64_t listen_queue = 0, load = 0;
+    std::vector<LockStats> locks;
+    std::vector<SocketStats> sockets;
+    std::vector<WorkerStats> workers;
+};
+
+// One worker's scoreboard counters (no memory, no cores): also what host->worker_stats returns.
+WorkerStats read_worker_counters(int id);
+
+StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners);
+
+// A process's resident and virtual size in bytes from /proc/PID/statm; false when it is gone.
+bool process_memory(pid_t pid, uint64_t &rss, uint64_t &vsz);
+
+}  // namespace core
