@@ -4,8 +4,6 @@
 
 namespace core {
 
-static bool g_request_logging = true;
-
 void init_logging() {
     // stderr, flushed per line, with the pid so lines from master and workers can be told apart.
     auto logger = spdlog::stderr_logger_mt("uwsgi");
@@ -13,8 +11,5 @@ void init_logging() {
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(logger);
 }
-
-void set_request_logging(bool enabled) { g_request_logging = enabled; }
-bool request_logging_enabled() { return g_request_logging; }
 
 }  // namespace core

@@ -6,7 +6,5 @@
 namespace core {
 
 void init_logging();  // once, first thing in main
-void set_request_logging(bool enabled);
-bool request_logging_enabled();
 
 }  // namespace core

@@ -10,6 +10,7 @@
 #include "lifecycle.hpp"
 #include "log.hpp"
 #include "master.hpp"
+#include "request_log.hpp"
 #include "plugin_search_path.hpp"
 #include "run_files.hpp"
 #include "process_options.hpp"
@@ -195,7 +196,7 @@ int serve(Runtime &rt) {
     log_compat_notes(rt.config);
     run_config_hooks(rt.config, "asap");
     set_settings(Settings::from(rt.config));
-    set_request_logging(!rt.config.flag("disable-logging"));
+    configure_request_log(rt.config);
     if (!settings().honour_stdin) {
         int null = open("/dev/null", O_RDONLY);
         dup2(null, 0);

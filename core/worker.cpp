@@ -4,6 +4,7 @@
 #include "host_table.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
+#include "request_log.hpp"
 #include "stats_snapshot.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
@@ -47,7 +48,7 @@ private:
     void sweep_idle();
     void begin_stop(Phase phase);
     WorkerExit abandon(WorkerExit why);
-    void log_request(const uwsgi_request &req);
+    void log_request(const uwsgi_request &req, int64_t duration_us);
 
     int id_;
     const std::vector<Listener> &listeners_;
@@ -229,11 +230,9 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     slot.requests.fetch_add(1, std::memory_order_relaxed);
     slot.delta_requests.fetch_add(1, std::memory_order_relaxed);
     slot.tx.fetch_add(req.bytes_sent, std::memory_order_relaxed);
-    slot.running_us.fetch_add(uint64_t(monotonic_us() - start_us), std::memory_order_relaxed);
-    if (request_logging_enabled() || req.log_this ||
-        (settings().log_4xx && req.status / 100 == 4) ||
-        (settings().log_5xx && req.status / 100 == 5))
-        log_request(req);
+    const int64_t duration_us = monotonic_us() - start_us;
+    slot.running_us.fetch_add(uint64_t(duration_us), std::memory_order_relaxed);
+    if (request_log_wanted(req, duration_us / 1000)) log_request(req, duration_us);
     uint64_t n = served_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (settings().max_requests && n == uint64_t(settings().max_requests)) {
         spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);
@@ -242,7 +241,12 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     return keep;
 }
 
-void Worker::log_request(const uwsgi_request &req) {
+void Worker::log_request(const uwsgi_request &req, int64_t duration_us) {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    RequestLogFacts facts{id_, t_core, duration_us,
+                          int64_t(now.tv_sec) * 1000000 + now.tv_nsec / 1000 - duration_us};
+    if (write_formatted_request_log(req, facts)) return;
     std::string_view method = req.var("REQUEST_METHOD"), uri = req.var("REQUEST_URI");
     if (uri.empty()) uri = req.var("PATH_INFO");
     uint64_t rss = 0, vsz = 0;
@@ -253,7 +257,7 @@ void Worker::log_request(const uwsgi_request &req) {
                              vsz, vsz / (1024 * 1024), rss, rss / (1024 * 1024));
     spdlog::info("[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {}){}", id_,
                  method.empty() ? "-" : method, uri.empty() ? "-" : uri, req.status,
-                 req.bytes_sent, monotonic_ms() - req.start_ms, req.modifier1, memory);
+                 req.bytes_sent, duration_us / 1000, req.modifier1, memory);
 }
 
 void Worker::thread_main(int core) {

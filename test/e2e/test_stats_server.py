@@ -35,22 +35,40 @@ def start(impl, tmp_path, stats, *extra):
     """Two workers under a master with --stats STATS, serving hello on a uwsgi socket."""
     common = ["--socket", "127.0.0.1:{port}", "--master", "--processes", "2", "--stats", stats]
     if impl == "ours":
-        return Server(["--plugin", "example"] + common + list(extra), tmp_path)
-    if not os.path.exists(os.path.join(UPSTREAM_PLUGINS, "python3_plugin.so")):
-        pytest.skip("Debian's uwsgi-core with the python3 plugin is not installed")
-    # uWSGI fills rss/vsz only with --memory-report
-    return Server(["--plugin", "python3", "--wsgi-file",
-                   os.path.join(ROOT, "examples", "hello", "app.py"), "--memory-report"]
-                  + common + list(extra), tmp_path, binary=UPSTREAM)
+        s = Server(["--plugin", "example"] + common + list(extra), tmp_path)
+    else:
+        if not os.path.exists(os.path.join(UPSTREAM_PLUGINS, "python3_plugin.so")):
+            pytest.skip("Debian's uwsgi-core with the python3 plugin is not installed")
+        # uWSGI fills rss/vsz only with --memory-report
+        s = Server(["--plugin", "python3", "--wsgi-file",
+                    os.path.join(ROOT, "examples", "hello", "app.py"), "--memory-report"]
+                   + common + list(extra), tmp_path, binary=UPSTREAM)
+    # uWSGI opens its stats socket when the master loop starts, after the request socket
+    address = stats if stats.startswith("/") else int(stats.rsplit(":", 1)[1])
+    if not wait_for(lambda: stats_answer(address)):
+        s.stop()
+        raise AssertionError("no stats on %s:\n%s" % (stats, s.output()[-3000:]))
+    return s
+
+
+def stats_answer(address):
+    try:
+        return connect(address).close() or True
+    except OSError:
+        return False
+
+
+def connect(address):
+    if isinstance(address, int):
+        return socket.create_connection(("127.0.0.1", address), timeout=10)
+    conn = socket.socket(socket.AF_UNIX)
+    conn.settimeout(10)
+    conn.connect(address)
+    return conn
 
 
 def read_stats(address):
-    if isinstance(address, int):
-        conn = socket.create_connection(("127.0.0.1", address), timeout=10)
-    else:
-        conn = socket.socket(socket.AF_UNIX)
-        conn.settimeout(10)
-        conn.connect(address)
+    conn = connect(address)
     data = b""
     with conn:
         while True:

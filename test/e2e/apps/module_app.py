@@ -94,7 +94,7 @@ def application(environ, start_response):
     else:
         result = "hello"
     time.sleep(float(q.get("hold", 0)))  # lets concurrent requests reach both workers
-    body = repr((uwsgi.worker_id(), result)).encode()
-    start_response("200 OK", [("Content-Type", "text/plain"),
+    body = repr((uwsgi.worker_id(), result)).encode() + b" " * int(q.get("pad", 0))
+    start_response(q.get("status", "200 OK"), [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
     return [body]
