@@ -109,7 +109,8 @@ std::string stats_json(const StatsSnapshot &s) {
         .num("gid", uint64_t(s.gid))
         .str("cwd", s.cwd)
         .raw("locks", list(s.locks, lock))
-        .raw("caches", "[]")  // no caches here (uWSGI omits the key without --cache2)
+        // "caches" is left out as uWSGI does without caches: the cache plugin's caches are
+        // not reported to the core yet
         .raw("sockets", list(s.sockets, socket))
         .raw("workers", list(s.workers, worker_json))
         .done() + "\n";
