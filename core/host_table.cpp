@@ -251,6 +251,17 @@ const uwsgi_host &host_table() {
         h.unlock = user_unlock;
         h.is_locked = user_is_locked;
         h.lock_count = [] { return uint32_t(user_lock_count()); };
+        h.ws_handshake = [](uwsgi_request *r, const char *k, size_t kl, const char *o, size_t ol,
+                            const char *p, size_t pl) {
+            auto view = [](const char *s, size_t n) { return s ? std::string_view(s, n) : ""; };
+            return r->ws.handshake(r, view(k, kl), view(o, ol), view(p, pl));
+        };
+        h.ws_recv = [](uwsgi_request *r, int32_t nb, uwsgi_str *msg, uint8_t *opcode) {
+            return r->ws.recv(nb != 0, msg, opcode);
+        };
+        h.ws_send = [](uwsgi_request *r, uint8_t opcode, const void *buf, size_t len) {
+            return r->ws.send(opcode, buf, len);
+        };
         return h;
     }();
     return table;

@@ -29,6 +29,7 @@ void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
     started = false;
     log_this = false;
     logvars.clear();
+    ws.reset();
 }
 
 int uwsgi_request::add_view(std::string_view key, std::string_view value) {

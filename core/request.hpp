@@ -3,6 +3,7 @@
 #pragma once
 
 #include "connection.hpp"
+#include "websocket.hpp"
 
 #include <uwsgi/plugin.h>
 
@@ -31,6 +32,8 @@ struct uwsgi_request {
     bool log_this = false;  // logged even with --disable-logging
     // uWSGI's request log variables; values are copied into the arena.
     std::vector<Var> logvars;
+    // The WebSocket this request upgraded to (host->ws_handshake); reused by the next requests.
+    core::WebSocket ws;
 
     void configure(size_t buffer_size, size_t max_vars_);
     void reset(uwsgi_conn *c, uint64_t request_id);

@@ -59,6 +59,10 @@ Settings Settings::from(const Config &c) {
     s.socket_mode = parse_socket_mode(c);
     s.log_4xx = c.flag("log-4xx");
     s.log_5xx = c.flag("log-5xx");
+    s.websocket_ping_freq_ms = positive(c, "websocket-ping-freq", 30, 1, INT_MAX / 1000) * 1000;
+    s.websocket_pong_tolerance_ms =
+        positive(c, "websocket-pong-tolerance", 3, 1, INT_MAX / 1000) * 1000;
+    s.websocket_max_size = size_t(positive(c, "websocket-max-size", 1024, 1, 1 << 30)) * 1024;
     return s;
 }
 

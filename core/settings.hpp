@@ -28,6 +28,10 @@ struct Settings {
     int socket_mode = -1;  // --chmod-socket; -1: leave UNIX sockets as bind() made them
     bool log_4xx = false;  // request lines of 4xx / 5xx answers even with --disable-logging
     bool log_5xx = false;
+    // WebSockets, uWSGI's defaults: a ping every 30 s, 3 s for its pong, messages up to 1 MiB
+    int64_t websocket_ping_freq_ms = 30000;
+    int64_t websocket_pong_tolerance_ms = 3000;
+    size_t websocket_max_size = 1024 * 1024;  // bytes (the option is in KiB, as uWSGI's)
 
     static Settings from(const Config &config);
 };

@@ -214,7 +214,11 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     req.start_ms = start_us / 1000;
     slot.busy_since_ms.store(req.start_ms, std::memory_order_relaxed);
     bool keep;
-    if (dispatch(req)) {
+    bool handled = dispatch(req);
+    if (req.ws.active()) {
+        req.ws.finish(!handled);  // an upgraded connection never serves HTTP again
+        keep = false;
+    } else if (handled) {
         keep = conn->protocol->finish(conn->state, &req) == 1;
     } else {
         if (conn->protocol->abort) conn->protocol->abort(conn->state, &req);

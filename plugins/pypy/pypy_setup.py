@@ -628,15 +628,23 @@ def _handle(req):
             return UWSGI_ERROR
         result = app(env, resp.start_response)
         try:
-            resp.consume(result)
+            if not getattr(_tls, "ws", False):  # an upgraded connection carries no HTTP body
+                resp.consume(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-    except BaseException:
+    except BaseException as e:
         if resp.peer_gone:
             log("client disconnected before the response was complete", LOG_INFO)
             return UWSGI_EPEER
+        if getattr(_tls, "ws_refused", False):
+            return UWSGI_ERROR  # the handshake was answered (400/426) and logged by the core
+        if getattr(_tls, "ws", False) and isinstance(e, OSError):
+            # the app's loop ended because the WebSocket did (the core logged why): not an app
+            # error; uWSGI prints a traceback for every closed WebSocket
+            log("websocket ended: %s" % e, LOG_INFO)
+            return UWSGI_OK
         where = env.get("PATH_INFO", "") if env else ""
         failure = env["wsgi.input"].failure if env else None
         if failure is not None:
@@ -650,6 +658,7 @@ def _handle(req):
             env["wsgi.errors"].flush()
         _call_hook("after_req_hook")
         _tls.req = None
+        _tls.ws = _tls.ws_refused = False
     return UWSGI_EPEER if resp.peer_gone else UWSGI_OK
 
 
@@ -1234,6 +1243,7 @@ def _make_module():
             i += 1
     m.rpc_list = rpc_list
 
+    _add_websocket_api(m)
     return m
 
 
@@ -1458,6 +1468,63 @@ def _log_gc_choice():
     log("GC incminimark: nursery %s (%s); environment: %s; live heap after setup %s; cffi %s"
         % (stats.nursery_size, origin, " ".join(user) or "no PYPY_GC_*/PYPYLOG",
            stats.total_gc_memory, FFI_ORIGIN))
+
+
+_WS_TEXT, _WS_BINARY = 1, 2
+
+
+def _ws_request(what):
+    req = _current_request(what)
+    if not getattr(_tls, "ws", False):
+        raise OSError("uwsgi.%s(): call uwsgi.websocket_handshake() first" % what)
+    return req
+
+
+def _ws_recv(nonblocking, what):
+    req = _ws_request(what)
+    msg, opcode = ffi.new("uwsgi_str *"), ffi.new("uint8_t *")
+    # the core answers pings and closes, and waits with PyPy's GIL released (cffi)
+    rc = host.ws_recv(req, 1 if nonblocking else 0, msg, opcode)
+    if rc == 1:
+        return bytes(ffi.buffer(msg.ptr, msg.len)) if msg.len else b""
+    if rc == 0:
+        return b""  # nonblocking, nothing whole pending: uWSGI's websocket_recv_nb
+    if rc == UWSGI_EPEER:
+        raise OSError("websocket closed by the peer")
+    if rc == UWSGI_ELIMIT:
+        raise OSError("websocket message over --websocket-max-size (closed with 1009)")
+    raise OSError("unable to receive websocket message (protocol error; see the log)")
+
+
+def _add_websocket_api(m):
+    """uWSGI's websocket_* functions over the core's RFC 6455 (host->ws_*). str or bytes are
+    accepted everywhere: uWSGI's own PyPy plugin took only bytes on Python 3."""
+
+    def websocket_handshake(key=None, origin=None, proto=None):
+        req = _current_request("websocket_handshake")
+        k = _b(key, "key") if key else ffi.NULL
+        o = _b(origin, "origin") if origin else ffi.NULL
+        p = _b(proto, "proto") if proto else ffi.NULL
+        rc = host.ws_handshake(req, k, len(key and k or b""), o, len(origin and o or b""),
+                               p, len(proto and p or b""))
+        if rc != UWSGI_OK:
+            _tls.ws_refused = True  # the core answered 400/426; nothing more to send
+            raise OSError("unable to complete websocket handshake")
+        _tls.ws = True
+    m.websocket_handshake = websocket_handshake
+
+    def _send(msg, opcode, what):
+        req = _ws_request(what)
+        data = _b(msg, "message")
+        rc = host.ws_send(req, opcode, data, len(data))
+        if rc != UWSGI_OK:
+            raise OSError("unable to send websocket message (the connection is closed)")
+
+    m.websocket_send = lambda msg, request_context=None: _send(msg, _WS_TEXT, "websocket_send")
+    m.websocket_send_binary = (
+        lambda msg, request_context=None: _send(msg, _WS_BINARY, "websocket_send_binary"))
+    m.websocket_recv = lambda request_context=None: _ws_recv(False, "websocket_recv")
+    m.websocket_recv_nb = lambda request_context=None: _ws_recv(True, "websocket_recv_nb")
 
 
 def _setup():

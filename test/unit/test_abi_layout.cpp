@@ -112,7 +112,7 @@ TEST_CASE("uwsgi_host") {
 }
 
 TEST_CASE("uwsgi_host, ABI 1.2") {
-    CHECK(sizeof(uwsgi_host) == 408);
+    CHECK(sizeof(uwsgi_host) == 432);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
     CHECK(offsetof(uwsgi_host, total_requests) == 304);
@@ -128,6 +128,9 @@ TEST_CASE("uwsgi_host, ABI 1.2") {
     CHECK(offsetof(uwsgi_host, unlock) == 384);
     CHECK(offsetof(uwsgi_host, is_locked) == 392);
     CHECK(offsetof(uwsgi_host, lock_count) == 400);
+    CHECK(offsetof(uwsgi_host, ws_handshake) == 408);
+    CHECK(offsetof(uwsgi_host, ws_recv) == 416);
+    CHECK(offsetof(uwsgi_host, ws_send) == 424);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.2)") {

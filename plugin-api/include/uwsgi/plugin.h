@@ -35,7 +35,8 @@
  *   1.2  2026-11-30  host table: the services behind uWSGI's `uwsgi` module: opt_kind,
  *                    worker_stats (uwsgi_worker_stats), total_requests, started_on,
  *                    is_a_reload, set_user_harakiri, set_accepting, req_conn, req_log_this,
- *                    req_set/get_logvar, user locks; descriptor `provides` (the extensions a plugin offers:
+ *                    req_set/get_logvar, user locks, WebSockets (ws_handshake, ws_recv,
+ *                    ws_send: RFC 6455 in the core for every plugin); descriptor `provides` (the extensions a plugin offers:
  *                    the core activates it when another plugin asks for one).
  *
  * Lifetimes, threads and return codes
@@ -299,6 +300,25 @@ typedef struct uwsgi_host {
     int (*unlock)(uint32_t id);
     int (*is_locked)(uint32_t id);
     uint32_t (*lock_count)(void); /* the number of user locks (--locks + 1) */
+
+    /* ABI 1.2: WebSockets (RFC 6455) on the connection of a request, which the core keeps
+     * owning. ws_handshake answers 101 (key, origin, proto: NULL/0 to take the key and Origin
+     * from the request, checked: Upgrade, Sec-WebSocket-Version 13, a valid key); on a bad
+     * handshake it answers 400/426 itself and returns UWSGI_ERROR. From then on the request's
+     * connection is the WebSocket's: resp_* must not be used, and when the handler returns the
+     * core sends a close frame (1000, 1011 if the handler failed) unless one was exchanged, and
+     * closes the connection. ws_recv: 1 with a whole message in *msg (valid until the next ws_*
+     * call of this request) and *opcode 1 (text) or 2 (binary); 0 only when nonblocking and no
+     * whole message is buffered; UWSGI_EPEER when the peer closed (the close is answered) or
+     * went away or missed a pong; UWSGI_ERROR / UWSGI_ELIMIT when the peer broke the protocol /
+     * sent a message over --websocket-max-size (the core sent the RFC close code: 1002, 1007,
+     * 1009). Pings are answered and sent (--websocket-ping-freq) inside ws_recv. ws_send:
+     * opcode 1 (text) or 2 (binary), one unfragmented frame; may be called from another thread
+     * while ws_recv waits. */
+    int (*ws_handshake)(uwsgi_request *req, const char *key, size_t key_len, const char *origin,
+                        size_t origin_len, const char *proto, size_t proto_len);
+    int (*ws_recv)(uwsgi_request *req, int32_t nonblocking, uwsgi_str *msg, uint8_t *opcode);
+    int (*ws_send)(uwsgi_request *req, uint8_t opcode, const void *buf, size_t len);
 } uwsgi_host;
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */

@@ -1,0 +1,340 @@
+"""WebSockets (uWSGI's uwsgi.websocket_* API) over --http-socket, with Debian's python3-websockets
+as the client, on our server (PyPy) and on Debian's uWSGI with its CPython plugin (`flavour`).
+Where uWSGI falls short of RFC 6455 the assertion on it is weaker, and says why."""
+import asyncio
+import base64
+import http.client
+import os
+import socket
+import struct
+
+import pytest
+import websockets
+
+from conftest import wait_for
+
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
+APP = os.path.join(APPS, "websocket_app.py")
+
+
+def start(server, flavour, *extra, threads=1):
+    args = ["--http-socket", "127.0.0.1:{port}", "--threads", str(threads)]
+    args += flavour.app_args(APP) + list(extra)
+    env = {k: None for k in os.environ if k.startswith("UWSGI_")}
+    return server(*args, binary=flavour.binary, env=env)
+
+
+def ws_url(s, path):
+    return "ws://127.0.0.1:%d%s" % (s.port, path)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def plain_ok(s):
+    """The worker serves on: a plain HTTP request beside (or after) the WebSockets."""
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+    try:
+        conn.request("GET", "/plain")
+        resp = conn.getresponse()
+        return resp.status == 200 and resp.read() == b"plain"
+    finally:
+        conn.close()
+
+
+def test_text_and_binary_round_trips(server, flavour):
+    s = start(server, flavour)
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/echo")) as ws:
+            text = "h\u00e9llo w\u00f6rld \u2603 \U0001F600"
+            await ws.send(text)
+            assert await ws.recv() == text
+            await ws.send(b"\x00\x01\xfe\xff")  # echoed as text: uWSGI's recv keeps no type
+        async with websockets.connect(ws_url(s, "/echo-binary"), max_size=None) as ws:
+            blob = bytes(range(256)) * 3
+            await ws.send(blob)
+            assert await ws.recv() == blob
+            await ws.send(b"")
+            assert await ws.recv() == b""
+    run(go())
+
+
+def test_one_mib_message(server, flavour):
+    s = start(server, flavour)
+    blob = os.urandom(1024 * 1024)  # uWSGI's --websocket-max-size default is 1024 KiB
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/echo-binary"), max_size=None) as ws:
+            await ws.send(blob)
+            assert await ws.recv() == blob
+    run(go())
+
+
+def test_fragmented_client_message(server, flavour):
+    if flavour.upstream:
+        pytest.skip("uWSGI faulty: it returns the first fragment's bytes, not the message")
+    s = start(server, flavour)
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/echo")) as ws:
+            await ws.send(["fr\u00e4g", "ment", "ed \u2603"])  # three frames, one message
+            assert await ws.recv() == "fr\u00e4gmented \u2603"
+            await ws.send([b"ab", b"", b"cd"])
+            assert await ws.recv() == "abcd"
+    run(go())
+
+
+def test_str_arguments(server, flavour):
+    s = start(server, flavour)
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/str")) as ws:
+            assert await ws.recv() == "h\u00e9llo \u2603"
+            assert await ws.recv() == "bin \u00e9".encode()
+    run(go())
+
+
+def test_client_ping_gets_pong(server, flavour):
+    if flavour.upstream:
+        pytest.skip("uWSGI faulty: a client's ping during websocket_recv gets no pong")
+    s = start(server, flavour)
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/echo")) as ws:
+            pong = await ws.ping(b"are you there")
+            await asyncio.wait_for(pong, 20)
+            await ws.send("after ping")
+            assert await ws.recv() == "after ping"
+    run(go())
+
+
+def test_recv_nb(server, flavour):
+    s = start(server, flavour)
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/nb")) as ws:
+            assert await ws.recv() == "empty"  # recv_nb gave b'' before anything was sent
+            await ws.send("now")
+            assert await ws.recv() == "nb:now"
+    run(go())
+
+
+def test_client_close(server, flavour):
+    s = start(server, flavour)
+
+    async def go():
+        ws = await websockets.connect(ws_url(s, "/echo"))
+        await ws.send("x")
+        assert await ws.recv() == "x"
+        await ws.close(code=1000, reason="done")
+        return ws.close_code
+    code = run(go())
+    if not flavour.upstream:
+        assert code == 1000  # the close handshake answered with the client's code
+    assert plain_ok(s)
+
+
+def test_server_close(server, flavour):
+    s = start(server, flavour)
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/server-close")) as ws:
+            assert await ws.recv() == "bye"
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
+            return ws.close_code
+    code = run(go())
+    if not flavour.upstream:
+        # uWSGI drops the TCP connection without a close frame (the client sees 1006)
+        assert code == 1000
+    assert plain_ok(s)
+
+
+def test_twenty_clients_on_four_threads(server, flavour):
+    """A WebSocket holds a request thread while its app loops (uWSGI's threaded mode): with 20
+    clients and --threads 4, 4 are served at once and the others wait for a thread (their
+    handshake is answered when one frees); none is lost."""
+    s = start(server, flavour, threads=4)
+
+    async def client(i):
+        async with websockets.connect(ws_url(s, "/echo"), open_timeout=60) as ws:
+            for k in range(5):
+                msg = "client %d message %d \u00e9" % (i, k)
+                await ws.send(msg)
+                assert await ws.recv() == msg
+        return i
+    async def go():
+        return await asyncio.gather(*(client(i) for i in range(20)))
+    assert sorted(run(go())) == list(range(20))
+    assert plain_ok(s)
+
+
+# --- bad input, over a raw socket so the client can break the protocol ---
+
+def raw_upgrade(s, path="/echo", key=b"dGhlIHNhbXBsZSBub25jZQ==", version=b"13", extra=b""):
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+    req = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" \
+          b"Connection: Upgrade\r\n"
+    if key is not None:
+        req += b"Sec-WebSocket-Key: " + key + b"\r\n"
+    req += b"Sec-WebSocket-Version: " + version + b"\r\n" + extra + b"\r\n"
+    sock.sendall(req)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return sock, head
+
+
+def frame(opcode, payload, fin=True, mask=True, rsv=0):
+    b0 = (0x80 if fin else 0) | rsv | opcode
+    n = len(payload)
+    if n < 126:
+        hdr = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+    elif n < 65536:
+        hdr = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+    if not mask:
+        return hdr + payload
+    key = b"\x01\x02\x03\x04"
+    return hdr + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+
+def read_frames(sock):
+    """Every frame until the server closes the connection: [(opcode, payload)]."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    frames = []
+    while len(data) >= 2:
+        n = data[1] & 0x7F
+        at = 2
+        if n == 126:
+            n, at = struct.unpack("!H", data[2:4])[0], 4
+        elif n == 127:
+            n, at = struct.unpack("!Q", data[2:10])[0], 10
+        frames.append((data[0] & 0x0F, data[at:at + n]))
+        data = data[at + n:]
+    return frames
+
+
+def close_code(frames):
+    closes = [p for op, p in frames if op == 8]
+    return struct.unpack("!H", closes[0][:2])[0] if closes and len(closes[0]) >= 2 else None
+
+
+BAD_FRAMES = {
+    "unmasked": (frame(1, b"hello", mask=False), 1002),
+    "bad-opcode": (frame(3, b"x"), 1002),
+    "reserved-bits": (frame(1, b"x", rsv=0x40), 1002),
+    "invalid-utf8": (frame(1, b"\xc3\x28 not utf-8"), 1007),
+    "fragmented-ping": (frame(9, b"p", fin=False), 1002),
+    "continuation-first": (frame(0, b"x"), 1002),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FRAMES))
+def test_bad_frame_gets_rfc_close_code(server, flavour, name):
+    if flavour.upstream and name == "continuation-first":
+        pytest.skip("uWSGI faulty: a lone continuation frame resets the next HTTP request")
+    s = start(server, flavour)
+    data, code = BAD_FRAMES[name]
+    sock, head = raw_upgrade(s)
+    try:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        sock.sendall(data)
+        frames = read_frames(sock)
+    finally:
+        sock.close()
+    if not flavour.upstream:
+        assert close_code(frames) == code, frames
+    # uWSGI checks none of this and may echo garbage or wait: only the worker's health is
+    # compared there
+    assert plain_ok(s)
+
+
+def test_oversize_message(server, flavour):
+    s = start(server, flavour, "--websocket-max-size", "1")  # 1 KiB
+    sock, head = raw_upgrade(s, "/echo-binary")
+    try:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        sock.sendall(frame(2, b"a" * 1024))  # exactly the limit: fine
+        sock.sendall(frame(2, b"b" * 1025))
+        frames = read_frames(sock)
+    finally:
+        sock.close()
+    assert frames[0] == (2, b"a" * 1024)
+    if not flavour.upstream:
+        assert close_code(frames) == 1009, frames[1:]
+    else:
+        assert (2, b"b" * 1025) not in frames  # uWSGI drops the connection instead
+    assert plain_ok(s)
+
+
+@pytest.mark.parametrize("case", ["missing-key", "bad-key", "version-8"])
+def test_bad_handshake_is_refused(server, flavour, case):
+    s = start(server, flavour)
+    key = {"missing-key": None, "bad-key": b"short"}.get(case, b"dGhlIHNhbXBsZSBub25jZQ==")
+    version = b"8" if case == "version-8" else b"13"
+    sock, head = raw_upgrade(s, key=key, version=version)
+    sock.close()
+    if flavour.upstream:
+        # uWSGI answers a missing key with a 500 from the app's exception and does not check
+        # the key's form nor the version: nothing is asserted of it but the worker's health
+        pass
+    else:
+        want = b"HTTP/1.1 426" if case == "version-8" else b"HTTP/1.1 400"
+        assert head.startswith(want), head
+        if case == "version-8":
+            assert b"Sec-WebSocket-Version: 13" in head
+    assert plain_ok(s)
+
+
+def test_server_ping_and_missed_pong(server, flavour):
+    """--websocket-ping-freq 1: the server pings a quiet client; one that never answers is
+    closed after --websocket-pong-tolerance."""
+    s = start(server, flavour, "--websocket-ping-freq", "1", "--websocket-pong-tolerance", "1")
+    sock, head = raw_upgrade(s, "/hold")
+    try:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        frames = read_frames(sock)  # until the server gives up on us
+    finally:
+        sock.close()
+    assert (1, b"held") in frames
+    assert any(op == 9 for op, _ in frames), frames
+    if not flavour.upstream:
+        assert close_code(frames) == 1001, frames
+    assert plain_ok(s)
+
+
+def test_client_answering_pings_stays_open(server, flavour):
+    s = start(server, flavour, "--websocket-ping-freq", "1", "--websocket-pong-tolerance", "1")
+
+    async def go():
+        async with websockets.connect(ws_url(s, "/echo"), ping_interval=None) as ws:
+            await asyncio.sleep(0)  # let pings flow while we exchange for over 3 ping periods
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 3.5
+            while loop.time() < end:
+                await ws.send("tick")
+                assert await ws.recv() == "tick"
+                await asyncio.sleep(0.2)
+    run(go())
+
+
+def test_accept_key_is_rfc_example(server, flavour):
+    s = start(server, flavour)
+    sock, head = raw_upgrade(s)  # RFC 6455 1.3's example key
+    sock.close()
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head, head
