@@ -6,6 +6,7 @@
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "signals.hpp"
 #include "stats_snapshot.hpp"
 #include "user_locks.hpp"
 #include "settings.hpp"
@@ -262,6 +263,13 @@ const uwsgi_host &host_table() {
         h.ws_send = [](uwsgi_request *r, uint8_t opcode, const void *buf, size_t len) {
             return r->ws.send(opcode, buf, len);
         };
+        h.register_signal = signal_register;
+        h.raise_signal = signal_raise;
+        h.signal_registered = signal_is_registered;
+        h.signal_wait = signal_wait;
+        h.add_timer = signal_add_timer;
+        h.add_cron = signal_add_cron;
+        h.add_file_monitor = signal_add_file_monitor;
         return h;
     }();
     return table;

@@ -9,6 +9,7 @@
 #include "run_files.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "signals.hpp"
 #include "settings.hpp"
 #include "stats_server.hpp"
 #include "worker.hpp"
@@ -275,6 +276,7 @@ int Master::run() {
         if (phase_ == Phase::Serving) {
             check_harakiri();
             daemons_.check();
+            master_signal_tick();
         }
         if (is_control_signal(sig)) on_control_signal(sig);
         if (phase_ == Phase::Serving) continue;

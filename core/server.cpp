@@ -16,6 +16,7 @@
 #include "process_options.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "signals.hpp"
 #include "user_locks.hpp"
 #include "settings.hpp"
 #include "stats_server.hpp"
@@ -203,10 +204,14 @@ int serve(Runtime &rt) {
         close(null);
     }
     rt.master_pid = getpid();
-    run_init_hooks();
-    std::vector<Listener> listeners = open_listeners(rt);
     // attached daemons need a master to supervise them (uWSGI turns it on for them too)
     bool master = settings().master || settings().processes > 1 || AttachedDaemons::wanted(rt.config);
+    // shared tables and pipes first: a plugin's init may already register a signal
+    create_scoreboard(settings().processes, settings().threads);
+    create_user_locks(settings().locks);
+    create_signals(settings().processes, master);
+    run_init_hooks();
+    std::vector<Listener> listeners = open_listeners(rt);
     if (rt.config.get("stats") && !master)
         throw ConfigError("--stats needs a master process (it serves the stats): add --master");
     bind_stats_server();
@@ -216,8 +221,6 @@ int serve(Runtime &rt) {
     drop_privileges(rt.config);
     apply_late_log(rt.config);
     run_config_hooks(rt.config, "as-user");
-    create_scoreboard(settings().processes, settings().threads);
-    create_user_locks(settings().locks);
     if (!settings().lazy_apps) load_apps_with_hooks();
     if (daemonize_late(rt.config)) {
         rt.master_pid = getpid();

@@ -9,6 +9,7 @@
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
+#include "signals.hpp"
 #include "settings.hpp"
 
 #include <uwsgi/plugin.hpp>
@@ -313,6 +314,7 @@ WorkerExit Worker::run() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
     running_threads_ = settings().threads;
     for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
+    start_worker_signal_thread(id_);
 
     // The signals stay taken while the request threads finish, so a HUP, TERM or QUIT during
     // the graceful stop is a decision (control_signals.hpp), never a default action.
@@ -350,6 +352,7 @@ WorkerExit Worker::run() {
         sweep_idle();  // idle keep-alive connections close now
         if (step.hurry) return abandon(why == WorkerExit::Stop ? WorkerExit::HurriedStop : why);
     }
+    stop_worker_signal_thread();
     for (auto &t : threads_) t.join();
     // Connections still parked were idle: close them.
     while (parked_) {

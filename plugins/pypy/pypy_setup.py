@@ -672,6 +672,53 @@ def _call_hook(name):
             log_exception("uwsgi.%s failed:" % name)
 
 
+# One C entry point for every Python signal handler: ctx is a handle to the callable.
+@ffi.callback("void(void *, uint8_t)")
+def _signal_trampoline(ctx, sig):
+    try:
+        ffi.from_handle(ctx)(sig)
+    except BaseException:
+        log_exception("the handler of uwsgi signal %d raised:" % sig)
+
+
+state.signal_handlers = {}
+state.signal_callbacks = [_signal_trampoline]
+
+
+def _start_autoreloader():
+    """--py-autoreload SECS (uWSGI's python reloader): worker 1 checks every SECS whether the
+    file of an imported module changed, and then reloads the whole server."""
+    try:
+        interval = int(opt_value("py-autoreload") or 0)
+    except ValueError:
+        interval = 0
+    if interval <= 0 or host.worker_id() != 1:
+        return
+
+    def mtimes():
+        out = {}
+        for mod in list(sys.modules.values()):
+            path = getattr(mod, "__file__", None)
+            if path:
+                try:
+                    out[path] = os.stat(path).st_mtime
+                except OSError:
+                    pass
+        return out
+
+    def loop():
+        known = mtimes()
+        while True:
+            time.sleep(interval)
+            for path, mtime in mtimes().items():
+                if known.setdefault(path, mtime) != mtime:
+                    log("[uwsgi-python-reloader] module/file %s has been modified; reloading"
+                        % path)
+                    host.reload()
+                    return
+    threading.Thread(target=loop, name="uwsgi-py-autoreload", daemon=True).start()
+
+
 # ---------------------------------------------------------------------------------------------
 # apps, eval/exec, fork
 
@@ -923,6 +970,7 @@ def _post_fork():
         except BaseException:
             log_exception("--pypy-exec-post-fork %s failed:" % path)
     _call_hook("post_fork_hook")
+    _start_autoreloader()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1193,6 +1241,73 @@ def _make_module():
     def is_locked(n=0):
         return host.is_locked(_lock_id(n, "is_locked")) == 1
     m.is_locked = is_locked
+
+    # uWSGI signals (the core's table, routed by the master; handlers run on the worker's
+    # signal thread)
+    def _signum(n):
+        n = int(n)
+        # uWSGI's "B" argument format wraps 256 to 0 silently; a wrong number is an error here
+        if not 0 <= n <= 255:
+            raise ValueError("uwsgi signal numbers are 0..255, got %d" % n)
+        return n
+
+    def register_signal(num, target, handler):
+        n = _signum(num)
+        if not callable(handler):
+            raise TypeError("the signal handler must be callable")
+        handle = ffi.new_handle(handler)
+        if host.register_signal(n, _b(target, "signal target"), _signal_trampoline,
+                                handle) != UWSGI_OK:
+            raise ValueError("unable to register signal %d with target %r (the reason is "
+                             "logged)" % (n, target))
+        state.signal_handlers[n] = handle  # keeps the handle alive
+    m.register_signal = register_signal
+
+    def signal(num, remote=None):
+        if remote:
+            raise ValueError("remote uwsgi signals are not supported by this server")
+        if host.raise_signal(_signum(num)) != UWSGI_OK:
+            raise ValueError("unable to raise signal %d (the reason is logged)" % num)
+    m.signal = signal
+
+    def signal_registered(num):
+        return True if host.signal_registered(_signum(num)) else None
+    m.signal_registered = signal_registered
+
+    def signal_wait(num=None):
+        # the cffi call releases PyPy's GIL while this thread waits
+        got = host.signal_wait(-1 if num is None else _signum(num), -1)
+        if got < 0:
+            raise SystemError("error waiting for signal")
+        _tls.signal_received = got
+        return b""
+    m.signal_wait = signal_wait
+    m.signal_received = lambda: getattr(_tls, "signal_received", -1)
+
+    def _check(rc, what):
+        if rc != UWSGI_OK:
+            raise ValueError("unable to add %s (the reason is logged)" % what)
+
+    def add_timer(num, secs):
+        _check(host.add_timer(_signum(num), int(secs) * 1000, 0), "timer")
+    m.add_timer = add_timer
+
+    def add_ms_timer(num, msecs):
+        _check(host.add_timer(_signum(num), int(msecs), 0), "timer")
+    m.add_ms_timer = add_ms_timer
+
+    def add_rb_timer(num, secs, iterations=0):
+        _check(host.add_timer(_signum(num), int(secs) * 1000, int(iterations)), "rb_timer")
+    m.add_rb_timer = add_rb_timer
+
+    def add_cron(num, minute, hour, day, month, weekday):
+        _check(host.add_cron(_signum(num), minute, hour, day, month, weekday), "cron")
+        return True
+    m.add_cron = add_cron
+
+    def add_file_monitor(num, path):
+        _check(host.add_file_monitor(_signum(num), _b(path, "path")), "file monitor")
+    m.add_file_monitor = add_file_monitor
 
     def accepting(value=1):
         host.set_accepting(1 if value else 0)

@@ -112,7 +112,7 @@ TEST_CASE("uwsgi_host") {
 }
 
 TEST_CASE("uwsgi_host, ABI 1.2") {
-    CHECK(sizeof(uwsgi_host) == 432);
+    CHECK(sizeof(uwsgi_host) == 488);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
     CHECK(offsetof(uwsgi_host, total_requests) == 304);
@@ -131,6 +131,13 @@ TEST_CASE("uwsgi_host, ABI 1.2") {
     CHECK(offsetof(uwsgi_host, ws_handshake) == 408);
     CHECK(offsetof(uwsgi_host, ws_recv) == 416);
     CHECK(offsetof(uwsgi_host, ws_send) == 424);
+    CHECK(offsetof(uwsgi_host, register_signal) == 432);
+    CHECK(offsetof(uwsgi_host, raise_signal) == 440);
+    CHECK(offsetof(uwsgi_host, signal_registered) == 448);
+    CHECK(offsetof(uwsgi_host, signal_wait) == 456);
+    CHECK(offsetof(uwsgi_host, add_timer) == 464);
+    CHECK(offsetof(uwsgi_host, add_cron) == 472);
+    CHECK(offsetof(uwsgi_host, add_file_monitor) == 480);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.2)") {

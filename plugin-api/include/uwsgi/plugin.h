@@ -37,6 +37,9 @@
  *                    is_a_reload, set_user_harakiri, set_accepting, req_conn, req_log_this,
  *                    req_set/get_logvar, user locks, WebSockets (ws_handshake, ws_recv,
  *                    ws_send: RFC 6455 in the core for every plugin); descriptor `provides` (the extensions a plugin offers:
+
+ *                    req_set/get_logvar, user locks, uwsgi signals (register, raise, wait,
+ *                    timers, cron, file monitors); descriptor `provides` (the extensions a plugin offers:
  *                    the core activates it when another plugin asks for one).
  *
  * Lifetimes, threads and return codes
@@ -210,6 +213,10 @@ typedef struct uwsgi_worker_stats {
     uint64_t signals;       /* uwsgi signals it handled */
 } uwsgi_worker_stats;
 
+/* A uwsgi signal handler (ABI 1.2): runs on a worker's signal thread, never on a request
+ * thread; ctx is what the plugin registered it with. */
+typedef void (*uwsgi_signal_handler)(void *ctx, uint8_t sig);
+
 /* The table of core services handed to every plugin's init(). Append-only. */
 typedef struct uwsgi_host {
     uint32_t struct_size;
@@ -319,6 +326,24 @@ typedef struct uwsgi_host {
                         size_t origin_len, const char *proto, size_t proto_len);
     int (*ws_recv)(uwsgi_request *req, int32_t nonblocking, uwsgi_str *msg, uint8_t *opcode);
     int (*ws_send)(uwsgi_request *req, uint8_t opcode, const void *buf, size_t len);
+
+    /* uWSGI signals 0..255 (need a master: UWSGI_ERROR otherwise, logged). A handler registered
+     * before fork (init, load_apps) is every worker's; after fork only the registering
+     * worker's. Targets: "" or "worker" (one worker), "workerN", "workers", "active-workers".
+     * The master cannot register a number twice. Raised signals go through the master to the
+     * target; timers (interval in ms; iterations 0 = for ever), cron entries (uWSGI's fields:
+     * N, -1 any, -N every N) and file monitors (inotify; the path must exist) are raised by
+     * the master. signal_wait blocks until this process handled `sig` (-1: any) and returns
+     * it, or UWSGI_ERROR after timeout_ms (-1: no limit). */
+    int (*register_signal)(uint8_t sig, const char *target, uwsgi_signal_handler handler,
+                           void *ctx);
+    int (*raise_signal)(uint8_t sig);
+    int (*signal_registered)(uint8_t sig); /* 1 or 0 */
+    int (*signal_wait)(int32_t sig, int32_t timeout_ms);
+    int (*add_timer)(uint8_t sig, int64_t interval_ms, int64_t iterations);
+    int (*add_cron)(uint8_t sig, int32_t minute, int32_t hour, int32_t day, int32_t month,
+                    int32_t weekday);
+    int (*add_file_monitor)(uint8_t sig, const char *path);
 } uwsgi_host;
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */

@@ -14,8 +14,11 @@
 //   local FUNC A...     calls FUNC through call_local
 //   call NODE FUNC A... calls FUNC on NODE through call_remote
 //   call_gen NODE FUNC NARGS SIZE   calls FUNC on NODE with NARGS arguments of SIZE bytes each
+//   raise SIG           raises uwsgi signal SIG through the host (a Python handler may run it)
 // The call* functions answer "ERROR <code>" when the call fails, so a test can see the code.
 // Each worker also registers only_worker_W after fork.
+// With a master, uwsgi signal 200 gets a native handler (target: every worker) that logs
+// "rpcdemo: signal 200 in worker W", so a Python app's uwsgi.signal(200) reaches C++.
 #include <unistd.h>
 #include <uwsgi/rpc.h>
 
@@ -159,6 +162,21 @@ int call_gen(void *, uint8_t argc, const uwsgi_str *argv, uwsgi_rpc_sink sink, v
     return UWSGI_OK;
 }
 
+int raise_signal(void *, uint8_t argc, const uwsgi_str *argv, uwsgi_rpc_sink sink, void *ctx) {
+    if (argc < 1) return UWSGI_ERROR;
+    int rc = host->raise_signal(uint8_t(number(uwsgi::view(argv[0]))));
+    put(sink, ctx, rc == UWSGI_OK ? "ok" : "ERROR " + std::to_string(rc));
+    return UWSGI_OK;
+}
+
+constexpr uint8_t kNativeSignal = 200;
+
+void on_signal(void *, uint8_t sig) {
+    std::string line = "rpcdemo: signal " + std::to_string(sig) + " in worker " +
+                       std::to_string(host->worker_id());
+    host->log(UWSGI_LOG_INFO, "rpcdemo", line.data(), line.size());
+}
+
 int init(const uwsgi_host *h) {
     host = h;
     uwsgi::Host::set(h);
@@ -180,9 +198,13 @@ int load_apps() {
         {"big", big},       {"empty", empty},         {"fail", fail},
         {"whoami", whoami}, {"functions", functions}, {"register", register_here},
         {"local", local},   {"call", call},           {"call_gen", call_gen},
+        {"raise", raise_signal},
     };
     for (auto &f : table)
         if (rpc->register_function(f.name, f.fn, nullptr) != UWSGI_OK) return -1;
+    if (host->opt_get("master") && host->register_signal(kNativeSignal, "workers", on_signal,
+                                                          nullptr) != UWSGI_OK)
+        return -1;
     // The functions are this plugin's app: a server that only serves them needs no other.
     host->register_app("rpcdemo", "native RPC functions hello, reverse, call...");
     return 1;

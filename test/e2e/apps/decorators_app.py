@@ -9,7 +9,7 @@ import urllib.parse
 
 import uwsgi
 import uwsgidecorators
-from app_events import event
+from app_events import answer, event
 
 COUNTER = os.path.join(os.environ["MODULE_TEST_DIR"], "counter")
 
@@ -98,8 +98,4 @@ def application(environ, start_response):
                 result.append("ValueError: %s" % e)
     else:
         result = "hello"
-    time.sleep(float(q.get("hold", 0)))
-    body = repr((uwsgi.worker_id(), result)).encode()
-    start_response("200 OK", [("Content-Type", "text/plain"),
-                              ("Content-Length", str(len(body)))])
-    return [body]
+    return answer(start_response, q, result)

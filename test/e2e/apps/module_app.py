@@ -6,7 +6,7 @@ import time
 import urllib.parse
 
 import uwsgi
-from app_events import event
+from app_events import answer, event
 
 
 def post_fork():
@@ -93,8 +93,4 @@ def application(environ, start_response):
         result = uwsgi.stop()
     else:
         result = "hello"
-    time.sleep(float(q.get("hold", 0)))  # lets concurrent requests reach both workers
-    body = repr((uwsgi.worker_id(), result)).encode() + b" " * int(q.get("pad", 0))
-    start_response(q.get("status", "200 OK"), [("Content-Type", "text/plain"),
-                              ("Content-Length", str(len(body)))])
-    return [body]
+    return answer(start_response, q, result)
