@@ -262,9 +262,11 @@ int Master::run() {
     sigset_t set;
     sigemptyset(&set);
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD}) sigaddset(&set, s);
-    const timespec tick{0, 200 * 1000 * 1000};
     const timespec short_tick{0, 20 * 1000 * 1000};  // while waiting for workers to finish
     for (;;) {
+        // while serving: 200 ms, or less when a uwsgi signal timer is due sooner
+        int64_t wait_ms = master_signal_wait_ms(200);
+        const timespec tick{wait_ms / 1000, (wait_ms % 1000) * 1000 * 1000};
         int sig = sigtimedwait(&set, nullptr, phase_ == Phase::Serving ? &tick : &short_tick);
         reap(phase_ == Phase::Serving);
         if (no_app_ && phase_ == Phase::Serving) {

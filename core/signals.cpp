@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -374,8 +375,9 @@ void create_signals(int workers, bool master) {
     for (auto &spec : runtime().config.all("unique-cron"))
         g_command_crons.push_back(parse_command_cron(spec, true));
     if (!master) {
-        if (!g_command_crons.empty())
-            throw ConfigError("--cron and --unique-cron are run by the master: add --master");
+        if (!g_command_crons.empty() || !g_touched.empty())
+            throw ConfigError("--cron, --unique-cron, --touch-reload and --touch-workers-reload "
+                              "are the master's work: add --master");
         return;
     }
     void *mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -512,6 +514,18 @@ void master_signal_tick() {
     fire_timers();
     fire_crons();
     fire_monitors();
+}
+
+int64_t master_signal_wait_ms(int64_t longest_ms) {
+    if (!g_shared) return longest_ms;
+    int64_t now = monotonic_ms(), wait = longest_ms;
+    Locked l;
+    for (int i = 0; i < g_shared->ntimers; ++i) {
+        const Timer &t = g_shared->timers[i];
+        if (t.next_ms && !(t.iterations && t.done >= t.iterations))
+            wait = std::min(wait, std::max<int64_t>(t.next_ms - now, 1));
+    }
+    return wait;
 }
 
 void start_worker_signal_thread(int worker_id) {

@@ -27,6 +27,9 @@ int signal_add_file_monitor(uint8_t sig, const char *path);
 // The master's part, once per turn of its loop while serving: routes what workers raised,
 // fires due timers, cron entries and file monitors, and checks --touch-reload files.
 void master_signal_tick();
+// How long the master may wait before its next tick: until the next timer is due, at most
+// `longest_ms`.
+int64_t master_signal_wait_ms(int64_t longest_ms);
 
 // A worker's signal thread: started with the request threads, stopped before they are joined.
 void start_worker_signal_thread(int worker_id);

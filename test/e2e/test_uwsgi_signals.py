@@ -174,3 +174,24 @@ def test_py_autoreload_reloads_when_an_imported_module_changes(server, flavour, 
             return False
     wait_for(reloaded, timeout=60, what="a reload after helper_mod.py changed")
     assert "helper_mod.py" in s.output()
+
+
+def test_a_one_second_timer_keeps_time_under_request_load(app, flavour):
+    """@timer(1) while wrk keeps both workers busy for 10 s: about 10 firings (the bound is
+    generous: the machine running the tests is shared)."""
+    import shutil
+    import subprocess
+    wrk = shutil.which("wrk")
+    if not wrk:
+        pytest.skip("wrk is not installed")
+    wait_for(lambda: fired(app, "timer"), what="the first @timer(1) firing")
+    before = len(fired(app, "timer"))
+    start = time.time()
+    load = subprocess.run([wrk, "-t2", "-c8", "-d10s", "http://127.0.0.1:%d/" % app.port],
+                          capture_output=True, text=True, timeout=60)
+    elapsed = time.time() - start
+    count = len(fired(app, "timer")) - before
+    print("%s: %d timer firings in %.1f s under load; wrk: %s" % (
+        flavour, count, elapsed, load.stdout.splitlines()[-2:] if load.stdout else load.stderr))
+    assert "Requests/sec" in load.stdout
+    assert elapsed - 3 <= count <= elapsed + 3
