@@ -17,6 +17,8 @@ const uwsgi_option kCoreOptions[] = {
     LIST("touch-workers-reload", nullptr, "FILE", "reload only the workers when FILE's modification time changes (master)"),
     LIST("cron", nullptr, "'MIN HOUR DAY MONTH WEEKDAY CMD'", "the master runs CMD with /bin/sh when the local time matches (-1 any, -N every N)"),
     LIST("unique-cron", nullptr, "'MIN HOUR DAY MONTH WEEKDAY CMD'", "as --cron, skipped while its previous run is alive"),
+    LIST("timer", "signal-timer", "'SIGNAL SECS'", "the master raises uwsgi signal SIGNAL every SECS seconds"),
+    LIST("rbtimer", "signal-rbtimer", "'SIGNAL SECS'", "as --timer (uWSGI's red-black timer)"),
     VALUE("locks", nullptr, "N", "user locks 0..N for uwsgi.lock(n) (default 0: lock 0 only)"),
     VALUE("harakiri", nullptr, "SECS", "kill a worker whose request runs longer than SECS (needs --master)"),
     VALUE("max-requests", nullptr, "N", "recycle a worker after N requests"),

@@ -47,7 +47,11 @@ Settings Settings::from(const Config &c) {
     s.listen_backlog = int(positive(c, "listen", 100, 1));
     s.processes = int(positive(c, "processes", 1, 1));
     s.threads = int(positive(c, "threads", 1, 1));
+    // as in uWSGI, the options that are the master's work imply --master
     s.master = c.flag("master");
+    for (const char *needs_master : {"touch-reload", "touch-workers-reload", "cron", "unique-cron",
+                                     "timer", "rbtimer"})
+        s.master = s.master || c.has(needs_master);
     s.harakiri = int(positive(c, "harakiri", 0, 0));
     s.locks = int(positive(c, "locks", 0, 0, 65535));
     s.max_requests = positive(c, "max-requests", 0, 0, INT64_MAX);

@@ -374,12 +374,7 @@ void create_signals(int workers, bool master) {
         g_command_crons.push_back(parse_command_cron(spec, false));
     for (auto &spec : runtime().config.all("unique-cron"))
         g_command_crons.push_back(parse_command_cron(spec, true));
-    if (!master) {
-        if (!g_command_crons.empty() || !g_touched.empty())
-            throw ConfigError("--cron, --unique-cron, --touch-reload and --touch-workers-reload "
-                              "are the master's work: add --master");
-        return;
-    }
+    if (!master) return;  // the options above imply --master (settings.cpp)
     void *mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                      -1, 0);
     if (mem == MAP_FAILED) throw std::runtime_error("cannot map the signal table");
@@ -395,6 +390,17 @@ void create_signals(int workers, bool master) {
     for (int id = 1; id <= workers; ++id) ok = ok && make_pair(&g_worker_pipe[size_t(2 * id)]) == 0;
     if (!ok) throw std::runtime_error(std::string("cannot create the signal pipes: ") +
                                       strerror(errno));
+    // --timer / --rbtimer "SIGNAL SECONDS": raised by the master for an app's handler
+    for (auto &opt : {"timer", "rbtimer"})
+        for (auto &spec : runtime().config.all(opt)) {
+            std::istringstream in(spec);
+            int sig = -1;
+            int64_t secs = 0;
+            if (!(in >> sig >> secs) || sig < 0 || sig > 255 || secs <= 0)
+                throw ConfigError("--" + std::string(opt) + " '" + spec +
+                                  "': give SIGNAL (0..255) SECONDS (> 0)");
+            signal_add_timer(uint8_t(sig), secs * 1000, 0);
+        }
 }
 
 int signal_register(uint8_t sig, const char *target, uwsgi_signal_handler fn, void *ctx) {

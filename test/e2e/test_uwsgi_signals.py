@@ -48,6 +48,7 @@ def test_cron_decorator_and_cron_option_fire_within_a_minute(server, flavour, tm
 
 def test_signal_targets(app):
     assert get(app, "/registered")[1] == [True, True, True, None]
+    assert not fired(app, "opt_timer")  # no --timer here: its handler never runs
     get(app, "/raise?n=30")  # default target: one worker
     wait_for(lambda: fired(app, "signal", 30), what="signal 30 in a worker")
     get(app, "/raise?n=31")  # "workers": each of them
@@ -121,6 +122,11 @@ def test_native_plugin_and_python_raise_each_others_signals(server, tmp_path):
     get(s, "/raise?n=200")
     assert s.wait_log("rpcdemo: signal 200 in worker 1")
     assert s.wait_log("rpcdemo: signal 200 in worker 2")
+
+
+def test_timer_option_raises_the_apps_signal(server, flavour, tmp_path):
+    s = start_app(server, flavour, tmp_path, "signals_app.py", "--timer", "37 1")
+    wait_for(lambda: len(fired(s, "opt_timer", 37)) >= 2, what="--timer '37 1' twice")
 
 
 def test_touch_reload_and_touch_workers_reload(server, flavour, tmp_path):

@@ -53,6 +53,7 @@ uwsgi.register_signal(40, "", on_33)  # raised by the native rpcdemo plugin in t
 if hasattr(uwsgi, "add_ms_timer"):  # newer than Debian's uWSGI 2.0.21
     uwsgi.add_ms_timer(35, 300)
     uwsgi.register_signal(35, "", lambda num: event("ms_timer", uwsgi.worker_id(), num))
+uwsgi.register_signal(37, "", lambda num: event("opt_timer", uwsgi.worker_id(), num))  # --timer
 uwsgi.add_rb_timer(36, 1, 2)  # fires twice, then stops
 uwsgi.register_signal(36, "", lambda num: event("rb2", uwsgi.worker_id(), num))
 
