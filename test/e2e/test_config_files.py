@@ -176,6 +176,7 @@ env = DJANGO_SETTINGS_MODULE=mysite.settings
 module = django.core.handlers.wsgi:WSGIHandler()
 http-socket = 127.0.0.1:{port}
 processes = 1
+die-on-term = true
 '''
 
 PLAIN_APP = '''
@@ -263,6 +264,7 @@ FLASK_XML = '''<?xml version="1.0"?>
     <processes>2</processes>
     <http-socket>127.0.0.1:{port}</http-socket>
     <vacuum/>
+    <die-on-term/>
     <env>APP_MODE=xml</env>
     <env>APP_SECRET=$(CONFIG_TEST_SECRET)</env>
 </uwsgi>
@@ -278,6 +280,7 @@ uwsgi:
     master: true
     processes: 2
     http-socket: 127.0.0.1:{port}
+    die-on-term: true
     env:
         - APP_MODE=yaml
         - APP_SECRET=$(CONFIG_TEST_SECRET)

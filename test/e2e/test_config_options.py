@@ -30,7 +30,8 @@ def app_files(tmp_path):
 
 
 def ini(tmp_path, kind, body):
-    plugin = "plugins = python3\n" if kind == "debian" else ""
+    # die-on-term: Debian's uWSGI 2.0 reloads on the SIGTERM that stops a test's server
+    plugin = "plugins = python3\ndie-on-term = true\n" if kind == "debian" else ""
     return write(tmp_path / "site.ini", "[uwsgi]\n" + plugin + "chdir = %s\n" % tmp_path + body)
 
 
