@@ -17,13 +17,11 @@ namespace core {
 // today's sizeof, so appending a field in 1.N keeps every 1.0..1.N-1 plugin loading.
 static constexpr size_t kDescriptorSizeForMinor[] = {
     offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.0
-    offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.1: no new descriptor field
-    offsetof(uwsgi_plugin, provides) + sizeof(void *),       // 1.2
+    offsetof(uwsgi_plugin, provides) + sizeof(void *),       // 1.1
 };
 static constexpr size_t kProtocolSizeForMinor[] = {
     offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.0
     offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.1: no new protocol field
-    offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.2: no new protocol field
 };
 static_assert(std::size(kDescriptorSizeForMinor) == UWSGI_ABI_MINOR + 1 &&
                   std::size(kProtocolSizeForMinor) == UWSGI_ABI_MINOR + 1,

@@ -101,7 +101,7 @@ const uwsgi_protocol *PluginRegistry::protocol_for_option(const std::string &opt
 
 const LoadedPlugin *PluginRegistry::activate_provider(const std::string &id) {
     for (auto &p : installed_) {
-        if (p.desc->abi_minor < 2 || !p.desc->provides) continue;  // no such field before 1.2
+        if (p.desc->abi_minor < 1 || !p.desc->provides) continue;  // no such field before 1.1
         auto ids = split_list({p.desc->provides});
         if (std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
         if (std::find(active_.begin(), active_.end(), &p) != active_.end()) continue;

@@ -15,7 +15,7 @@ namespace core {
 // are refused, as in uWSGI).
 void create_signals(int workers, bool master);
 
-// host functions (ABI 1.2); failures are logged and return UWSGI_ERROR
+// host functions (ABI 1.1); failures are logged and return UWSGI_ERROR
 int signal_register(uint8_t sig, const char *target, uwsgi_signal_handler fn, void *ctx);
 int signal_raise(uint8_t sig);
 int signal_is_registered(uint8_t sig);

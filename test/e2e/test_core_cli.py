@@ -28,21 +28,21 @@ def test_help_groups_options_by_plugin():
 def test_list_plugins_shows_name_version_abi_file():
     r = run_uwsgi("--list-plugins")
     assert r.returncode == 0
-    assert "example 1.0.0 (ABI 1.2) " in r.stdout
+    assert "example 1.0.0 (ABI 1.1) " in r.stdout
     assert "example_plugin.so" in r.stdout
 
 
 def test_check_plugin_accepts_a_good_plugin():
     r = run_uwsgi("--check-plugin", fixture("good"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("ok: good 0.0.1 (ABI 1.2)")
+    assert r.stdout.startswith("ok: good 0.0.1 (ABI 1.1)")
 
 
 REJECTIONS = {
     "no_entry": "no entry symbol",
     "bad_magic": "bad magic number",
-    "abi_major": "built for plugin ABI 2.2, this server speaks ABI 1.2",
-    "newer_minor": "needs plugin ABI 1.99, newer than this server's 1.2",
+    "abi_major": "built for plugin ABI 2.2, this server speaks ABI 1.1",
+    "newer_minor": "needs plugin ABI 1.99, newer than this server's 1.1",
     "short_struct": "missing fields",
     "missing_name": "lacks its required name field",
     "short_protocol": "protocol table is 96 bytes but ABI 1.0 needs 104",
@@ -128,7 +128,7 @@ def test_print_sym_of_a_missing_symbol_fails():
 
 def test_abi_1_0_protocol_plugin_loads_and_serves(server):
     """A protocol plugin built for ABI 1.0 (1.0 table sizes, the fixed 1.0 entry name) keeps
-    loading and serving in this 1.2 core: tables are checked per the minor a plugin claims."""
+    loading and serving in this 1.1 core: tables are checked per the minor a plugin claims."""
     r = run_uwsgi("--check-plugin", fixture("abi10_protocol"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("ok: abi10 1.0.0 (ABI 1.0)"), r.stdout

@@ -1,5 +1,6 @@
 """The uwsgi binary protocol on --socket, served by the native example plugin."""
 import os
+import signal
 import socket
 import stat
 import struct
@@ -130,6 +131,7 @@ def test_chmod_socket_alone_means_666(impl, args, mode, tmp_path):
         assert wait_for(lambda: os.path.exists(path) and
                         stat.S_IMODE(os.stat(path).st_mode) == mode), read(log.name)
     finally:
-        proc.terminate()
+        # uWSGI 2.0 takes SIGTERM as a brutal reload (without --die-on-term); SIGINT stops it
+        proc.send_signal(signal.SIGINT if impl == "upstream" else signal.SIGTERM)
         proc.wait(timeout=30)
         log.close()

@@ -109,7 +109,7 @@ def test_http_package_adds_only_the_http_plugin(core_http):
     plugins = [f for f in core_http.files() if f.endswith("_plugin.so")]
     assert plugins == [(PLUGINDIR + "/http_plugin.so").lstrip("/")]
     r = core_http.run("--plugin-dir", core_http.plugindir, "--list-plugins")
-    assert r.stdout.startswith("http 0.1.0 (ABI 1.2) %s/http_plugin.so" % core_http.plugindir)
+    assert r.stdout.startswith("http 0.1.0 (ABI 1.1) %s/http_plugin.so" % core_http.plugindir)
 
 
 @pytest.mark.skipif(not compiled_in_dir_is_empty(), reason="plugins installed on this machine")
@@ -228,7 +228,7 @@ def test_installed_uwsgiconfig_builds_an_out_of_tree_plugin_with_pkg_config(ever
                                                                       INCLUDEDIR) in r.stdout
     assert "built %s/tiny_plugin.so" % out in r.stdout
     check = everything.run("--check-plugin", str(out / "tiny_plugin.so"))
-    assert check.returncode == 0 and check.stdout.startswith("ok: tiny 0.0.1 (ABI 1.2)")
+    assert check.returncode == 0 and check.stdout.startswith("ok: tiny 0.0.1 (ABI 1.1)")
     # --tiny-greeting alone activates it: an out-of-tree plugin is found like any other.
     status, _, body = serve_tiny(everything.uwsgi, out, tmp_path)
     assert (status, body) == (200, b"tiny says hello")
@@ -254,7 +254,7 @@ def test_installed_uwsgi_build_plugin_uses_the_headers_installed_with_it(everyth
     assert r.returncode == 0, r.stdout + r.stderr
     assert "headers %s%s" % (everything.root, INCLUDEDIR) in r.stderr
     assert "built %s/tiny_plugin.so" % tmp_path in r.stdout
-    assert "ok: tiny 0.0.1 (ABI 1.2)" in r.stdout  # checked by the binary that built it
+    assert "ok: tiny 0.0.1 (ABI 1.1)" in r.stdout  # checked by the binary that built it
     status, _, body = serve_tiny(everything.uwsgi, tmp_path, tmp_path)
     assert (status, body) == (200, b"tiny says hello")
 

@@ -96,7 +96,7 @@ def test_interop_with_upstream_uwsgi_python(server, tmp_path):
 
 def test_rpc_works_without_naming_the_rpc_plugin(server):
     """No --plugin rpc: the pypy plugin asks for the uwsgi.rpc/1 extension and the core
-    activates the plugin whose descriptor provides it (ABI 1.2 `provides`)."""
+    activates the plugin whose descriptor provides it (ABI 1.1 `provides`)."""
     s = server("--http-socket", "127.0.0.1:{port}", "--master", "--processes", "2", *APP)
     assert s.wait_log("plugin rpc")
     assert "it provides uwsgi.rpc/1" in s.output()

@@ -17,7 +17,7 @@
 TEST_CASE("ABI version constants") {
     CHECK(UWSGI_PLUGIN_MAGIC == 0x55575347u);
     CHECK(UWSGI_ABI_MAJOR == 1);
-    CHECK(UWSGI_ABI_MINOR == 2);
+    CHECK(UWSGI_ABI_MINOR == 1);
 }
 
 TEST_CASE("option kinds and return codes") {
@@ -111,7 +111,7 @@ TEST_CASE("uwsgi_host") {
     CHECK(offsetof(uwsgi_host, setting) == 280);
 }
 
-TEST_CASE("uwsgi_host, ABI 1.2") {
+TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
     CHECK(sizeof(uwsgi_host) == 488);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
@@ -140,7 +140,7 @@ TEST_CASE("uwsgi_host, ABI 1.2") {
     CHECK(offsetof(uwsgi_host, add_file_monitor) == 480);
 }
 
-TEST_CASE("uwsgi_worker_stats (ABI 1.2)") {
+TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {
     CHECK(sizeof(uwsgi_worker_stats) == 88);
     CHECK(offsetof(uwsgi_worker_stats, struct_size) == 0);
     CHECK(offsetof(uwsgi_worker_stats, id) == 4);
@@ -185,10 +185,8 @@ TEST_CASE("uwsgi_plugin") {
 TEST_CASE("tables are checked against the size of the plugin's minor") {
     CHECK(core::descriptor_size_for_minor(0) == 136);
     CHECK(core::protocol_size_for_minor(0) == 104);
-    CHECK(core::descriptor_size_for_minor(1) == 136);
-    CHECK(core::protocol_size_for_minor(1) == 104);
-    CHECK(core::descriptor_size_for_minor(2) == sizeof(uwsgi_plugin));
-    CHECK(core::protocol_size_for_minor(2) == sizeof(uwsgi_protocol));
+    CHECK(core::descriptor_size_for_minor(1) == sizeof(uwsgi_plugin));
+    CHECK(core::protocol_size_for_minor(1) == sizeof(uwsgi_protocol));
 }
 
 TEST_CASE("uwsgi.rpc/1") {
@@ -235,7 +233,7 @@ TEST_CASE("uwsgi.cache/1") {
     CHECK(offsetof(uwsgi_cache_info, purge_lru) == 72);
 }
 
-TEST_CASE("uwsgi_plugin, ABI 1.2") {
+TEST_CASE("uwsgi_plugin: the ABI 1.1 fields") {
     CHECK(sizeof(uwsgi_plugin) == 144);
     CHECK(offsetof(uwsgi_plugin, provides) == 136);
 }

@@ -24,23 +24,23 @@
  * ABI history (newest last):
  *   1.0  2026-11-26  first stable version: descriptor, host table, options as data, lifecycle
  *                    hooks, one request handler per modifier1, socket protocols, extensions.
- *   1.1  2026-11-30  host table: setting() gives the core's effective settings (buffer-size,
+ *   1.1  2026-11-30  one minor for all of this round's additions.
+ *                    host table: setting() gives the core's effective settings (buffer-size,
  *                    limit-post, socket-timeout, max-vars, ...), so no plugin re-parses them;
+ *                    the services behind uWSGI's `uwsgi` module: opt_kind, worker_stats
+ *                    (uwsgi_worker_stats), total_requests, started_on, is_a_reload,
+ *                    set_user_harakiri, set_accepting, req_conn, req_log_this,
+ *                    req_set/get_logvar, user locks; WebSockets (ws_handshake, ws_recv,
+ *                    ws_send: RFC 6455 in the core for every plugin); uwsgi signals
+ *                    (register, raise, wait, timers, cron, file monitors).
+ *                    descriptor: `provides` (the extensions a plugin offers: the core
+ *                    activates it when another plugin asks for one).
  *                    option kind UWSGI_OPT_OPTIONAL (a value that may be left out);
  *                    entry symbol uwsgi_plugin_entry_NAME (UWSGI_PLUGIN_EXPORT), the fixed 1.0
  *                    name still loads; protocol and descriptor sizes checked per minor.
  *                    Source change, same layout: the descriptor field `requires` (a C++20
  *                    keyword) is now `depends`; positional initialisers are unaffected, code
  *                    naming the field renames it.
- *   1.2  2026-11-30  host table: the services behind uWSGI's `uwsgi` module: opt_kind,
- *                    worker_stats (uwsgi_worker_stats), total_requests, started_on,
- *                    is_a_reload, set_user_harakiri, set_accepting, req_conn, req_log_this,
- *                    req_set/get_logvar, user locks, WebSockets (ws_handshake, ws_recv,
- *                    ws_send: RFC 6455 in the core for every plugin); descriptor `provides` (the extensions a plugin offers:
-
- *                    req_set/get_logvar, user locks, uwsgi signals (register, raise, wait,
- *                    timers, cron, file monitors); descriptor `provides` (the extensions a plugin offers:
- *                    the core activates it when another plugin asks for one).
  *
  * Lifetimes, threads and return codes
  *
@@ -110,7 +110,7 @@ extern "C" {
 
 #define UWSGI_PLUGIN_MAGIC 0x55575347u /* "UWSG" */
 #define UWSGI_ABI_MAJOR 1
-#define UWSGI_ABI_MINOR 2
+#define UWSGI_ABI_MINOR 1
 /* The 1.0 entry symbol; since 1.1 a plugin NAME exports UWSGI_PLUGIN_ENTRY_SYMBOL "_" NAME. */
 #define UWSGI_PLUGIN_ENTRY_SYMBOL "uwsgi_plugin_entry"
 
@@ -194,7 +194,7 @@ typedef struct uwsgi_protocol {
     int (*sendfile)(void *state, uwsgi_request *req, int fd, int64_t offset, int64_t count);
 } uwsgi_protocol;
 
-/* One worker's counters, filled by host->worker_stats (ABI 1.2). The caller sets struct_size;
+/* One worker's counters, filled by host->worker_stats (ABI 1.1). The caller sets struct_size;
  * the core fills what fits. Times in microseconds unless named otherwise. */
 typedef struct uwsgi_worker_stats {
     uint32_t struct_size;
@@ -213,7 +213,7 @@ typedef struct uwsgi_worker_stats {
     uint64_t signals;       /* uwsgi signals it handled */
 } uwsgi_worker_stats;
 
-/* A uwsgi signal handler (ABI 1.2): runs on a worker's signal thread, never on a request
+/* A uwsgi signal handler (ABI 1.1): runs on a worker's signal thread, never on a request
  * thread; ctx is what the plugin registered it with. */
 typedef void (*uwsgi_signal_handler)(void *ctx, uint8_t sig);
 
@@ -283,7 +283,7 @@ typedef struct uwsgi_host {
      * set, or UWSGI_ERROR for an unknown name. */
     int (*setting)(const char *name, int64_t *value); /* ABI 1.1 */
 
-    /* ABI 1.2: the services behind uWSGI's `uwsgi` module */
+    /* ABI 1.1: the services behind uWSGI's `uwsgi` module */
     uint32_t (*opt_kind)(const char *name); /* UWSGI_OPT_* of a known option; 0 when unknown */
     int (*worker_stats)(int32_t id, uwsgi_worker_stats *out); /* UWSGI_ERROR: no such worker */
     uint64_t (*total_requests)(void);                          /* every worker's, summed */
@@ -308,7 +308,7 @@ typedef struct uwsgi_host {
     int (*is_locked)(uint32_t id);
     uint32_t (*lock_count)(void); /* the number of user locks (--locks + 1) */
 
-    /* ABI 1.2: WebSockets (RFC 6455) on the connection of a request, which the core keeps
+    /* ABI 1.1: WebSockets (RFC 6455) on the connection of a request, which the core keeps
      * owning. ws_handshake answers 101 (key, origin, proto: NULL/0 to take the key and Origin
      * from the request, checked: Upgrade, Sec-WebSocket-Version 13, a valid key); on a bad
      * handshake it answers 400/426 itself and returns UWSGI_ERROR. From then on the request's
@@ -374,7 +374,7 @@ typedef struct uwsgi_plugin {
     const uwsgi_protocol *protocol; /* NULL unless the plugin provides a socket protocol */
     const void *(*get_extension)(const char *id);
 
-    /* ABI 1.2 */
+    /* ABI 1.1 */
     /* Comma-separated extension ids this plugin's get_extension answers, e.g. "uwsgi.rpc/1".
      * When another plugin asks host->get_extension for one of them, the core activates this
      * plugin (init included) if it is installed but was not activated. */
