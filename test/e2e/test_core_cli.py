@@ -41,7 +41,7 @@ def test_check_plugin_accepts_a_good_plugin():
 REJECTIONS = {
     "no_entry": "no entry symbol",
     "bad_magic": "bad magic number",
-    "abi_major": "built for plugin ABI 2.2, this server speaks ABI 1.1",
+    "abi_major": "built for plugin ABI 2.1, this server speaks ABI 1.1",
     "newer_minor": "needs plugin ABI 1.99, newer than this server's 1.1",
     "short_struct": "missing fields",
     "missing_name": "lacks its required name field",
