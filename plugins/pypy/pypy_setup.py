@@ -1498,24 +1498,23 @@ def _add_cache_functions(m):
         return store(key, value, expires, cache, UWSGI_CACHE_UPDATE)  # noqa: F821
     m.cache_update = cache_update
 
-    def cache_del(key, cache=None):
+    def key_query(key, cache, command, local):
+        """True or None for a question about one key: `command` on a remote cache, else
+        local(cache id, key) on this server's."""
         c = cache_id(cache)
         if c is None:
             return None
         k = _b(key, "cache key")
         if isinstance(c, tuple):
-            return remote(c, b"del", k)
-        return True if api_.remove(c, k, len(k)) == UWSGI_OK else None
+            return remote(c, command, k)
+        return True if local(c, k) else None
+
+    def cache_del(key, cache=None):
+        return key_query(key, cache, b"del", lambda c, k: api_.remove(c, k, len(k)) == UWSGI_OK)
     m.cache_del = cache_del
 
     def cache_exists(key, cache=None):
-        c = cache_id(cache)
-        if c is None:
-            return None
-        k = _b(key, "cache key")
-        if isinstance(c, tuple):
-            return remote(c, b"exists", k)
-        return True if api_.exists(c, k, len(k)) == 1 else None
+        return key_query(key, cache, b"exists", lambda c, k: api_.exists(c, k, len(k)) == 1)
     m.cache_exists = cache_exists
 
     def cache_clear(cache=None):
