@@ -9,7 +9,22 @@ namespace {
 
 // uWSGI's spellings of each key (core/cache.c); unsupported uWSGI keys are refused by name.
 enum class Key { name, items, blocksize, blocks, keysize, purge_lru, ignore_full, store,
-                 store_sync, math_initial, unknown };
+                 store_sync, math_initial, hash, hashsize, sweep_on_full, clear_on_full,
+                 no_expire, lazy_expire, store_delete, unsupported, unknown };
+
+// uWSGI keys of features this server does not have, and what to do instead.
+const char *unsupported_why(std::string_view k) {
+    if (k == "bitmap")
+        return "values spanning several blocks are not supported: set blocksize to the largest "
+               "value";
+    if (k == "lastmod")
+        return "Last-Modified tracking serves uWSGI's cache router, which this server has not";
+    if (k == "node" || k == "nodes" || k == "sync" || k == "udp" || k == "udp_servers" ||
+        k == "udp_server" || k == "udpservers" || k == "udpserver")
+        return "UDP replication between instances is not supported: reach another instance's "
+               "cache as name@host:port instead";
+    return nullptr;
+}
 
 Key key_of(std::string_view k) {
     if (k == "name") return Key::name;
@@ -22,6 +37,14 @@ Key key_of(std::string_view k) {
     if (k == "store") return Key::store;
     if (k == "store_sync" || k == "storesync") return Key::store_sync;
     if (k == "math_initial") return Key::math_initial;
+    if (k == "hash") return Key::hash;
+    if (k == "hashsize" || k == "hash_size") return Key::hashsize;
+    if (k == "sweep_on_full") return Key::sweep_on_full;
+    if (k == "clear_on_full") return Key::clear_on_full;
+    if (k == "no_expire") return Key::no_expire;
+    if (k == "lazy_expire" || k == "lazy") return Key::lazy_expire;
+    if (k == "store_delete" || k == "storedelete") return Key::store_delete;
+    if (unsupported_why(k)) return Key::unsupported;
     return Key::unknown;
 }
 
@@ -105,10 +128,28 @@ bool parse_cache2(std::string_view text, Spec &out, std::string &why) {
                 s.math_initial = n;
                 break;
             }
+            case Key::hash:
+                // uWSGI's two algorithms only spread keys over buckets; one is used for both
+                if (v != "djb33x" && v != "murmur2")
+                    return fail("hash must be djb33x or murmur2, got '" + std::string(v) + "'");
+                break;
+            case Key::hashsize:
+                if (!number(1, uint64_t(1) << 31, s.hashsize)) return false;
+                break;
+            case Key::sweep_on_full:
+                if (!number(0, 86400, s.sweep_on_full)) return false;
+                break;
+            case Key::clear_on_full: s.clear_on_full = flag_value(v); break;
+            case Key::no_expire: s.no_expire = flag_value(v); break;
+            case Key::lazy_expire: s.lazy_expire = flag_value(v); break;
+            case Key::store_delete: s.store_delete = flag_value(v); break;
+            case Key::unsupported:
+                return fail(key + ": " + unsupported_why(k));
             case Key::unknown:
                 return fail("unknown key '" + key +
-                            "' (known: name, items, blocksize, blocks, keysize, purge_lru, "
-                            "ignore_full, store, store_sync, math_initial)");
+                            "' (known: name, items, blocksize, blocks, keysize, hash, hashsize, "
+                            "purge_lru, ignore_full, sweep_on_full, clear_on_full, no_expire, "
+                            "lazy_expire, store, store_sync, store_delete, math_initial)");
         }
     }
     if (!have_name) return fail("a cache needs a name: add name=NAME");

@@ -19,6 +19,12 @@ struct Spec {
     std::string store;           // file the cache is mapped from, so a restart keeps it
     uint64_t store_sync = 0;     // seconds between flushes of the store; 0: only at exit
     int64_t math_initial = 0;
+    uint64_t hashsize = 0;       // buckets (rounded up to a power of two); 0: items, rounded up
+    uint64_t sweep_on_full = 0;  // when full: remove expired items, at most every N seconds
+    bool clear_on_full = false;  // when full (and sweep_on_full freed nothing): empty the cache
+    bool no_expire = false;      // expiry times are ignored: items stay until deleted or evicted
+    bool lazy_expire = false;    // expired items go when touched; the sweeper skips this cache
+    bool store_delete = false;   // a store file of another geometry is replaced, not refused
 };
 
 // Parses a --cache2 value. False with `why` naming the offending key and the fix.

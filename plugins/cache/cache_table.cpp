@@ -34,7 +34,7 @@ size_t round8(size_t n) { return (n + 7) & ~size_t(7); }
 struct Header {
     uint64_t magic;
     uint32_t layout;
-    uint32_t reserved;
+    uint32_t next_full_sweep;  // unix seconds: sweep_on_full's next chance
     uint64_t items, blocksize, keysize, buckets;
     pthread_mutex_t lock;  // initialised at every start: no process holds it then
     uint64_t n_items, hits, misses, full;
@@ -91,7 +91,7 @@ char *Table::block(uint32_t index) const { return data_ + size_t(index - 1) * sp
 
 bool Table::map(std::string &why) {
     uint64_t buckets = 16;
-    while (buckets < spec_.items) buckets <<= 1;
+    while (buckets < (spec_.hashsize ? spec_.hashsize : spec_.items)) buckets <<= 1;
     slot_size_ = round8(sizeof(Slot) + spec_.keysize);
     size_t head = round8(sizeof(Header)) + round8(buckets * sizeof(uint32_t));
     size_ = head + slot_size_ * spec_.items + spec_.blocksize * spec_.items;
@@ -107,6 +107,11 @@ bool Table::map(std::string &why) {
         struct stat st {};
         ::fstat(fd, &st);
         existing = st.st_size > 0;
+        if (existing && size_t(st.st_size) != size_ && spec_.store_delete) {
+            log_(1, "cache \"" + spec_.name + "\": store file " + spec_.store +
+                        " has another geometry; store_delete: starting it empty");
+            existing = ::ftruncate(fd, 0) != 0;
+        }
         if (existing && size_t(st.st_size) != size_) {
             ::close(fd);
             why = "store file " + spec_.store + " is " + std::to_string(st.st_size) +
@@ -137,14 +142,22 @@ bool Table::map(std::string &why) {
 
     if (existing) {
         const Header &h = *header_;
-        if (h.magic != kMagic || h.layout != kLayout || h.items != spec_.items ||
-            h.blocksize != spec_.blocksize || h.keysize != spec_.keysize || h.buckets != buckets) {
+        bool same = h.magic == kMagic && h.layout == kLayout && h.items == spec_.items &&
+                    h.blocksize == spec_.blocksize && h.keysize == spec_.keysize &&
+                    h.buckets == buckets;
+        if (!same && spec_.store_delete) {
+            log_(1, "cache \"" + spec_.name + "\": store file " + spec_.store +
+                        " has another geometry; store_delete: starting it empty");
+            std::memset(base_, 0, size_);
+            existing = false;
+        } else if (!same) {
             why = "store file " + spec_.store +
                   " was not written by this cache (another items/blocksize/keysize, or not a "
                   "cache store): remove it or give the geometry it was made with";
             return false;
         }
-    } else {
+    }
+    if (!existing) {
         header_->magic = kMagic;
         header_->layout = kLayout;
         header_->items = spec_.items;
@@ -245,21 +258,44 @@ uint32_t Table::find(std::string_view key, uint64_t hash, uint64_t now) {
     return 0;
 }
 
-uint32_t Table::allocate() {
+uint32_t Table::allocate(uint64_t now) {
     Header &h = *header_;
     if (!h.free_head) {
         ++h.full;
-        if (!spec_.purge_lru || !h.lru_head) {
+        make_room(now);
+        if (!h.free_head) {
             if (!spec_.ignore_full)
                 log_(2, "cache \"" + spec_.name + "\" is full (" + std::to_string(spec_.items) +
-                            " items): the item was not stored; raise items= or use purge_lru=1");
+                            " items): the item was not stored; raise items= or use purge_lru=1, "
+                            "sweep_on_full= or clear_on_full=1");
             return 0;
         }
-        unlink(h.lru_head);
     }
     uint32_t i = h.free_head;
     h.free_head = slot(i)->next;
     return i;
+}
+
+// uWSGI's answers to a full cache, in its order: evict the least recently used item; else remove
+// the expired ones (at most every sweep_on_full seconds); else, if that freed nothing, empty it.
+void Table::make_room(uint64_t now) {
+    Header &h = *header_;
+    if (spec_.purge_lru && h.lru_head) {
+        unlink(h.lru_head);
+        return;
+    }
+    if (spec_.sweep_on_full && h.next_full_sweep <= now) {
+        h.next_full_sweep = uint32_t(now + spec_.sweep_on_full);
+        if (remove_expired(now)) return;
+    }
+    if (spec_.clear_on_full) {
+        log_(1, "cache \"" + spec_.name + "\" is full: clear_on_full emptied it");
+        clear_locked();
+    }
+}
+
+uint64_t Table::deadline(uint64_t expires, uint64_t now) const {
+    return expires && !spec_.no_expire ? now + expires : 0;
 }
 
 void Table::write_value(uint32_t index, std::string_view value) {
@@ -272,14 +308,14 @@ void Table::write_value(uint32_t index, std::string_view value) {
 
 int Table::insert(std::string_view key, uint64_t hash, std::string_view value, uint64_t expires,
                   uint64_t now) {
-    uint32_t i = allocate();
+    uint32_t i = allocate(now);
     if (!i) return UWSGI_ELIMIT;
     Slot *s = slot(i);
     s->state = kWriting;
     s->hash = hash;
     s->keysize = uint32_t(key.size());
     std::memcpy(s->key, key.data(), key.size());
-    s->expires = expires ? now + expires : 0;
+    s->expires = deadline(expires, now);
     s->hits = 0;
     uint32_t &bucket = buckets_[hash & (header_->buckets - 1)];
     s->next = bucket;
@@ -320,7 +356,7 @@ int Table::set(std::string_view key, std::string_view value, uint64_t expires, u
     uint32_t i = find(key, hash, now);
     if (!i) return insert(key, hash, value, expires, now);
     if (!(flags & UWSGI_CACHE_UPDATE)) return UWSGI_ERROR;
-    slot(i)->expires = expires ? now + expires : 0;
+    slot(i)->expires = deadline(expires, now);
     lru_remove(i);
     lru_push(i);
     write_value(i, value);
@@ -346,9 +382,13 @@ int Table::exists(std::string_view key) {
 
 int Table::clear() {
     Guard g(*this);
+    clear_locked();
+    return UWSGI_OK;
+}
+
+void Table::clear_locked() {
     for (uint32_t i = 1; i <= spec_.items; ++i) slot(i)->state = kFree;
     rebuild();
-    return UWSGI_OK;
 }
 
 int Table::math(std::string_view key, int32_t op, int64_t operand, uint64_t expires,
@@ -416,9 +456,13 @@ void Table::info(uwsgi_cache_info &out) {
 }
 
 uint64_t Table::sweep() {
-    uint64_t now = now_seconds();
-    uint64_t removed = 0;
+    if (spec_.lazy_expire || spec_.no_expire) return 0;  // uWSGI's sweeper skips these caches
     Guard g(*this);
+    return remove_expired(now_seconds());
+}
+
+uint64_t Table::remove_expired(uint64_t now) {
+    uint64_t removed = 0;
     for (uint32_t i = 1; i <= spec_.items; ++i) {
         Slot *s = slot(i);
         if (s->state == kLive && s->expires && s->expires <= now) {

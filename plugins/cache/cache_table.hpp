@@ -57,7 +57,11 @@ private:
     void unlink(uint32_t index);
     void lru_push(uint32_t index);
     void lru_remove(uint32_t index);
-    uint32_t allocate();
+    uint32_t allocate(uint64_t now);
+    void make_room(uint64_t now);
+    uint64_t remove_expired(uint64_t now);
+    void clear_locked();
+    uint64_t deadline(uint64_t expires, uint64_t now) const;  // 0: never
     int insert(std::string_view key, uint64_t hash, std::string_view value, uint64_t expires,
                uint64_t now);
     void write_value(uint32_t index, std::string_view value);

@@ -130,6 +130,13 @@ def test_full_cache_refuses_without_purge_lru(server, flavour, tmp_path):
     assert call(s, "cache_get", "k0") == b"v"
 
 
+def test_clear_on_full_empties_a_full_cache_and_stores(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "name=small,items=3,clear_on_full=1")
+    assert [call(s, "cache_set", "k%d" % i, b"v") for i in range(6)] == [True] * 6
+    assert call(s, "cache_get", "k5") == b"v"  # the item that found the cache full is kept
+    assert call(s, "cache_get", "k0") is None  # emptied by the first clear
+
+
 def test_store_keeps_the_cache_across_a_restart(server, flavour, tmp_path):
     store = str(tmp_path / "cache.store")
     spec = "name=main,items=16,blocksize=256,store=%s,store_sync=1" % store
@@ -169,7 +176,9 @@ def test_bad_cache2_is_refused_at_start_up(tmp_path):
     for spec, named in [("name=a,items=10,colour=red", "unknown key 'colour'"),
                         ("name=a,items=ten", "items must be a whole number"),
                         ("items=10", "add name=NAME"),
-                        ("name=a", "add items=N")]:
+                        ("name=a", "add items=N"),
+                        ("name=a,items=10,bitmap=1", "bitmap: values spanning several blocks"),
+                        ("name=a,items=10,hash=md5", "hash must be djb33x or murmur2")]:
         r = subprocess.run([UWSGI, "--http-socket", "127.0.0.1:0", "--pypy-home", PYPY_HOME,
                             "--pypy-wsgi-file", app, CACHE, spec],
                            capture_output=True, text=True, timeout=60)

@@ -46,3 +46,23 @@ TEST_CASE("--cache2: bad input is refused, naming the key") {
     CHECK_FALSE(parse_cache2("name=a@b,items=1", s, why));
     CHECK_FALSE(parse_cache2("name=a,items=0", s, why));
 }
+
+TEST_CASE("--cache2: uWSGI's full, expiry and store keys") {
+    Spec s;
+    std::string why;
+    REQUIRE(parse_cache2("name=a,items=10,hash=murmur2,hash_size=100,sweep_on_full=5,"
+                         "clear_on_full=1,no_expire=1,lazy=1,storedelete=1",
+                         s, why));
+    CHECK(s.hashsize == 100);
+    CHECK(s.sweep_on_full == 5);
+    CHECK(s.clear_on_full);
+    CHECK(s.no_expire);
+    CHECK(s.lazy_expire);
+    CHECK(s.store_delete);
+    CHECK_FALSE(parse_cache2("name=a,items=10,hash=md5", s, why));
+    CHECK(why.find("hash must be djb33x or murmur2") != std::string::npos);
+    CHECK_FALSE(parse_cache2("name=a,items=10,bitmap=1", s, why));
+    CHECK(why.find("bitmap: values spanning several blocks") != std::string::npos);
+    CHECK_FALSE(parse_cache2("name=a,items=10,nodes=127.0.0.1:3000", s, why));
+    CHECK(why.find("name@host:port") != std::string::npos);
+}

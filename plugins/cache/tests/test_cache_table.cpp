@@ -186,3 +186,60 @@ TEST_CASE("a process killed while writing: the lock is recovered, nothing else l
     CHECK(info.items + added == 16);
     CHECK(get(*t, "keep") == "safe");
 }
+
+TEST_CASE("a full cache: sweep_on_full removes expired items, clear_on_full empties it") {
+    cache::Spec s = spec(2);
+    s.sweep_on_full = 60;
+    auto t = make(s);
+    CHECK(t->set("old", "v", 1, 0) == UWSGI_OK);
+    CHECK(t->set("keep", "v", 0, 0) == UWSGI_OK);
+    sleep(2);
+    CHECK(t->set("new", "v", 0, 0) == UWSGI_OK);  // the expired item made room
+    CHECK(get(*t, "keep") == "v");
+    CHECK(t->set("more", "v", 0, 0) == UWSGI_ELIMIT);  // nothing expired: still full
+
+    cache::Spec c = spec(2);
+    c.clear_on_full = true;
+    auto u = make(c);
+    CHECK(u->set("a", "1", 0, 0) == UWSGI_OK);
+    CHECK(u->set("b", "2", 0, 0) == UWSGI_OK);
+    CHECK(u->set("c", "3", 0, 0) == UWSGI_OK);
+    CHECK(get(*u, "a") == "<none>");
+    CHECK(get(*u, "c") == "3");
+}
+
+TEST_CASE("no_expire keeps items past their expiry; lazy_expire leaves them to readers") {
+    cache::Spec s = spec(4);
+    s.no_expire = true;
+    auto t = make(s);
+    CHECK(t->set("k", "v", 1, 0) == UWSGI_OK);
+    cache::Spec l = spec(4);
+    l.lazy_expire = true;
+    auto u = make(l);
+    CHECK(u->set("k", "v", 1, 0) == UWSGI_OK);
+    sleep(2);
+    CHECK(t->sweep() == 0);
+    CHECK(get(*t, "k") == "v");
+    CHECK(u->sweep() == 0);
+    CHECK(get(*u, "k") == "<none>");
+}
+
+TEST_CASE("store_delete replaces a store file of another geometry") {
+    char path[] = "/tmp/cache-store-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    cache::Spec s = spec(4);
+    s.store = path;
+    make(s)->set("old", "geometry", 0, 0);
+    s.blocksize = 128;
+    s.store_delete = true;
+    auto t = make(s);
+    CHECK(get(*t, "old") == "<none>");
+    CHECK(t->set("k", "v", 0, 0) == UWSGI_OK);
+    s.blocksize = 64;
+    s.items = 4;
+    s.hashsize = 1024;  // another bucket count: another geometry too
+    auto u = make(s);
+    CHECK(get(*u, "k") == "<none>");
+    unlink(path);
+}
