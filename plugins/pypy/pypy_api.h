@@ -42,6 +42,16 @@ typedef struct uwsgi_pypy_api {
     void (*post_fork)(void);         /* in each worker */
     int (*request)(uwsgi_request *); /* modifier1 0: one WSGI request; UWSGI_OK or <0 */
     void (*atexit)(void);            /* each process, at graceful stop or reload */
+
+    /* filled by the plugin: the request path in one crossing each (request_fastpath.hpp) */
+    /* the keys (KEY\0...) then the values (VALUE\0...) into buf, *keys_len the keys' part;
+     * the bytes written, -1: they do not fit or hold a NUL */
+    int64_t (*pack_vars)(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len);
+    /* resp_start (headers: a blob cut by lens[2 * n]) then resp_write(body) when body_len > 0;
+     * *failed_at: 0 the head failed, 1 the body */
+    int (*respond)(uwsgi_request *req, const char *status, size_t status_len, const char *blob,
+                   const uint32_t *lens, size_t nheaders, const void *body, size_t body_len,
+                   int32_t *failed_at);
 } uwsgi_pypy_api;
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include "pypy_api.h"
 #include "pypy_layout.hpp"
 #include "pypy_library.hpp"
+#include "request_fastpath.hpp"
 
 // Generated from pypy_setup.py by embed_source.py; printed by `uwsgi --print-sym uwsgi_pypy_setup`.
 extern "C" const char uwsgi_pypy_setup[];
@@ -174,6 +175,8 @@ bool start_pypy(std::string &err) {
     g_api.plugin_name = kPlugin;
     g_api.setup_origin = g_setup_origin.c_str();
     g_api.library_mode = g_lib.running() ? 1 : 0;
+    g_api.pack_vars = uwsgi_pypy::pack_vars;
+    g_api.respond = uwsgi_pypy::respond;
 
     auto execute = pypy_fn<int (*)(char *, void *)>("pypy_execute_source_ptr", err);
     if (!execute) return false;
