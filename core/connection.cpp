@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include "tls.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <netinet/in.h>
@@ -38,8 +40,7 @@ void describe_peers(uwsgi_conn &conn) {
         describe(ss, conn.local_addr, conn.local_port);
 }
 
-// Waits for the socket to become ready; false on timeout or error.
-static bool wait_ready(int fd, short events, int timeout_ms) {
+bool wait_ready(int fd, short events, int timeout_ms) {
     pollfd p{fd, events, 0};
     for (;;) {
         int r = poll(&p, 1, timeout_ms);
@@ -50,6 +51,7 @@ static bool wait_ready(int fd, short events, int timeout_ms) {
 }
 
 int64_t conn_read(uwsgi_conn *conn, void *buf, size_t len) {
+    if (conn->tls) return tls_read(conn, buf, len);
     for (;;) {
         ssize_t n = recv(conn->fd, buf, len, 0);
         if (n >= 0) return n;
@@ -60,6 +62,7 @@ int64_t conn_read(uwsgi_conn *conn, void *buf, size_t len) {
 }
 
 int conn_write(uwsgi_conn *conn, const void *buf, size_t len) {
+    if (conn->tls) return tls_write(conn, buf, len);
     auto *p = static_cast<const char *>(buf);
     while (len > 0) {
         ssize_t n = send(conn->fd, p, len, MSG_NOSIGNAL);
@@ -78,6 +81,7 @@ int conn_write(uwsgi_conn *conn, const void *buf, size_t len) {
 }
 
 int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count) {
+    if (conn->tls) return tls_sendfile(conn, fd, offset, count);
     off_t off = offset;
     while (count > 0) {
         ssize_t n = sendfile(conn->fd, fd, &off, size_t(count));

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+struct ssl_st;
+
 struct uwsgi_conn {
     int fd = -1;
     int timeout_ms = 4000;
@@ -20,6 +22,8 @@ struct uwsgi_conn {
     bool in_epoll = false;
     bool parked = false;
     uwsgi_conn *park_prev = nullptr, *park_next = nullptr;  // the worker's idle list
+    ssl_st *tls = nullptr;    // --https-socket: the TLS session (tls.cpp), else plain
+    bool tls_failed = false;  // the session broke: no more I/O, no close_notify
 };
 
 namespace core {
@@ -30,5 +34,8 @@ void describe_peers(uwsgi_conn &conn);
 int64_t conn_read(uwsgi_conn *conn, void *buf, size_t len);
 int conn_write(uwsgi_conn *conn, const void *buf, size_t len);
 int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count);
+
+// Waits until fd is ready for EVENTS (poll's); false on timeout or error.
+bool wait_ready(int fd, short events, int timeout_ms);
 
 }  // namespace core

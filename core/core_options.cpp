@@ -9,6 +9,7 @@ namespace core {
 
 const uwsgi_option kCoreOptions[] = {
     LIST("socket", "s,uwsgi-socket", "ADDR", "bind ADDR (host:port, :port, [::1]:port or a UNIX path) speaking the uwsgi protocol"),
+    LIST("https-socket", nullptr, "ADDR,CERT,KEY[,CIPHERS,CA]", "serve HTTPS on ADDR with the http plugin: PEM certificate and key, optional OpenSSL cipher list and client CA ('!CA': a client certificate is required)"),
     FLAG("master", "M", "run a master process that supervises the workers"),
     VALUE("processes", "workers,p", "N", "number of worker processes (default 1)"),
     VALUE("threads", nullptr, "N", "request threads per worker (default 1)"),

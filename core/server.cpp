@@ -20,6 +20,7 @@
 #include "user_locks.hpp"
 #include "settings.hpp"
 #include "stats_server.hpp"
+#include "tls.hpp"
 #include "uwsgi_protocol.hpp"
 
 #include <fmt/format.h>
@@ -112,7 +113,8 @@ std::vector<std::string> plugins_to_activate(const Runtime &rt) {
         const OptionInfo *info = rt.options.find(rt.config.name_at(i));
         if (info && info->owner != "core") names.push_back(info->owner);
     }
-    if (rt.config.value_or("protocol", "") == "http") names.push_back("http");
+    if (rt.config.value_or("protocol", "") == "http" || rt.config.has("https-socket"))
+        names.push_back("http");
     return names;
 }
 
@@ -132,6 +134,15 @@ std::vector<Listener> open_listeners(const Runtime &rt) {
     }
     for (auto &addr : rt.config.all("socket"))
         out.push_back(open_listener("socket", addr, socket_protocol));
+    // --https-socket ADDR,CERT,KEY[,CIPHERS,CA]: the http plugin's protocol over TLS
+    for (auto &value : rt.config.all("https-socket")) {
+        TlsSpec spec = parse_tls_spec("https-socket", value);
+        const uwsgi_protocol *http = rt.registry.protocol_for_option("http-socket");
+        if (!http) throw ConfigError("--https-socket needs the http plugin, which is not active");
+        auto tls = make_server_tls("https-socket", spec);  // before binding: errors come first
+        out.push_back(open_listener("https-socket", spec.address, http));
+        out.back().tls = std::move(tls);
+    }
     for (auto *p : rt.registry.active()) {
         const uwsgi_protocol *proto = p->desc->protocol;
         if (!proto || !proto->socket_option) continue;
@@ -140,7 +151,7 @@ std::vector<Listener> open_listeners(const Runtime &rt) {
     }
     if (out.empty())
         throw ConfigError("no socket to serve: give --socket ADDR (uwsgi protocol, e.g. for "
-                          "nginx) or --http-socket ADDR (HTTP)");
+                          "nginx), --http-socket ADDR (HTTP) or --https-socket ADDR,CERT,KEY");
     return out;
 }
 

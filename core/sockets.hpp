@@ -3,8 +3,11 @@
 
 #include <uwsgi/plugin.h>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+struct ssl_ctx_st;
 
 namespace core {
 
@@ -14,6 +17,7 @@ struct Listener {
     int fd = -1;
     const uwsgi_protocol *protocol = nullptr;
     std::string unix_path;  // empty for TCP
+    std::shared_ptr<ssl_ctx_st> tls;  // --https-socket: every connection speaks TLS first
 };
 
 struct Endpoint {

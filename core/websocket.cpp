@@ -1,5 +1,7 @@
 #include "websocket.hpp"
 
+#include "tls.hpp"
+
 #include "clock.hpp"
 #include "request.hpp"
 #include "settings.hpp"
@@ -141,11 +143,14 @@ int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_v
 }
 
 int WebSocket::fill(int timeout_ms) {
-    pollfd p{conn_->fd, POLLIN, 0};
-    int r = poll(&p, 1, std::max(timeout_ms, 0));
-    if (r < 0) return errno == EINTR ? 0 : UWSGI_EPEER;
-    if (r == 0) return 0;
-    ssize_t n = ::recv(conn_->fd, in_.data(), in_.size(), 0);
+    if (!tls_pending(*conn_)) {  // bytes OpenSSL already decrypted make no socket event
+        pollfd p{conn_->fd, POLLIN, 0};
+        int r = poll(&p, 1, std::max(timeout_ms, 0));
+        if (r < 0) return errno == EINTR ? 0 : UWSGI_EPEER;
+        if (r == 0) return 0;
+    }
+    ssize_t n = conn_->tls ? tls_read_now(conn_, in_.data(), in_.size())
+                           : ::recv(conn_->fd, in_.data(), in_.size(), 0);
     if (n > 0) {
         in_pos_ = 0;
         in_len_ = size_t(n);

@@ -10,6 +10,7 @@
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "signals.hpp"
+#include "tls.hpp"
 #include "settings.hpp"
 
 #include <uwsgi/plugin.hpp>
@@ -131,6 +132,7 @@ void Worker::sweep_idle() {
 
 void Worker::close_conn(uwsgi_conn *conn) {
     conn->protocol->conn_close(conn->state);
+    tls_detach(*conn);
     close(conn->fd);  // also removes it from the epoll set
     delete conn;
 }
@@ -163,10 +165,16 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
     conn->timeout_ms = settings().socket_timeout_ms;
     conn->protocol = l.protocol;
     describe_peers(*conn);
+    if (l.tls && !tls_attach(*conn, l.tls.get())) {
+        close(conn->fd);
+        delete conn;
+        return;
+    }
     conn->state = l.protocol->conn_open(conn);
     if (!conn->state) {
         spdlog::error("worker {}: {} protocol could not set up a connection; closed", id_,
                       l.protocol->name);
+        tls_detach(*conn);
         close(conn->fd);
         delete conn;
         return;
@@ -183,7 +191,8 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
 void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
     for (;;) {
         if (!serve_one(conn, req) || stopping_) return close_conn(conn);
-        if (!conn->protocol->has_pending(conn->state)) return park(conn);
+        // TLS: a record may hold more than the protocol read; epoll cannot see those bytes
+        if (!conn->protocol->has_pending(conn->state) && !tls_pending(*conn)) return park(conn);
     }
 }
 
@@ -209,6 +218,7 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     CoreSlot &core = core_slot(id_, t_core);
     if (r < 0) core.read_errors.fetch_add(1, std::memory_order_relaxed);
     if (r <= 0) return false;
+    if (conn->tls) req.add_view("HTTPS", "on");  // as uWSGI: the app's wsgi.url_scheme is https
     WorkerSlot &slot = worker_slot(id_);
     core.in_request.store(1, std::memory_order_relaxed);
     const int64_t start_us = monotonic_us();

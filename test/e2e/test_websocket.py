@@ -12,6 +12,7 @@ import pytest
 import websockets
 
 from conftest import wait_for
+from tls_helpers import client_context, make_certificate
 
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
 APP = os.path.join(APPS, "websocket_app.py")
@@ -342,3 +343,21 @@ def test_accept_key_is_rfc_example(server, flavour):
     sock, head = raw_upgrade(s)  # RFC 6455 1.3's example key
     sock.close()
     assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head, head
+
+
+def test_websocket_over_tls(server, flavour, tmp_path):
+    """wss:// on --https-socket: the frames go through the connection's TLS session."""
+    crt, key = make_certificate(tmp_path)
+    addr = "127.0.0.1:{port},%s,%s" % (crt, key)
+    s = server(*(["--https-socket", addr, "--threads", "1"] + flavour.app_args(APP)),
+               binary=flavour.binary, env={k: None for k in os.environ if k.startswith("UWSGI_")})
+
+    async def go():
+        url = "wss://localhost:%d/echo-binary" % s.port
+        async with websockets.connect(url, ssl=client_context(crt), max_size=None) as ws:
+            for size in (5, 70000, 300000):  # several TLS records per message
+                blob = os.urandom(size)
+                await ws.send(blob)
+                assert await ws.recv() == blob
+
+    run(go())

@@ -52,6 +52,9 @@ bool load_config(const uwsgi_host &host, Config &cfg, std::string &error) {
     cfg.max_vars = static_cast<size_t>(uwsgi::setting(host, "max-vars"));
     cfg.head_timeout_ms = uwsgi::setting(host, "socket-timeout") * 1000;
 
+    const char *proxy = host.opt_get("enable-proxy-protocol");
+    cfg.proxy_protocol = proxy && std::strcmp(proxy, "false") != 0;
+
     cfg.extra_headers.clear();
     size_t n = host.opt_count("add-header");
     for (size_t i = 0; i < n; ++i) {

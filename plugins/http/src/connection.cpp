@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include "proxy_protocol.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -27,7 +29,7 @@ int64_t now_ms() {
 }  // namespace
 
 Connection::Connection(const uwsgi_host &host, const Config &cfg, uwsgi_conn *conn)
-    : host_(host), cfg_(cfg), conn_(conn) {
+    : host_(host), cfg_(cfg), conn_(conn), proxy_header_due_(cfg.proxy_protocol) {
     // room for a full head plus body/pipelined bytes behind it
     cap_ = cfg.buffer_size + 16 * 1024;
     buf_.reset(new char[cap_]);
@@ -89,6 +91,9 @@ int Connection::read_request(uwsgi_request *req) {
     // Each read waits at most --socket-timeout, but a client trickling its head a byte at a
     // time (slowloris) would hold this thread for ever: the whole head gets that long too.
     const int64_t head_deadline = now_ms() + cfg_.head_timeout_ms;
+    if (proxy_header_due_) {
+        if (int rc = read_proxy_header(head_deadline); rc <= 0) return rc;
+    }
     for (;;) {
         if (!started) {
             // empty lines before a request are ignored (RFC 9112 2.2)
@@ -386,6 +391,43 @@ bool Connection::drain_body() {
         end_ += static_cast<size_t>(n);
     }
     return true;
+}
+
+// --enable-proxy-protocol: the connection's first bytes are a PROXY v1 header from the load
+// balancer; its source address becomes REMOTE_ADDR/REMOTE_PORT for every request. A connection
+// without a valid header is closed unanswered (the peer is no load balancer we know).
+int Connection::read_proxy_header(int64_t deadline) {
+    for (;;) {
+        ProxyHeader h = parse_proxy_v1({buf_.get() + begin_, end_ - begin_});
+        if (h.status == ProxyHeader::Status::done) {
+            if (h.known) {  // as uWSGI: the client's address, and the one it connected to
+                remote_addr_.assign(h.src_addr);
+                remote_port_.assign(h.src_port);
+                local_addr_.assign(h.dst_addr);
+                local_port_.assign(h.dst_port);
+            }
+            begin_ += h.length;
+            proxy_header_due_ = false;
+            return 1;
+        }
+        if (h.status == ProxyHeader::Status::invalid) {
+            char line[160];
+            int n = std::snprintf(line, sizeof line,
+                                  "closed a connection from %s:%s: no valid PROXY protocol v1 "
+                                  "header (--enable-proxy-protocol)",
+                                  remote_addr_.c_str(), remote_port_.c_str());
+            if (n > 0)
+                host_.log(UWSGI_LOG_WARN, kPlugin, line,
+                          std::min<size_t>(size_t(n), sizeof line - 1));
+            return UWSGI_ERROR;
+        }
+        if (end_ > begin_ && now_ms() > deadline) return UWSGI_ERROR;
+        compact();
+        int64_t n = host_.conn_read(conn_, buf_.get() + end_, cap_ - end_);
+        if (n == 0 && end_ == begin_) return 0;
+        if (n <= 0) return UWSGI_ERROR;
+        end_ += static_cast<size_t>(n);
+    }
 }
 
 void Connection::linger() {

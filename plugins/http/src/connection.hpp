@@ -52,6 +52,7 @@ private:
     bool body_too_slow();
     bool drain_body();
     void linger();
+    int read_proxy_header(int64_t deadline);
     void compact();
 
     const uwsgi_host &host_;
@@ -66,6 +67,8 @@ private:
     VarsScratch scratch_;
     std::string out_;  // response bytes not yet written (head, chunk framing, small bodies)
     std::string remote_addr_, remote_port_, local_addr_, local_port_;
+
+    bool proxy_header_due_;  // --enable-proxy-protocol, until the header was read
 
     uwsgi_request *req_ = nullptr;
     // per request

@@ -36,6 +36,10 @@ const uwsgi_option kOptions[] = {
      .kind = UWSGI_OPT_VALUE,
      .metavar = "SECS",
      .help = "the most a request body may take to arrive (default 120, 0: no limit); 408 past it"},
+    {.name = "enable-proxy-protocol",
+     .kind = UWSGI_OPT_FLAG,
+     .help = "every --http-socket connection starts with a PROXY protocol v1 header (HAProxy, "
+             "AWS ELB): its source address is the request's REMOTE_ADDR"},
     {.name = "add-header",
      .kind = UWSGI_OPT_LIST,
      .metavar = "\"NAME: VALUE\"",
