@@ -3,6 +3,7 @@
 table to docs/PERFORMANCE.md (or prints it with --print).
 
     bench/run.py [--duration 5] [--workers 1] [--only NAME,...] [--print]
+    bench/run.py --static [--duration 5]     # a 64 KiB static file: ours vs nginx, 1 and 2 workers
 
 Peers: nginx `return 200` (the ceiling), Debian's uWSGI with its CPython plugin, gunicorn on
 CPython and on PyPy, and ours over --http-socket, behind nginx uwsgi_pass, and with the native
@@ -70,7 +71,7 @@ class Service:
                                      stdin=subprocess.DEVNULL, env=env, cwd=self.cwd)
         if self.front:
             self.front.start()
-        url = "http://127.0.0.1:%d/" % self.url_port()
+        url = "http://127.0.0.1:%d%s" % (self.url_port(), getattr(self, "probe", "/"))
         deadline = t0 + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -106,18 +107,18 @@ class Service:
 class NginxFront:
     """nginx-light; `upstream` None means `return 200` (the ceiling)."""
 
-    def __init__(self, upstream_port=None):
+    def __init__(self, upstream_port=None, location=None, workers=1):
         self.port = free_port()
         self.upstream_port = upstream_port
         self.dir = tempfile.mkdtemp(prefix="bench-nginx-")
         if upstream_port:
             location = "include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:%d;" % upstream_port
-        else:
+        elif location is None:
             location = 'default_type text/plain; return 200 "Hello World";'
         user = "user root;" if os.getuid() == 0 else ""
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write("""%s
-worker_processes 1;
+worker_processes %d;
 pid %s/nginx.pid;
 error_log %s/error.log;
 events { worker_connections 1024; }
@@ -129,7 +130,7 @@ http {
   keepalive_requests 1000000;
   server { listen 127.0.0.1:%d; location / { %s } }
 }
-""" % (user, self.dir, self.dir, self.dir, self.dir, self.dir, self.dir, self.dir, self.port,
+""" % (user, workers, self.dir, self.dir, self.dir, self.dir, self.dir, self.dir, self.dir, self.port,
        location))
         self.proc = None
 
@@ -215,6 +216,81 @@ def applies(service, scope):
     return scope == "python" and "native" not in service.name and "nginx-return" not in service.name
 
 
+STATIC_FILE = "64k.bin"
+STATIC_SECTION = "## Static files (bench/run.py --static)"
+
+
+def static_services(workers, docroot):
+    """Ours serving docroot under /static (the native example plugin as the app, so the figure
+    is the core's static path alone) and nginx serving the same directory, same worker count."""
+    w = str(workers)
+    out = []
+    for name, extra in (("ours-static", []), ("ours-static-offload", ["--offload-threads", "1"])):
+        port = free_port()
+        argv = [UWSGI, "--http-socket", "127.0.0.1:%d" % port, "--processes", w,
+                "--disable-logging", "--plugin", "example", "--static-map",
+                "/static=%s/static" % docroot] + extra + (["--master"] if workers > 1 else [])
+        out.append(Service(name, argv, port))
+    nginx = NginxFront(location="root %s; sendfile on; tcp_nopush on;" % docroot,
+                       workers=workers)
+    out.append(Service("nginx-static", nginx.argv(), nginx.port))
+    out[-1].probe = "/static/" + STATIC_FILE
+    return out
+
+
+def static_bench(args):
+    docroot = tempfile.mkdtemp(prefix="bench-static-")
+    os.mkdir(os.path.join(docroot, "static"))
+    with open(os.path.join(docroot, "static", STATIC_FILE), "wb") as f:
+        f.write(os.urandom(64 * 1024))
+    results = {}
+    for workers in (1, 2):
+        for svc in static_services(workers, docroot):
+            print("== %s, %d worker(s)" % (svc.name, workers), file=sys.stderr, flush=True)
+            svc.start()
+            try:
+                path = "/static/" + STATIC_FILE
+                wrk(svc.url_port(), path, [], 32, args.warmup)
+                results[(svc.name, workers)] = wrk(svc.url_port(), path, [], 32, args.duration)
+                print("   %10.0f req/s  p99 %8.2f ms  errors %d" % results[(svc.name, workers)],
+                      file=sys.stderr, flush=True)
+            finally:
+                svc.stop()
+    shutil.rmtree(docroot, ignore_errors=True)
+    lines = [STATIC_SECTION, "",
+             "A 64 KiB file, `GET /static/%s` with wrk (1 thread, 32 keep-alive connections, %d s "
+             "after a %d s warm-up), %s, %d cores, %s, one run. Ours: `--static-map` in the core, "
+             "the native example plugin as the app; nginx: `root` on the same directory with "
+             "`sendfile on`, as many worker processes. `ours-static-offload` adds "
+             "`--offload-threads 1`: each offloaded response ends its connection, so wrk "
+             "reconnects for every request there." % (STATIC_FILE, args.duration, args.warmup,
+                                                     platform.machine(), os.cpu_count(),
+                                                     time.strftime("%Y-%m-%d")), "",
+             "| server | workers | requests/s | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: |"]
+    for (name, workers), (rps, p99, err) in results.items():
+        lines.append("| %s | %d | %.0f | %.2f | %d |" % (name, workers, rps, p99, err))
+    lines += ["", "| ratio (same run) | measured | target |", "| --- | ---: | ---: |"]
+    for workers in (1, 2):
+        a, b = results.get(("ours-static", workers)), results.get(("nginx-static", workers))
+        if a and b and b[0]:
+            lines.append("| ours / nginx, 64 KiB static, %d worker(s) | %.2fx | 0.5x |"
+                         % (workers, a[0] / b[0]))
+    section = "\n".join(lines) + "\n"
+    if args.print:
+        print(section)
+        return
+    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+    with open(path) as f:
+        old = f.read()
+    if STATIC_SECTION in old:  # replace our section, up to the next heading of its level
+        start = old.index(STATIC_SECTION)
+        nxt = old.find("\n## ", start + len(STATIC_SECTION))
+        old = old[:start] + (old[nxt + 1:] if nxt >= 0 else "")
+    with open(path, "w") as f:
+        f.write(old.rstrip("\n") + "\n\n" + section)
+    print("wrote %s" % path, file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=5)
@@ -222,7 +298,10 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--only", default="")
     ap.add_argument("--print", action="store_true")
+    ap.add_argument("--static", action="store_true", help="only the static file benchmark")
     args = ap.parse_args()
+    if args.static:
+        return static_bench(args)
     only = set(filter(None, args.only.split(",")))
 
     results = {}  # (service, scenario) -> (rps, p99, errors)
@@ -261,7 +340,7 @@ def main():
         print("wrote %s" % path, file=sys.stderr)
 
 
-KEPT_SECTIONS = ("## Cache (bench/cache_bench.py)",
+KEPT_SECTIONS = ("## Cache (bench/cache_bench.py)", STATIC_SECTION,
                  "## Embedded PyPy against the pypy3 binary")
 
 

@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include "tls.hpp"
+#include "offload.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -81,7 +82,14 @@ int conn_write(uwsgi_conn *conn, const void *buf, size_t len) {
 }
 
 int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count) {
-    if (conn->tls) return tls_sendfile(conn, fd, offset, count);
+    if (conn->tls) {  // TLS bytes go through OpenSSL, never as raw sendfile: not offloaded
+        conn->offload_sendfile = false;
+        return tls_sendfile(conn, fd, offset, count);
+    }
+    if (conn->offload_sendfile) {
+        conn->offload_sendfile = false;
+        if (offload_sendfile(conn->fd, fd, offset, count)) return UWSGI_OK;
+    }
     off_t off = offset;
     while (count > 0) {
         ssize_t n = sendfile(conn->fd, fd, &off, size_t(count));

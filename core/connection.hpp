@@ -21,6 +21,7 @@ struct uwsgi_conn {
     int64_t parked_since_ms = 0;  // when it went idle between requests
     bool in_epoll = false;
     bool parked = false;
+    bool offload_sendfile = false;  // the next conn_sendfile goes to an offload thread
     uwsgi_conn *park_prev = nullptr, *park_next = nullptr;  // the worker's idle list
     ssl_st *tls = nullptr;    // --https-socket: the TLS session (tls.cpp), else plain
     bool tls_failed = false;  // the session broke: no more I/O, no close_notify

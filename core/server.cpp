@@ -21,6 +21,7 @@
 #include "settings.hpp"
 #include "stats_server.hpp"
 #include "tls.hpp"
+#include "static_files.hpp"
 #include "uwsgi_protocol.hpp"
 
 #include <fmt/format.h>
@@ -209,6 +210,7 @@ int serve(Runtime &rt) {
     run_config_hooks(rt.config, "asap");
     set_settings(Settings::from(rt.config));
     configure_request_log(rt.config);
+    configure_static_files(rt.config);
     if (!settings().honour_stdin) {
         int null = open("/dev/null", O_RDONLY);
         dup2(null, 0);

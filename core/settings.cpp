@@ -67,6 +67,7 @@ Settings Settings::from(const Config &c) {
     s.websocket_pong_tolerance_ms =
         positive(c, "websocket-pong-tolerance", 3, 1, INT_MAX / 1000) * 1000;
     s.websocket_max_size = size_t(positive(c, "websocket-max-size", 1024, 1, 1 << 30)) * 1024;
+    s.offload_threads = int(positive(c, "offload-threads", 0, 0, 256));
     return s;
 }
 

@@ -32,6 +32,7 @@ struct Settings {
     int64_t websocket_ping_freq_ms = 30000;
     int64_t websocket_pong_tolerance_ms = 3000;
     size_t websocket_max_size = 1024 * 1024;  // bytes (the option is in KiB, as uWSGI's)
+    int offload_threads = 0;  // per worker (--offload-threads)
 
     static Settings from(const Config &config);
 };

@@ -6,6 +6,8 @@
 #include "log.hpp"
 #include "request_log.hpp"
 #include "stats_snapshot.hpp"
+#include "offload.hpp"
+#include "static_files.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
@@ -197,6 +199,12 @@ void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
 }
 
 bool Worker::dispatch(uwsgi_request &req) {
+    // static files first, for every protocol and plugin, as uWSGI does
+    switch (serve_static_file(req)) {
+    case StaticResult::served: return true;
+    case StaticResult::failed: return false;
+    case StaticResult::not_static: break;
+    }
     const uwsgi_plugin *handler = runtime().registry.handler_for(req.modifier1);
     if (!handler) {
         spdlog::error("no plugin handles modifier1 {}; answering 501", req.modifier1);
@@ -322,6 +330,7 @@ WorkerExit Worker::run() {
     sigemptyset(&set);
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
+    start_offload_threads(settings().offload_threads, settings().socket_timeout_ms);
     running_threads_ = settings().threads;
     for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
     start_worker_signal_thread(id_);

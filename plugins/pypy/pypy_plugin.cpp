@@ -54,13 +54,6 @@ const uwsgi_option kOptions[] = {
      .help = "move the mountpoint that starts PATH_INFO into SCRIPT_NAME"},
     {.name = "no-default-app", .kind = UWSGI_OPT_FLAG,
      .help = "requests matching no mountpoint get 500 instead of the first app"},
-    {.name = "static-map", .kind = UWSGI_OPT_LIST, .metavar = "MOUNTPOINT=DIR",
-     .help = "serve GET/HEAD requests under MOUNTPOINT from files in DIR (the app answers when "
-             "no file matches)"},
-    {.name = "static-map2", .kind = UWSGI_OPT_LIST, .metavar = "MOUNTPOINT=DIR",
-     .help = "as --static-map, with the whole path appended to DIR"},
-    {.name = "static-index", .kind = UWSGI_OPT_LIST, .metavar = "FILE",
-     .help = "file served for a directory of a --static-map (e.g. index.html)"},
     {.name = "disable-write-exception", .kind = UWSGI_OPT_FLAG,
      .help = "the WSGI write() callable does not raise once the client is gone"},
     // uWSGI's CPython plugin options accepted with their meaning on PyPy (logged when used)

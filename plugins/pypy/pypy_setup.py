@@ -68,8 +68,6 @@ state.single_app = True
 state.manage_script_name = state.no_default_app = False
 state.apps_by_length = []
 state.file_wrapper = True
-state.static_maps = []  # (mountpoint, resolved directory, whole path appended)
-state.static_index = []
 state.write_exceptions = True
 state.wsgi_multi = None  # (wsgi.multithread, wsgi.multiprocess), read at the first request
 state.callbacks = []
@@ -635,68 +633,6 @@ def _route(env):
     return None if state.no_default_app else state.apps[0][2]
 
 
-def _req_var(req, name):
-    k, v = _scratch()[:2]
-    key = name.encode("latin-1")
-    if host.req_var(req, key, len(key), v) != UWSGI_OK:
-        return ""
-    return ffi.unpack(v.ptr, v.len).decode("latin-1")
-
-
-def _static_file(req):
-    """--static-map MOUNT=DIR (DIR + the path after MOUNT) / --static-map2 MOUNT=DIR (DIR + the
-    whole path), as uWSGI: GET/HEAD only, the file must exist and lie under DIR once symlinks
-    are resolved, a directory is served through --static-index; else the app answers."""
-    if _req_var(req, "REQUEST_METHOD") not in ("GET", "HEAD"):
-        return None
-    path = _req_var(req, "PATH_INFO")
-    for mount, root, whole in state.static_maps:
-        if not path.startswith(mount):
-            continue
-        candidate = os.path.realpath(root + (path if whole else path[len(mount):]))
-        if candidate != root and not candidate.startswith(root.rstrip("/") + "/"):
-            log("static: %s resolves outside %s: not served" % (path, root), LOG_WARN)
-            return None
-        if os.path.isdir(candidate):
-            for index in state.static_index:
-                f = os.path.join(candidate, index)
-                if os.path.isfile(f):
-                    return f
-            continue
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
-def _send_static(resp, path):
-    import mimetypes
-    ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        log("static: cannot open %s: %s" % (path, e), LOG_ERROR)
-        return UWSGI_ERROR
-    with f:
-        resp.start_response("200 OK", [("Content-Type", ctype)])
-        try:
-            resp.consume(FileWrapper(f))
-        except ClientGone:
-            return UWSGI_EPEER
-    return UWSGI_OK
-
-
-def _static_setup():
-    maps = []
-    for option, whole in (("static-map", False), ("static-map2", True)):
-        for spec in opt_values(option):
-            mount, eq, root = spec.partition("=")
-            if not eq or not root:
-                raise ValueError("--%s %r: give MOUNTPOINT=DIR" % (option, spec))
-            maps.append((mount, os.path.realpath(root), whole))
-    state.static_maps = maps
-    state.static_index = opt_values("static-index")
-
-
 def _handle(req):
     _tls.req = req
     resp = Response(req)
@@ -704,10 +640,6 @@ def _handle(req):
     try:
         # UWSGI_ERROR before any response byte: the core answers 500 itself; after, it cuts the
         # response short (no last chunk) so the client sees it is incomplete.
-        if state.static_maps:
-            path = _static_file(req)
-            if path is not None:
-                return _send_static(resp, path)
         if not state.apps:
             log("no WSGI app loaded (see the startup log): answering 500", LOG_ERROR)
             return UWSGI_ERROR
@@ -1041,11 +973,6 @@ def _load_apps():
         _add_app(_mount_loader(target), target, "--mount " + mountpoint,
                  mountpoint.rstrip("/"))
     _routing_setup()
-    try:
-        _static_setup()
-    except ValueError as e:
-        log(str(e), LOG_ERROR)
-        return -1
     return len(state.apps) - before
 
 

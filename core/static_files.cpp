@@ -1,0 +1,402 @@
+#include "static_files.hpp"
+
+#include "byte_range.hpp"
+#include "host_table.hpp"
+#include "http_date.hpp"
+#include "mime_types.hpp"
+#include "offload.hpp"
+#include "static_path.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <uwsgi/plugin.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace core {
+namespace {
+
+// One --static-expires* rule: an Expires header SECS after now (or after the file's mtime).
+struct ExpiresRule {
+    enum Source { filename, path_info, uri, type } source = filename;
+    bool from_mtime = false;
+    std::string type_name;      // Source::type: the exact MIME type
+    pcre2_code *re = nullptr;   // the others: the regular expression (never freed: for ever)
+    int64_t secs = 0;
+};
+
+struct StaticConfig {
+    std::vector<StaticMapping> maps;  // uWSGI's order: --check-static, --static-map, --static-map2
+    std::vector<std::string> index, safe, skip_ext, gzip_dirs, gzip_exts;
+    std::vector<pcre2_code *> gzip_regexes;
+    bool gzip_all = false;
+    std::vector<ExpiresRule> expires;
+    MimeTypes mime;
+};
+
+std::unique_ptr<StaticConfig> g_static;
+
+pcre2_code *compile_regex(const std::string &option, const std::string &pattern) {
+    int err = 0;
+    PCRE2_SIZE at = 0;
+    pcre2_code *re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   0, &err, &at, nullptr);
+    if (!re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        throw ConfigError(fmt::format("--{} {}: bad regular expression at offset {}: {}", option,
+                                      pattern, at, reinterpret_cast<char *>(msg)));
+    }
+    return re;
+}
+
+bool regex_matches(pcre2_code *re, std::string_view s) {
+    // one match block per thread, made at its first use: matching allocates nothing after
+    thread_local pcre2_match_data *md = pcre2_match_data_create(1, nullptr);
+    return pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md,
+                       nullptr) >= 0;
+}
+
+// "KEY SECS" as uWSGI writes the regex forms (the regex may hold '='), or "KEY=SECS".
+void split_rule(const std::string &option, const std::string &value, char sep, std::string &key,
+                int64_t &secs) {
+    auto at = value.rfind(sep);
+    if (at == std::string::npos && sep == ' ') at = value.rfind('=');
+    const char *want = sep == ' ' ? "REGEX SECS" : "MIME=SECS";
+    if (at == std::string::npos || at == 0)
+        throw ConfigError(fmt::format("--{} {}: give {} (e.g. {})", option, value, want,
+                                      sep == ' ' ? "\"\\.css$ 3600\"" : "text/css=3600"));
+    key = value.substr(0, at);
+    std::string_view n = std::string_view(value).substr(at + 1);
+    auto r = std::from_chars(n.data(), n.data() + n.size(), secs);
+    if (r.ec != std::errc() || r.ptr != n.data() + n.size())
+        throw ConfigError(fmt::format("--{} {}: {} is not a number of seconds (give {})", option,
+                                      value, n, want));
+}
+
+void add_expires(StaticConfig &c, const Config &config) {
+    static const struct {
+        const char *option;
+        ExpiresRule::Source source;
+        bool mtime;
+    } kinds[] = {
+        {"static-expires", ExpiresRule::filename, false},
+        {"static-expires-mtime", ExpiresRule::filename, true},
+        {"static-expires-path-info", ExpiresRule::path_info, false},
+        {"static-expires-path-info-mtime", ExpiresRule::path_info, true},
+        {"static-expires-uri", ExpiresRule::uri, false},
+        {"static-expires-uri-mtime", ExpiresRule::uri, true},
+        {"static-expires-type", ExpiresRule::type, false},
+        {"static-expires-type-mtime", ExpiresRule::type, true},
+    };
+    for (auto &k : kinds)
+        for (auto &v : config.all(k.option)) {
+            ExpiresRule rule;
+            rule.source = k.source;
+            rule.from_mtime = k.mtime;
+            std::string key;
+            split_rule(k.option, v, k.source == ExpiresRule::type ? '=' : ' ', key, rule.secs);
+            if (k.source == ExpiresRule::type) rule.type_name = key;
+            else rule.re = compile_regex(k.option, key);
+            c.expires.push_back(std::move(rule));
+        }
+}
+
+// The mapping's directory (or file), resolved once: a missing or unreadable one is a start-up
+// error here. uWSGI resolves it at the first request and silently skips a missing one, so a
+// typo serves the app's 404s for ever.
+void resolve_root(StaticMapping &m, const std::string &option, const std::string &value) {
+    char real[PATH_MAX];
+    if (!realpath(m.root.c_str(), real))
+        throw ConfigError(fmt::format("--{} {}: {}: {} (create it or fix the path)", option, value,
+                                      m.root, strerror(errno)));
+    struct stat st{};
+    stat(real, &st);
+    m.is_file = S_ISREG(st.st_mode);
+    if (!m.is_file && !S_ISDIR(st.st_mode))
+        throw ConfigError(fmt::format("--{} {}: {} is neither a directory nor a file", option,
+                                      value, m.root));
+    if (access(real, m.is_file ? R_OK : R_OK | X_OK) != 0)
+        throw ConfigError(fmt::format("--{} {}: {} cannot be read: {} (fix its permissions)",
+                                      option, value, real, strerror(errno)));
+    m.root = real;
+}
+
+}  // namespace
+
+void configure_static_files(const Config &config) {
+    auto c = std::make_unique<StaticConfig>();
+    std::string error;
+    for (auto &dir : config.all("check-static")) {
+        StaticMapping m{"", dir, true, false};
+        resolve_root(m, "check-static", dir);
+        if (m.is_file)
+            throw ConfigError(fmt::format("--check-static {}: give a directory", dir));
+        c->maps.push_back(std::move(m));
+    }
+    for (auto [option, whole] : {std::pair{"static-map", false}, std::pair{"static-map2", true}})
+        for (auto &spec : config.all(option)) {
+            auto m = parse_static_map(spec, whole, error);
+            if (!m) throw ConfigError(fmt::format("--{} {}: {}", option, spec, error));
+            resolve_root(*m, option, spec);
+            c->maps.push_back(std::move(*m));
+        }
+    if (c->maps.empty()) return;  // the other options only matter with a mapping
+
+    c->index = config.all("static-index");
+    for (auto &dir : config.all("static-safe")) {
+        char real[PATH_MAX];
+        // a safe path that does not exist yet can hold nothing: kept as written
+        c->safe.push_back(realpath(dir.c_str(), real) ? std::string(real) : dir);
+    }
+    c->skip_ext = config.all("static-skip-ext");
+    c->gzip_all = config.flag("static-gzip-all");
+    for (auto o : {"static-gzip-dir", "static-gzip-prefix"})
+        for (auto &v : config.all(o)) c->gzip_dirs.push_back(v);
+    for (auto o : {"static-gzip-ext", "static-gzip-suffix"})
+        for (auto &v : config.all(o)) c->gzip_exts.push_back(v);
+    for (auto &v : config.all("static-gzip")) c->gzip_regexes.push_back(compile_regex("static-gzip", v));
+    add_expires(*c, config);
+
+    auto files = config.all("mimefile");
+    if (files.empty()) files.push_back("/etc/mime.types");
+    for (auto &f : files)
+        if (!c->mime.load(f))
+            spdlog::warn("static: cannot read MIME types from {} (install media-types); files "
+                         "are served without Content-Type", f);
+    for (auto &m : c->maps)
+        spdlog::info("static: {} {} => {}{}", m.mount.empty() ? "(every path)" : m.mount,
+                     m.whole_path ? "(whole path)" : "", m.root, m.is_file ? " (a file)" : "");
+    spdlog::info("static: {} MIME types", c->mime.size());
+    g_static = std::move(c);
+}
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool under_safe_path(std::string_view real) {
+    for (auto &s : g_static->safe)
+        if (path_within(real, s)) return true;
+    return false;
+}
+
+bool gzip_wanted(std::string_view file) {
+    const StaticConfig &c = *g_static;
+    if (c.gzip_all) return true;
+    for (auto &d : c.gzip_dirs)
+        if (file.substr(0, d.size()) == d) return true;
+    for (auto &e : c.gzip_exts)
+        if (ends_with(file, e)) return true;
+    for (auto *re : c.gzip_regexes)
+        if (regex_matches(re, file)) return true;
+    return false;
+}
+
+// "gzip" as a coding of Accept-Encoding, not refused with q=0.
+bool accepts_gzip(std::string_view accept) {
+    while (!accept.empty()) {
+        auto comma = accept.find(',');
+        std::string_view item = accept.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        auto semi = item.find(';');
+        std::string_view coding = item.substr(0, semi);
+        while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+        if (coding == "gzip" || coding == "x-gzip") {
+            std::string_view params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+            auto q = params.find("q=");
+            if (q == std::string_view::npos) return true;
+            std::string_view v = params.substr(q + 2);
+            return !(v.substr(0, 1) == "0" && v.find_first_of("123456789") == std::string_view::npos);
+        }
+        if (comma == std::string_view::npos) break;
+        accept.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+const ExpiresRule *expires_rule(const uwsgi_request &req, std::string_view file,
+                                std::string_view type) {
+    for (auto &r : g_static->expires) {
+        bool hit = false;
+        switch (r.source) {
+        case ExpiresRule::filename: hit = regex_matches(r.re, file); break;
+        case ExpiresRule::path_info: hit = regex_matches(r.re, req.var("PATH_INFO")); break;
+        case ExpiresRule::uri: hit = regex_matches(r.re, req.var("REQUEST_URI")); break;
+        case ExpiresRule::type: hit = !type.empty() && r.type_name == type; break;
+        }
+        if (hit) return &r;  // one Expires header (uWSGI may send one per matching kind)
+    }
+    return nullptr;
+}
+
+uwsgi_str sv(std::string_view s) { return {s.data(), s.size()}; }
+
+std::string_view number(char *buf, size_t cap, int64_t n) {
+    auto r = std::to_chars(buf, buf + cap, n);
+    return {buf, size_t(r.ptr - buf)};
+}
+
+StaticResult refuse(uwsgi_request &req, std::string_view path, const char *why) {
+    spdlog::warn("static: {} refused: {}", path, why);
+    uwsgi::respond(host_table(), &req, "403 Forbidden", "Forbidden\n");
+    return StaticResult::served;
+}
+
+// Sends the regular file `real` (stat `st`): the response head, then the body (not for HEAD).
+StaticResult send_file(uwsgi_request &req, char *real, size_t len, struct stat &st) {
+    const std::string_view original(real, len);
+    std::string_view type = g_static->mime.lookup(original);
+    bool gzip = false;
+    if (gzip_wanted(original) && accepts_gzip(req.var("HTTP_ACCEPT_ENCODING")) &&
+        len + 4 <= PATH_MAX) {
+        struct stat gz{};
+        std::memcpy(real + len, ".gz", 4);
+        if (stat(real, &gz) == 0 && S_ISREG(gz.st_mode)) {
+            gzip = true;
+            st = gz;
+        } else {
+            real[len] = '\0';
+        }
+    }
+    const bool head_only = req.var("REQUEST_METHOD") == "HEAD";
+    char last_modified[kHttpDateLen + 1];
+    std::string_view lm(last_modified, format_http_date(st.st_mtime, last_modified));
+
+    if (auto ims = req.var("HTTP_IF_MODIFIED_SINCE"); !ims.empty()) {
+        time_t t = parse_http_date(ims);
+        if (t >= 0 && st.st_mtime <= t) {
+            uwsgi_header h[] = {{uwsgi::str("Last-Modified"), sv(lm)}};
+            host_table().resp_start(&req, "304 Not Modified", 16, h, 1);
+            return StaticResult::served;
+        }
+    }
+
+    const int64_t size = st.st_size;
+    ByteRange range;
+    if (auto r = req.var("HTTP_RANGE"); !r.empty()) {
+        range = parse_byte_range(r, size);
+        // If-Range with a date: the range only when the file is unchanged since (RFC 9110
+        // 13.1.5: an exact match of Last-Modified); an ETag we never sent fails too. uWSGI
+        // serves the range when the date is older than the file, the wrong way round.
+        if (auto ir = req.var("HTTP_IF_RANGE"); !ir.empty() && parse_http_date(ir) != st.st_mtime)
+            range.kind = ByteRange::none;
+    }
+    char nbuf[3][24];
+    char content_range[80];
+    uwsgi_header h[10];
+    size_t n = 0;
+    if (range.kind == ByteRange::unsatisfiable) {
+        int l = std::snprintf(content_range, sizeof content_range, "bytes */%lld",
+                              static_cast<long long>(size));
+        h[n++] = {uwsgi::str("Content-Range"), {content_range, size_t(l)}};
+        h[n++] = {uwsgi::str("Content-Length"), uwsgi::str("0")};
+        host_table().resp_start(&req, "416 Range Not Satisfiable", 25, h, n);
+        return StaticResult::served;
+    }
+    int64_t first = 0, count = size;
+    if (range.kind == ByteRange::satisfiable) {
+        first = range.first;
+        count = range.last - range.first + 1;
+        int l = std::snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld",
+                              static_cast<long long>(range.first),
+                              static_cast<long long>(range.last), static_cast<long long>(size));
+        h[n++] = {uwsgi::str("Content-Range"), {content_range, size_t(l)}};
+    }
+    int fd = head_only ? -1 : open(real, O_RDONLY | O_CLOEXEC);
+    if (!head_only && fd < 0) {
+        int err = errno;
+        real[len] = '\0';
+        return refuse(req, original, strerror(err));
+    }
+    if (!type.empty()) h[n++] = {uwsgi::str("Content-Type"), sv(type)};
+    h[n++] = {uwsgi::str("Content-Length"), sv(number(nbuf[0], sizeof nbuf[0], count))};
+    h[n++] = {uwsgi::str("Last-Modified"), sv(lm)};
+    h[n++] = {uwsgi::str("Accept-Ranges"), uwsgi::str("bytes")};
+    if (gzip) {
+        h[n++] = {uwsgi::str("Content-Encoding"), uwsgi::str("gzip")};
+        h[n++] = {uwsgi::str("Vary"), uwsgi::str("Accept-Encoding")};
+    }
+    char expires[kHttpDateLen + 1];
+    if (const ExpiresRule *rule = expires_rule(req, original, type)) {
+        time_t base = rule->from_mtime ? st.st_mtime : time(nullptr);
+        h[n++] = {uwsgi::str("Expires"), {expires, format_http_date(base + rule->secs, expires)}};
+    }
+    const bool offload = fd >= 0 && offload_available();
+    // an offloaded body outlives the request: the connection ends with it
+    if (offload) h[n++] = {uwsgi::str("Connection"), uwsgi::str("close")};
+    const char *status = range.kind == ByteRange::satisfiable ? "206 Partial Content" : "200 OK";
+    int rc = host_table().resp_start(&req, status, std::strlen(status), h, n);
+    if (rc == UWSGI_OK && fd >= 0) {
+        if (offload) offload_next_sendfile(req.conn);
+        rc = host_table().resp_sendfile(&req, fd, first, count);
+    }
+    if (fd >= 0) close(fd);
+    return rc == UWSGI_OK ? StaticResult::served : StaticResult::failed;
+}
+
+}  // namespace
+
+StaticResult serve_static_file(uwsgi_request &req) {
+    if (!g_static) return StaticResult::not_static;
+    std::string_view method = req.var("REQUEST_METHOD");
+    if (method != "GET" && method != "HEAD") return StaticResult::not_static;
+    std::string_view path = req.var("PATH_INFO");
+    for (auto &e : g_static->skip_ext)
+        if (ends_with(path, e)) return StaticResult::not_static;
+    // +4 for a ".gz" suffix, +NAME_MAX for an index file
+    thread_local char candidate[PATH_MAX + 1];
+    thread_local char real[PATH_MAX + NAME_MAX + 8];
+    for (auto &m : g_static->maps) {
+        size_t len = 0;
+        switch (static_candidate(m, path, candidate, sizeof candidate, len)) {
+        case StaticLookup::no_match: continue;
+        case StaticLookup::refused: return refuse(req, path, "a \"..\" segment, a NUL or too long");
+        case StaticLookup::candidate: break;
+        }
+        if (!realpath(candidate, real)) continue;  // no such file: the next mapping, or the app
+        size_t rlen = std::strlen(real);
+        if (!path_within({real, rlen}, m.root) && !under_safe_path({real, rlen}))
+            return refuse(req, path, "it resolves outside the mapped directory (a symlink out; "
+                                     "--static-safe DIR allows a directory)");
+        struct stat st{};
+        if (stat(real, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            bool found = false;
+            for (auto &index : g_static->index) {
+                if (rlen + 1 + index.size() + 4 > PATH_MAX) continue;
+                real[rlen] = '/';
+                std::memcpy(real + rlen + 1, index.c_str(), index.size() + 1);
+                if (stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
+                    rlen += 1 + index.size();
+                    found = true;
+                    break;
+                }
+            }
+            if (!found) continue;
+            // the index file may itself be a symlink out of the directory
+            if (!realpath(real, candidate)) continue;
+            rlen = std::strlen(candidate);
+            if (!path_within({candidate, rlen}, m.root) && !under_safe_path({candidate, rlen}))
+                return refuse(req, path, "its index file resolves outside the mapped directory");
+            std::memcpy(real, candidate, rlen + 1);
+        }
+        if (!S_ISREG(st.st_mode)) continue;
+        return send_file(req, real, rlen, st);
+    }
+    return StaticResult::not_static;
+}
+
+}  // namespace core
