@@ -208,6 +208,7 @@ MODULE_PLUGINS = {
     "test_config_files.py": ["pypy", "http"],
     "test_config_options.py": ["pypy", "http"],
     "test_cache.py": ["cache"],
+    "test_static_files.py": ["pypy", "http"],
 }
 
 
