@@ -19,6 +19,8 @@
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -130,6 +132,8 @@ void resolve_root(StaticMapping &m, const std::string &option, const std::string
         throw ConfigError(fmt::format("--{} {}: {} cannot be read: {} (fix its permissions)",
                                       option, value, real, strerror(errno)));
     m.root = real;
+    // the directory stays open for the process's life: every file is opened below it
+    if (!m.is_file) m.root_fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 }  // namespace
@@ -255,22 +259,57 @@ StaticResult refuse(uwsgi_request &req, std::string_view path, const char *why) 
     return StaticResult::served;
 }
 
-// Sends the regular file `real` (stat `st`): the response head, then the body (not for HEAD).
-StaticResult send_file(uwsgi_request &req, char *real, size_t len, struct stat &st) {
-    const std::string_view original(real, len);
-    std::string_view type = g_static->mime.lookup(original);
-    bool gzip = false;
-    if (gzip_wanted(original) && accepts_gzip(req.var("HTTP_ACCEPT_ENCODING")) &&
-        len + 4 <= PATH_MAX) {
-        struct stat gz{};
-        std::memcpy(real + len, ".gz", 4);
-        if (stat(real, &gz) == 0 && S_ISREG(gz.st_mode)) {
-            gzip = true;
-            st = gz;
-        } else {
-            real[len] = '\0';
-        }
+// The file a static response sends: an open descriptor and its path. `path` is absolute, with
+// room for a ".gz" suffix; `beneath` (when not -1) is the mapped directory's descriptor and
+// path + rel the same file relative to it, so the gzip twin is opened the same safe way.
+struct OpenFile {
+    int fd = -1;
+    struct stat st {};
+    char *path = nullptr;
+    size_t len = 0;
+    int beneath = -1;
+    size_t rel = 0;
+};
+
+// openat2(RESOLVE_BENEATH): one syscall that opens a file below `dir` and fails with EXDEV
+// when ".." or a symlink (absolute, or climbing out) would leave it; no realpath walk, no
+// window between checking a path and opening it. O_NONBLOCK: a FIFO must not hang the thread.
+int open_beneath(int dir, const char *rel) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return int(syscall(SYS_openat2, dir, rel, &how, sizeof how));
+}
+
+int open_plain(const char *path) { return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); }
+
+// FILE.gz instead of FILE when wanted, accepted and present; false: FILE it is.
+bool open_gzip_twin(uwsgi_request &req, OpenFile &f) {
+    std::string_view name(f.path, f.len);
+    if (!gzip_wanted(name) || !accepts_gzip(req.var("HTTP_ACCEPT_ENCODING")) ||
+        f.len + 4 > PATH_MAX)
+        return false;
+    std::memcpy(f.path + f.len, ".gz", 4);
+    int fd = f.beneath >= 0 ? open_beneath(f.beneath, f.path + f.rel) : open_plain(f.path);
+    f.path[f.len] = '\0';
+    struct stat st{};
+    if (fd < 0) return false;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return false;
     }
+    close(f.fd);
+    f.fd = fd;
+    f.st = st;
+    return true;
+}
+
+// The response for an open regular file: the head, then the body (not for HEAD).
+StaticResult send_file(uwsgi_request &req, OpenFile &f) {
+    const std::string_view name(f.path, f.len);
+    std::string_view type = g_static->mime.lookup(name);
+    const bool gzip = open_gzip_twin(req, f);
+    const struct stat &st = f.st;
     const bool head_only = req.var("REQUEST_METHOD") == "HEAD";
     char last_modified[kHttpDateLen + 1];
     std::string_view lm(last_modified, format_http_date(st.st_mtime, last_modified));
@@ -294,7 +333,7 @@ StaticResult send_file(uwsgi_request &req, char *real, size_t len, struct stat &
         if (auto ir = req.var("HTTP_IF_RANGE"); !ir.empty() && parse_http_date(ir) != st.st_mtime)
             range.kind = ByteRange::none;
     }
-    char nbuf[3][24];
+    char length[24];
     char content_range[80];
     uwsgi_header h[10];
     size_t n = 0;
@@ -315,14 +354,8 @@ StaticResult send_file(uwsgi_request &req, char *real, size_t len, struct stat &
                               static_cast<long long>(range.last), static_cast<long long>(size));
         h[n++] = {uwsgi::str("Content-Range"), {content_range, size_t(l)}};
     }
-    int fd = head_only ? -1 : open(real, O_RDONLY | O_CLOEXEC);
-    if (!head_only && fd < 0) {
-        int err = errno;
-        real[len] = '\0';
-        return refuse(req, original, strerror(err));
-    }
     if (!type.empty()) h[n++] = {uwsgi::str("Content-Type"), sv(type)};
-    h[n++] = {uwsgi::str("Content-Length"), sv(number(nbuf[0], sizeof nbuf[0], count))};
+    h[n++] = {uwsgi::str("Content-Length"), sv(number(length, sizeof length, count))};
     h[n++] = {uwsgi::str("Last-Modified"), sv(lm)};
     h[n++] = {uwsgi::str("Accept-Ranges"), uwsgi::str("bytes")};
     if (gzip) {
@@ -330,21 +363,91 @@ StaticResult send_file(uwsgi_request &req, char *real, size_t len, struct stat &
         h[n++] = {uwsgi::str("Vary"), uwsgi::str("Accept-Encoding")};
     }
     char expires[kHttpDateLen + 1];
-    if (const ExpiresRule *rule = expires_rule(req, original, type)) {
+    if (const ExpiresRule *rule = expires_rule(req, name, type)) {
         time_t base = rule->from_mtime ? st.st_mtime : time(nullptr);
         h[n++] = {uwsgi::str("Expires"), {expires, format_http_date(base + rule->secs, expires)}};
     }
-    const bool offload = fd >= 0 && offload_available();
+    // Not with a next request already buffered (pipelining): the protocol would half-close
+    // the connection to answer it, cutting the transfer short.
+    uwsgi_conn *conn = req.conn;
+    const bool offload = !head_only && count > 0 && offload_available() &&
+                         !conn->protocol->has_pending(conn->state);
     // an offloaded body outlives the request: the connection ends with it
     if (offload) h[n++] = {uwsgi::str("Connection"), uwsgi::str("close")};
     const char *status = range.kind == ByteRange::satisfiable ? "206 Partial Content" : "200 OK";
     int rc = host_table().resp_start(&req, status, std::strlen(status), h, n);
-    if (rc == UWSGI_OK && fd >= 0) {
-        if (offload) offload_next_sendfile(req.conn);
-        rc = host_table().resp_sendfile(&req, fd, first, count);
+    if (rc == UWSGI_OK && !head_only) {
+        if (offload) offload_next_sendfile(conn);
+        rc = host_table().resp_sendfile(&req, f.fd, first, count);
     }
-    if (fd >= 0) close(fd);
     return rc == UWSGI_OK ? StaticResult::served : StaticResult::failed;
+}
+
+// Closes the descriptor whatever the way out.
+struct FdGuard {
+    int &fd;
+    ~FdGuard() {
+        if (fd >= 0) close(fd);
+    }
+};
+
+enum class Found { none, file, refused };
+
+// The index file of the open directory f.fd (f.path its path), replacing it in f.
+Found open_index(OpenFile &f) {
+    for (auto &index : g_static->index) {
+        if (f.len + 1 + index.size() + 4 > PATH_MAX) continue;
+        // below the directory only: an index symlinked elsewhere is skipped
+        int fd = open_beneath(f.fd, index.c_str());
+        struct stat st{};
+        if (fd < 0) continue;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            continue;
+        }
+        close(f.fd);
+        f.fd = fd;
+        f.st = st;
+        f.path[f.len] = '/';
+        std::memcpy(f.path + f.len + 1, index.c_str(), index.size() + 1);
+        f.len += 1 + index.size();
+        return Found::file;
+    }
+    return Found::none;
+}
+
+// The route for a mapping to one file, and for symlinks out of a directory when --static-safe
+// is set: realpath, then the directory (or a safe path) must hold the result (uWSGI's check).
+Found open_resolved(const StaticMapping &m, const char *candidate, OpenFile &f) {
+    if (!realpath(candidate, f.path)) return Found::none;
+    f.len = std::strlen(f.path);
+    std::string_view real(f.path, f.len);
+    if (!path_within(real, m.root) && !under_safe_path(real)) return Found::refused;
+    f.fd = open_plain(f.path);
+    if (f.fd < 0) return errno == ENOENT ? Found::none : Found::refused;
+    if (fstat(f.fd, &f.st) != 0) return Found::none;
+    return Found::file;
+}
+
+// The mapping's file for a candidate path: opened below the directory's descriptor.
+Found open_beneath_root(const StaticMapping &m, char *candidate, size_t len, OpenFile &f) {
+    const size_t root_len = m.root == "/" ? 0 : m.root.size();
+    const char *rel = len > root_len + 1 ? candidate + root_len + 1 : ".";
+    f.fd = open_beneath(m.root_fd, rel);
+    if (f.fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG) return Found::none;
+        // EXDEV: a symlink on the way, absolute or climbing out; it may still land inside (or
+        // under --static-safe), which the realpath route decides. ENOSYS: a kernel before 5.6.
+        if (errno == EXDEV || errno == ELOOP || errno == ENOSYS)
+            return open_resolved(m, candidate, f);
+        return Found::refused;  // EACCES ...
+    }
+    std::memcpy(f.path, candidate, len + 1);
+    f.len = len;
+    f.beneath = m.root_fd;
+    f.rel = root_len + 1;  // path + rel: the file (or, after an index, its index) below root
+    if (fstat(f.fd, &f.st) != 0) return Found::none;
+    return Found::file;
 }
 
 }  // namespace
@@ -356,9 +459,9 @@ StaticResult serve_static_file(uwsgi_request &req) {
     std::string_view path = req.var("PATH_INFO");
     for (auto &e : g_static->skip_ext)
         if (ends_with(path, e)) return StaticResult::not_static;
-    // +4 for a ".gz" suffix, +NAME_MAX for an index file
     thread_local char candidate[PATH_MAX + 1];
-    thread_local char real[PATH_MAX + NAME_MAX + 8];
+    // + an index file name and a ".gz" suffix
+    thread_local char opened[PATH_MAX + NAME_MAX + 8];
     for (auto &m : g_static->maps) {
         size_t len = 0;
         switch (static_candidate(m, path, candidate, sizeof candidate, len)) {
@@ -366,35 +469,18 @@ StaticResult serve_static_file(uwsgi_request &req) {
         case StaticLookup::refused: return refuse(req, path, "a \"..\" segment, a NUL or too long");
         case StaticLookup::candidate: break;
         }
-        if (!realpath(candidate, real)) continue;  // no such file: the next mapping, or the app
-        size_t rlen = std::strlen(real);
-        if (!path_within({real, rlen}, m.root) && !under_safe_path({real, rlen}))
-            return refuse(req, path, "it resolves outside the mapped directory (a symlink out; "
-                                     "--static-safe DIR allows a directory)");
-        struct stat st{};
-        if (stat(real, &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) {
-            bool found = false;
-            for (auto &index : g_static->index) {
-                if (rlen + 1 + index.size() + 4 > PATH_MAX) continue;
-                real[rlen] = '/';
-                std::memcpy(real + rlen + 1, index.c_str(), index.size() + 1);
-                if (stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
-                    rlen += 1 + index.size();
-                    found = true;
-                    break;
-                }
-            }
-            if (!found) continue;
-            // the index file may itself be a symlink out of the directory
-            if (!realpath(real, candidate)) continue;
-            rlen = std::strlen(candidate);
-            if (!path_within({candidate, rlen}, m.root) && !under_safe_path({candidate, rlen}))
-                return refuse(req, path, "its index file resolves outside the mapped directory");
-            std::memcpy(real, candidate, rlen + 1);
-        }
-        if (!S_ISREG(st.st_mode)) continue;
-        return send_file(req, real, rlen, st);
+        OpenFile f;
+        f.path = opened;
+        FdGuard guard{f.fd};
+        Found found = m.root_fd >= 0 ? open_beneath_root(m, candidate, len, f)
+                                     : open_resolved(m, candidate, f);
+        if (found == Found::refused)
+            return refuse(req, path, "it leads outside the mapped directory (a symlink out; "
+                                     "--static-safe DIR allows one) or cannot be read");
+        if (found == Found::none) continue;  // no such file: the next mapping, or the app
+        if (S_ISDIR(f.st.st_mode) && open_index(f) != Found::file) continue;
+        if (!S_ISREG(f.st.st_mode)) continue;
+        return send_file(req, f);
     }
     return StaticResult::not_static;
 }

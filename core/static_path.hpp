@@ -15,6 +15,7 @@ struct StaticMapping {
     std::string root;         // the directory (or file) as configured; realpath'd at start-up
     bool whole_path = false;  // --static-map2 / --check-static: the whole PATH_INFO appended
     bool is_file = false;     // root names one file, served for every path under mount
+    int root_fd = -1;         // the directory, opened once (static_files.cpp); -1 for a file
 };
 
 // "MOUNT=DIR" of --static-map/--static-map2. nullopt with `error` set when there is no '=' or
