@@ -370,7 +370,7 @@ StaticResult send_file(uwsgi_request &req, OpenFile &f) {
     // Not with a next request already buffered (pipelining): the protocol would half-close
     // the connection to answer it, cutting the transfer short.
     uwsgi_conn *conn = req.conn;
-    const bool offload = !head_only && count > 0 && offload_available() &&
+    const bool offload = !head_only && count > 0 && offload_available() && !conn->tls &&
                          !conn->protocol->has_pending(conn->state);
     // an offloaded body outlives the request: the connection ends with it
     if (offload) h[n++] = {uwsgi::str("Connection"), uwsgi::str("close")};
