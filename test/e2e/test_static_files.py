@@ -336,3 +336,17 @@ def test_missing_static_dir_is_a_startup_error(site, tmp_path):
                       "/usr/lib/pypy3.9", "--pypy-wsgi-file", str(site / "app.py"),
                       "--static-map", "/s=%s" % locked)
         assert r.returncode != 0 and "cannot be read" in r.stderr + r.stdout
+
+
+def test_skip_ext_gzip_ext_and_path_info_expires(start, site):
+    s = start("--static-map", "/static=%s/public" % site, "--static-skip-ext", ".js",
+              "--static-gzip-ext", ".txt", "--static-expires-path-info", r"^/static/css/ 120")
+    assert get(s.port, "/static/js/app.js")[::2] == (404, b"app:/static/js/app.js")
+    status, h, body = get(s.port, "/static/big.txt", {"Accept-Encoding": "gzip"})
+    assert status == 200 and h["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == b"x" * 100000
+    before = time.time()
+    h = get(s.port, "/static/css/site.css")[1]
+    expires = email.utils.parsedate_to_datetime(h["expires"]).timestamp()
+    assert before + 118 <= expires <= time.time() + 121
+    assert "expires" not in get(s.port, "/static/blob.bin")[1]
