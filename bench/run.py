@@ -341,7 +341,8 @@ def main():
 
 
 KEPT_SECTIONS = ("## Cache (bench/cache_bench.py)", STATIC_SECTION,
-                 "## Embedded PyPy against the pypy3 binary")
+                 "## Embedded PyPy against the pypy3 binary",
+                 "## Scale-out behind one nginx (bench/scaleout_bench.py)")
 
 
 def report(results, info, args):

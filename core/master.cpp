@@ -12,6 +12,7 @@
 #include "signals.hpp"
 #include "settings.hpp"
 #include "stats_server.hpp"
+#include "vassal_channel.hpp"
 #include "worker.hpp"
 
 #include <fmt/format.h>
@@ -93,6 +94,7 @@ void Master::spawn(int id) {
         try {
             runtime().worker_id = id;
             close_stats_server_in_worker();
+            vassal_close_in_worker();
             set_process_title(runtime().config, fmt::format("worker {}", id));
             if (settings().lazy_apps) load_apps_with_hooks();
             run_post_fork_hooks();
@@ -241,6 +243,7 @@ void Master::on_control_signal(int sig) {
     case Phase::Shutdown:
         if (step.changed) {
             spdlog::info("shutdown requested ({}); waiting for workers", strsignal(sig));
+            mark_stats_draining();
             signal_workers(SIGTERM);
             stop_listening(listeners_);
         }
@@ -258,6 +261,7 @@ int Master::run() {
     spawned_ms_.assign(size_t(n) + 1, 0);
     for (int id = 1; id <= n; ++id) spawn(id);
     daemons_.start(runtime().config);
+    vassal_announce();
 
     sigset_t set;
     sigemptyset(&set);
@@ -281,6 +285,7 @@ int Master::run() {
             master_signal_tick();
         }
         if (is_control_signal(sig)) on_control_signal(sig);
+        if (int asked = vassal_poll_emperor()) on_control_signal(asked);
         if (phase_ == Phase::Serving) continue;
         if (live_workers() > 0) {
             if (monotonic_ms() >= mercy_deadline_ms_)

@@ -158,6 +158,15 @@ static ConfigEntries collect(const OptionSet &options, const ParseInput &input,
         return is_config_file(key, options.find(key));
     });
     for (auto &o : parsed.options) {
+        if (o.string_key == "set") {  // a config line where it stands, as uWSGI's --set
+            for (auto &v : o.value) {
+                size_t eq = v.find('=');
+                if (eq == std::string::npos || eq == 0)
+                    throw ConfigError(fmt::format("--set {}: expected KEY=VALUE", v));
+                entries.push_back({v.substr(0, eq), v.substr(eq + 1), "command line (--set)"});
+            }
+            continue;
+        }
         const OptionInfo *info = options.find(o.string_key);
         bool positional_ini = o.string_key == "positional-ini";
         if (!positional_ini && !is_config_file(o.string_key, info)) continue;
@@ -175,7 +184,7 @@ static ConfigEntries collect(const OptionSet &options, const ParseInput &input,
     }
     for (auto &o : parsed.options) {
         const OptionInfo *info = options.find(o.string_key);
-        if (!info || is_config_file(o.string_key, info)) continue;
+        if (!info || is_config_file(o.string_key, info) || o.string_key == "set") continue;
         if (o.value.empty()) entries.push_back({o.string_key, "true", "command line"});
         for (auto &v : o.value) entries.push_back({o.string_key, v, "command line"});
     }

@@ -5,6 +5,7 @@
 #include "compat_notes.hpp"
 #include "config_hooks.hpp"
 #include "core_options.hpp"
+#include "emperor.hpp"
 #include "info_commands.hpp"
 #include "ini_file.hpp"
 #include "lifecycle.hpp"
@@ -23,6 +24,7 @@
 #include "tls.hpp"
 #include "static_files.hpp"
 #include "uwsgi_protocol.hpp"
+#include "vassal_channel.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -201,7 +203,27 @@ void show_config(const Config &c) {
     fputs(out.c_str(), stderr);
 }
 
+// --emperor: no app and no socket here; the vassals serve. The process options (log, pidfile,
+// uid/gid) apply to the emperor, and through it to the vassals it starts.
+int serve_emperor(Runtime &rt) {
+    apply_early_process_options(rt.config);
+    log_compat_notes(rt.config);
+    for (const char *ignored : {"master", "processes", "socket", "http-socket"})
+        if (rt.config.has(ignored))
+            spdlog::info("--{} ({}): the Emperor serves nothing itself; its vassals do",
+                         ignored, rt.config.origin_of(ignored));
+    rt.master_pid = getpid();
+    write_pidfile(rt.config);
+    drop_privileges(rt.config);
+    apply_late_log(rt.config);
+    set_process_title(rt.config, "Emperor");
+    int code = run_emperor(rt.config);
+    remove_run_files({});
+    return code;
+}
+
 int serve(Runtime &rt) {
+    if (emperor_wanted(rt.config)) return serve_emperor(rt);
     if (rt.library_mode && (rt.config.has("daemonize") || rt.config.has("daemonize2")))
         throw ConfigError("--daemonize: in library mode the process belongs to the host program; "
                           "daemonize the host instead");
@@ -217,8 +239,10 @@ int serve(Runtime &rt) {
         close(null);
     }
     rt.master_pid = getpid();
-    // attached daemons need a master to supervise them (uWSGI turns it on for them too)
-    bool master = settings().master || settings().processes > 1 || AttachedDaemons::wanted(rt.config);
+    // attached daemons need a master to supervise them (uWSGI turns it on for them too), and so
+    // does a vassal: its master keeps the channel to the emperor
+    bool master = settings().master || settings().processes > 1 ||
+                  AttachedDaemons::wanted(rt.config) || has_emperor();
     // shared tables and pipes first: a plugin's init may already register a signal
     create_scoreboard(settings().processes, settings().threads);
     create_user_locks(settings().locks);

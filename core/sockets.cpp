@@ -116,6 +116,21 @@ int bind_address(const std::string &address) {
     return e.unix_path.empty() ? bind_tcp(address, e) : bind_unix(e.unix_path);
 }
 
+int listen_on(const std::string &option, const std::string &address, int backlog) {
+    int fd;
+    try {
+        fd = bind_address(address);
+    } catch (const ConfigError &e) {
+        throw ConfigError(fmt::format("--{} {}: {} (is another server or stats server using "
+                                      "it? choose a free address)",
+                                      option, address, e.what()));
+    }
+    if (listen(fd, backlog) != 0)
+        throw ConfigError(fmt::format("--{} {}: cannot listen: {}", option, address,
+                                      strerror(errno)));
+    return fd;
+}
+
 Listener open_listener(const std::string &option, const std::string &address,
                        const uwsgi_protocol *protocol) {
     Endpoint e = parse_address(address);

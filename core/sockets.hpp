@@ -32,6 +32,10 @@ Endpoint parse_address(const std::string &address);
 // A bound, close-on-exec, not yet listening socket for ADDR (TCP or UNIX). Throws ConfigError.
 int bind_address(const std::string &address);
 
+// bind_address, then listen: a listening socket for a side service (--stats, --emperor-stats).
+// The ConfigError names the option and says what to do when the address is taken.
+int listen_on(const std::string &option, const std::string &address, int backlog);
+
 // Binds (or takes over from the previous process image, see UWSGI_INHERITED_SOCKETS) a listener.
 Listener open_listener(const std::string &option, const std::string &address,
                        const uwsgi_protocol *protocol);

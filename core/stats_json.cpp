@@ -1,46 +1,15 @@
 #include "stats_json.hpp"
 
+#include "json_writer.hpp"
+
 #include <fmt/format.h>
 
 namespace core {
 namespace {
 
-std::string quoted(const std::string &in) {
-    std::string out = "\"";
-    for (unsigned char c : in) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += char(c);
-        } else if (c < 0x20) {
-            out += fmt::format("\\u{:04x}", c);
-        } else {
-            out += char(c);
-        }
-    }
-    return out + "\"";
-}
-
-// "key": value pairs joined by commas, as one object.
-class Object {
-public:
-    Object &num(const char *key, uint64_t v) { return raw(key, std::to_string(v)); }
-    Object &num(const char *key, int64_t v) { return raw(key, std::to_string(v)); }
-    Object &str(const char *key, const std::string &v) { return raw(key, quoted(v)); }
-    Object &raw(const std::string &key, const std::string &json) {
-        body_ += (body_.empty() ? "" : ",") + quoted(key) + ":" + json;
-        return *this;
-    }
-    std::string done() const { return "{" + body_ + "}"; }
-
-private:
-    std::string body_;
-};
-
-template <class T, class F> std::string list(const std::vector<T> &items, F render) {
-    std::string out;
-    for (auto &i : items) out += (out.empty() ? "" : ",") + render(i);
-    return "[" + out + "]";
-}
+using json::list;
+using json::Object;
+using json::quoted;
 
 std::string core_json(const CoreStats &c) {
     // Static files, routing and offloading do not exist here: those counters are truly 0.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -24,6 +25,17 @@ bool g_http = false;
 std::string g_unix_path;
 std::thread g_thread;
 const std::vector<Listener> *g_listeners = nullptr;
+std::atomic<bool> g_draining{false};  // a shutdown began: not ready, whatever the workers do
+
+// GET /ready: what a load balancer's or Kubernetes' readiness probe asks. Ready while serving
+// with at least one worker accepting; 503 from the moment a shutdown starts (SIGTERM), so the
+// balancer stops sending before the listeners close.
+std::pair<bool, const char *> readiness(const StatsSnapshot &s) {
+    if (g_draining.load()) return {false, "draining: shutting down"};
+    for (auto &w : s.workers)
+        if (w.pid > 0 && w.accepting) return {true, "ready"};
+    return {false, "no worker accepting"};
+}
 
 bool send_all(int fd, const std::string &data) {
     size_t off = 0;
@@ -57,13 +69,25 @@ void answer(int client) {
         send_all(client, stats_json(snapshot));
         return;
     }
-    bool metrics = request_path(client) == "/metrics";
-    std::string body = metrics ? stats_prometheus(snapshot) : stats_json(snapshot);
+    std::string path = request_path(client);
+    bool metrics = path == "/metrics";
+    const char *status = "200 OK";
+    std::string body;
+    if (path == "/ready") {
+        auto [ready, why] = readiness(snapshot);
+        status = ready ? "200 OK" : "503 Service Unavailable";
+        body = std::string(why) + "\n";
+    } else {
+        body = metrics ? stats_prometheus(snapshot) : stats_json(snapshot);
+    }
     // uWSGI's --stats-http headers; the Prometheus text gets its own content type.
     std::string head = fmt::format(
-        "HTTP/1.0 200 OK\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\n"
+        "HTTP/1.0 {}\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\n"
         "Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
-        metrics ? "text/plain; version=0.0.4; charset=utf-8" : "application/json", body.size());
+        status,
+        metrics ? "text/plain; version=0.0.4; charset=utf-8"
+                : path == "/ready" ? "text/plain" : "application/json",
+        body.size());
     if (send_all(client, head)) send_all(client, body);
     shutdown(client, SHUT_WR);
 }
@@ -90,18 +114,12 @@ void bind_stats_server() {
     const std::string *addr = c.get("stats");
     if (!addr) return;
     g_http = c.flag("stats-http");
-    try {
-        g_fd = bind_address(*addr);
-    } catch (const ConfigError &e) {
-        throw ConfigError(fmt::format("--stats {}: {} (is another server or stats server using "
-                                      "it? choose a free address)",
-                                      *addr, e.what()));
-    }
-    if (listen(g_fd, 64) != 0)
-        throw ConfigError(fmt::format("--stats {}: cannot listen: {}", *addr, strerror(errno)));
+    g_fd = listen_on("stats", *addr, 64);
     g_unix_path = parse_address(*addr).unix_path;
     spdlog::info("stats server enabled on {}{}", *addr, g_http ? " (HTTP; Prometheus text at /metrics)" : "");
 }
+
+void mark_stats_draining() { g_draining.store(true); }
 
 void start_stats_server(const std::vector<Listener> &listeners) {
     if (g_fd < 0) return;

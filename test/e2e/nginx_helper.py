@@ -9,7 +9,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 class Nginx:
-    def __init__(self, tmp_path, location_block, port=None):
+    def __init__(self, tmp_path, location_block, port=None, http_block=""):
         self.port = port or free_port()
         prefix = tmp_path / "nginx"
         prefix.mkdir(exist_ok=True)
@@ -30,12 +30,14 @@ http {
     fastcgi_temp_path %(prefix)s/fastcgi;
     scgi_temp_path %(prefix)s/scgi;
     client_max_body_size 64m;
+    %(http_block)s
     server {
         listen 127.0.0.1:%(port)d;
         location / { %(location)s }
     }
 }
-""" % {"user": user, "prefix": prefix, "port": self.port, "location": location_block})
+""" % {"user": user, "prefix": prefix, "port": self.port, "location": location_block,
+       "http_block": http_block})
         self.proc = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_for_port(self.port, self.proc, self.log_path)

@@ -1,0 +1,261 @@
+"""The Emperor (--emperor DIR): one vassal per config file, started, reloaded on change, stopped on
+removal, respawned when it dies; --vassals-set; --emperor-stats; Debian's uwsgi-emperor layout.
+
+Every test runs against our server and against Debian's uWSGI (uwsgi-core, vassals on its
+python3 plugin), so it encodes uWSGI's behaviour. Debian's uWSGI 2.0 emperor stops on SIGINT,
+SIGTERM or SIGQUIT (its systemd unit uses SIGQUIT); ours does the same."""
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import urllib.request
+
+import pytest
+
+from conftest import (UPSTREAM, UWSGI, free_port, read, read_until_closed, run_uwsgi,
+                      wait_for)
+from process_tree import alive, descendants
+
+APP = """
+import os
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    body = "%d %d %s %s %d" % (os.getpid(), os.getppid(), os.environ.get("VASSAL_TAG", "-"),
+                               os.environ.get("FROM_EMPEROR", "-"), os.getuid())
+    return [body.encode()]
+"""
+
+# Debian 12's /etc/uwsgi-emperor/emperor.ini (package uwsgi-emperor 2.0.21), verbatim but for
+# the vassals directory, which the test points at its own folder of the same shape.
+DEBIAN_EMPEROR_INI = """[uwsgi]
+
+# enable master process manager
+master = true
+
+# spawn 2 uWSGI emperor worker processes
+workers = 2
+
+# automatically kill workers on master's death
+no-orphans = true
+
+# place timestamps into log
+log-date = true
+
+# user identifier of uWSGI processes
+uid = www-data
+
+# group identifier of uWSGI processes
+gid = www-data
+
+# vassals directory
+emperor = %s
+"""
+
+
+def vassal_ini(flavour, app_file, port, tag, extra=""):
+    lines = ["[uwsgi]", "http-socket = 127.0.0.1:%d" % port, "master = true", "processes = 1",
+             "env = VASSAL_TAG=%s" % tag]
+    args = flavour.app_args(app_file)
+    for key, value in zip(args[::2], args[1::2]):
+        lines.append("%s = %s" % (key.lstrip("-"), value))
+    return "\n".join(lines) + "\n" + extra
+
+
+def get(port, timeout=3):
+    """(master pid, worker pid, tag, FROM_EMPEROR, uid) from the vassal on port, or None."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=timeout) as r:
+            worker, master, tag, injected, uid = r.read().decode().split()
+            return int(master), int(worker), tag, injected, int(uid)
+    except (OSError, ValueError):
+        return None
+
+
+def emperor_stats(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+            return json.loads(read_until_closed(s))
+    except (OSError, ValueError):
+        return None
+
+
+def touch_later(path, text):
+    """Rewrites path with a modification time surely different at a one-second resolution."""
+    old = os.stat(path).st_mtime
+    with open(path, "w") as f:
+        f.write(text)
+    os.utime(path, (old + 5, old + 5))
+
+
+class Emperor:
+    def __init__(self, flavour, args, log_path, cwd=None):
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        binary = UPSTREAM if flavour.upstream else UWSGI
+        self.proc = subprocess.Popen([binary] + args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=cwd)
+
+    def output(self):
+        return read(self.log_path)
+
+    def stop(self, sig=signal.SIGINT):
+        """Stops the emperor and checks that every process it started went with it."""
+        tree = descendants(self.proc.pid)
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                for pid in [self.proc.pid] + tree:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self.proc.wait()
+                raise AssertionError("the emperor did not stop within 60 s:\n" + self.output())
+        self.log.close()
+        assert wait_for(lambda: not any(alive(p) for p in tree), 30), \
+            "left behind: %s\n%s" % ([p for p in tree if alive(p)], self.output())
+        return self.proc.returncode
+
+
+@pytest.fixture
+def emperor_env(tmp_path, flavour):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    vassals = tmp_path / "vassals"
+    vassals.mkdir()
+    return flavour, str(app), vassals
+
+
+def test_emperor_runs_reloads_respawns_and_stops_vassals(tmp_path, emperor_env):
+    flavour, app, vassals = emperor_env
+    pa, pb, ps = free_port(), free_port(), free_port()
+    (vassals / "a.ini").write_text(vassal_ini(flavour, app, pa, "a1"))
+    (vassals / "b.ini").write_text(vassal_ini(flavour, app, pb, "b1"))
+    (vassals / "notes.txt").write_text("not a vassal")
+    emp = Emperor(flavour, ["--emperor", str(vassals), "--emperor-freq", "1",
+                            "--emperor-stats", "127.0.0.1:%d" % ps,
+                            "--vassals-set", "env=FROM_EMPEROR=yes"],
+                  str(tmp_path / "emperor.log"))
+    try:
+        assert wait_for(lambda: get(pa) and get(pb), 90), emp.output()
+        a, b = get(pa), get(pb)
+        assert a[2:4] == ("a1", "yes") and b[2:4] == ("b1", "yes")  # --vassals-set reached both
+
+        # stats: one entry per config file (not notes.txt), with the vassals' master pids
+        assert wait_for(lambda: all(v["loyal"] for v in (emperor_stats(ps) or {"vassals": [{
+            "loyal": 0}]})["vassals"]), 30), emperor_stats(ps)
+        stats = emperor_stats(ps)
+        assert stats["emperor"] == [str(vassals)]
+        assert stats["pid"] == emp.proc.pid
+        by_id = {v["id"]: v for v in stats["vassals"]}
+        assert set(by_id) == {"a.ini", "b.ini"}
+        assert by_id["a.ini"]["pid"] == a[0] and by_id["b.ini"]["pid"] == b[0]
+        for key in ("born", "last_mod", "loyal", "ready", "accepting", "first_run", "last_run",
+                    "cursed", "respawns", "monitor", "uid", "gid"):
+            assert key in by_id["a.ini"], key
+        assert by_id["a.ini"]["respawns"] == 0
+
+        # a changed file: a graceful reload of that vassal in place (same master pid)
+        touch_later(str(vassals / "a.ini"), vassal_ini(flavour, app, pa, "a2"))
+        assert wait_for(lambda: (get(pa) or (0, 0, ""))[2] == "a2", 90), emp.output()
+        assert get(pa)[0] == a[0], "a reload keeps the vassal's master"
+        assert get(pb) == b, "the other vassal is left alone"
+        assert wait_for(lambda: {v["id"]: v for v in emperor_stats(ps)["vassals"]}["a.ini"][
+            "respawns"] == 1, 10)
+
+        # a vassal that dies (master and worker killed) is started again
+        os.kill(b[1], signal.SIGKILL)
+        os.kill(b[0], signal.SIGKILL)
+        assert wait_for(lambda: get(pb) is not None and get(pb)[0] != b[0], 90), emp.output()
+        b2 = get(pb)
+        assert {v["id"]: v for v in emperor_stats(ps)["vassals"]}["b.ini"]["pid"] == b2[0]
+
+        # a removed file: that vassal stops, processes gone
+        os.unlink(str(vassals / "b.ini"))
+        assert wait_for(lambda: not alive(b2[0]) and not alive(b2[1]), 60), emp.output()
+        assert wait_for(lambda: [v["id"] for v in emperor_stats(ps)["vassals"]] == ["a.ini"], 10)
+        assert get(pa)[2] == "a2"
+
+        # a new file: a new vassal
+        (vassals / "c.ini").write_text(vassal_ini(flavour, app, pb, "c1"))
+        assert wait_for(lambda: (get(pb) or (0, 0, ""))[2] == "c1", 90), emp.output()
+    finally:
+        code = emp.stop(signal.SIGINT)
+    assert code == 0, emp.output()
+
+
+def test_emperor_glob_and_yaml_xml_vassals(tmp_path, emperor_env):
+    flavour, app, vassals = emperor_env
+    pi, px = free_port(), free_port()
+    (vassals / "one.ini").write_text(vassal_ini(flavour, app, pi, "ini"))
+    xml_lines = ["<uwsgi>"] + ["<%s>%s</%s>" % (k.strip(), v.strip(), k.strip()) for k, v in (
+        line.split("=", 1) for line in vassal_ini(flavour, app, px, "xml").splitlines()[1:])] + [
+        "</uwsgi>"]
+    (vassals / "two.xml").write_text("\n".join(xml_lines) + "\n")
+    (vassals / "skip.ini.bak").write_text("[uwsgi]\n")
+    emp = Emperor(flavour, ["--emperor", str(vassals / "*.*"), "--emperor-freq", "1"],
+                  str(tmp_path / "emperor.log"))
+    try:
+        assert wait_for(lambda: get(pi) and get(px), 90), emp.output()
+        assert get(pi)[2] == "ini" and get(px)[2] == "xml"
+    finally:
+        assert emp.stop(signal.SIGTERM) == 0
+
+
+def test_emperor_debian_package_layout(emperor_env):
+    """/etc/uwsgi-emperor/emperor.ini of Debian's uwsgi-emperor package, as is, in a temporary
+    folder of the same shape; started as its systemd unit does (--ini emperor.ini) and stopped
+    with its KillSignal, SIGQUIT. The vassals run as www-data, as the file says."""
+    flavour, _, _ = emperor_env
+    if os.getuid() != 0:
+        pytest.skip("the layout drops privileges to www-data: needs root")
+    try:
+        www = pwd.getpwnam("www-data")
+    except KeyError:
+        pytest.skip("no www-data user")
+    # pytest's tmp_path is private to root; www-data must read the vassal files and the app
+    root = tempfile.mkdtemp(prefix="uwsgi-emperor-layout-")
+    try:
+        os.chmod(root, 0o755)
+        etc = os.path.join(root, "etc", "uwsgi-emperor")
+        vassals = os.path.join(etc, "vassals")
+        os.makedirs(vassals)
+        for d in (os.path.join(root, "etc"), etc, vassals):
+            os.chmod(d, 0o755)
+        app = os.path.join(root, "app.py")
+        with open(app, "w") as f:
+            f.write(APP)
+        os.chmod(app, 0o644)
+        with open(os.path.join(etc, "emperor.ini"), "w") as f:
+            f.write(DEBIAN_EMPEROR_INI % vassals)
+        with open(os.path.join(vassals, "README"), "w") as f:
+            f.write("as in the package: not a vassal\n")
+        port = free_port()
+        with open(os.path.join(vassals, "site.ini"), "w") as f:
+            f.write(vassal_ini(flavour, app, port, "deb"))
+        emp = Emperor(flavour, ["--ini", os.path.join(etc, "emperor.ini")],
+                      os.path.join(root, "emperor.log"))
+        try:
+            assert wait_for(lambda: get(port) is not None, 90), emp.output()
+            master, worker, tag, _, uid = get(port)
+            assert tag == "deb" and uid == www.pw_uid
+        finally:
+            assert emp.stop(signal.SIGQUIT) == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--emperor", "/nonexistent/vassals"], "--emperor /nonexistent/vassals: not a directory"),
+    (["--emperor", "/tmp", "--vassals-set", "novalue"], "--vassals-set novalue: expected KEY=VALUE"),
+])
+def test_emperor_bad_input_is_a_clear_startup_error(args, says):
+    """Ours only: uWSGI logs and idles on a missing directory."""
+    r = run_uwsgi(*args, timeout=60)
+    assert r.returncode == 1 and says in r.stdout + r.stderr, r.stdout + r.stderr
