@@ -61,7 +61,7 @@ http {
     access_log off;
     client_body_temp_path %(p)s/body; proxy_temp_path %(p)s/proxy; uwsgi_temp_path %(p)s/uwsgi;
     fastcgi_temp_path %(p)s/fastcgi; scgi_temp_path %(p)s/scgi;
-    upstream app { %(u)s keepalive 0; }
+    upstream app { %(u)s }
     server {
         listen 127.0.0.1:%(port)d;
         keepalive_requests 1000000;
@@ -74,7 +74,10 @@ http {
 def wrk(port, seconds):
     out = subprocess.run(["wrk", "-t1", "-c32", "-d%ds" % seconds, "--latency",
                           "http://127.0.0.1:%d/" % port], stdout=subprocess.PIPE,
-                         universal_newlines=True, timeout=seconds + 60).stdout
+                         stderr=subprocess.STDOUT, universal_newlines=True,
+                         timeout=seconds + 60).stdout
+    if "Requests/sec" not in out:
+        raise RuntimeError("wrk: " + out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -117,6 +120,8 @@ def main():
             try:
                 deadline = time.time() + 30
                 while time.time() < deadline:
+                    if nginx.poll() is not None:
+                        raise RuntimeError("nginx exited: " + open(os.path.join(prefix, "error.log")).read())
                     try:
                         c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                         c.request("GET", "/")
