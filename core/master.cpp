@@ -23,6 +23,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,10 @@ void Master::spawn(int id) {
     }
     if (pid == 0) {
         int code = 0;
+        // A worker never outlives its master: a master killed with SIGKILL (or its vassal
+        // stopped by an emperor) must not leave workers holding the listening sockets.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != runtime().master_pid) _exit(0);
         try {
             runtime().worker_id = id;
             close_stats_server_in_worker();
