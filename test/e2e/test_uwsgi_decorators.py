@@ -29,7 +29,7 @@ def test_thread_runs_the_function_in_another_thread(server, flavour, tmp_path):
 def test_harakiri_kills_a_worker_stuck_in_the_function(server, flavour, tmp_path):
     s = start_app(server, flavour, tmp_path, "decorators_app.py")
     try:
-        get(s, "/harakiri", timeout=20)
+        get(s, "/harakiri", timeout=90)
         died = False
     except (OSError, http.client.HTTPException):
         died = True
