@@ -4,6 +4,11 @@ table to docs/PERFORMANCE.md (or prints it with --print).
 
     bench/run.py [--duration 5] [--workers 1] [--only NAME,...] [--print]
     bench/run.py --static [--duration 5]     # a 64 KiB static file: ours vs nginx, 1 and 2 workers
+    bench/run.py --deploy [--deploy-workers 1,2] [--duration 10] [--warmup 5] [--print]
+
+--deploy runs bench/deploy_bench.py instead: every Python server behind the same nginx with
+realistic pages (Django, Flask, JSON), PSS, CPU time per process, and its own section of
+docs/PERFORMANCE.md.
 
 Peers: nginx `return 200` (the ceiling), Debian's uWSGI with its CPython plugin, gunicorn on
 CPython and on PyPy, and ours over --http-socket, behind nginx uwsgi_pass, and with the native
@@ -105,13 +110,16 @@ class Service:
 
 
 class NginxFront:
-    """nginx-light; `upstream` None means `return 200` (the ceiling)."""
+    """nginx-light; `upstream` None means `return 200` (the ceiling); `http` proxies to an HTTP
+    upstream (gunicorn) instead of uwsgi_pass (both open one upstream connection per request)."""
 
-    def __init__(self, upstream_port=None, location=None, workers=1):
+    def __init__(self, upstream_port=None, location=None, workers=1, http=False):
         self.port = free_port()
         self.upstream_port = upstream_port
         self.dir = tempfile.mkdtemp(prefix="bench-nginx-")
-        if upstream_port:
+        if upstream_port and http:
+            location = "proxy_pass http://127.0.0.1:%d;" % upstream_port
+        elif upstream_port:
             location = "include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:%d;" % upstream_port
         elif location is None:
             location = 'default_type text/plain; return 200 "Hello World";'
@@ -299,9 +307,20 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--print", action="store_true")
     ap.add_argument("--static", action="store_true", help="only the static file benchmark")
+    ap.add_argument("--deploy", action="store_true")
+    ap.add_argument("--deploy-workers", default="1,2")
     args = ap.parse_args()
     if args.static:
         return static_bench(args)
+    if args.deploy:
+        import deploy_bench
+        args.deploy_workers = [int(w) for w in args.deploy_workers.split(",")]
+        section = deploy_bench.main(args)
+        if args.print:
+            print(section)
+        else:
+            replace_section(deploy_bench.DEPLOY_HEADING, section)
+        return
     only = set(filter(None, args.only.split(",")))
 
     results = {}  # (service, scenario) -> (rps, p99, errors)
@@ -340,9 +359,29 @@ def main():
         print("wrote %s" % path, file=sys.stderr)
 
 
-KEPT_SECTIONS = ("## Cache (bench/cache_bench.py)", STATIC_SECTION,
+KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profile)",
+                 "## Behind nginx: realistic pages (bench/run.py --deploy)",
+                 "## Cache (bench/cache_bench.py)", STATIC_SECTION,
                  "## Embedded PyPy against the pypy3 binary",
                  "## Scale-out behind one nginx (bench/scaleout_bench.py)")
+
+
+def replace_section(heading, section):
+    """Puts `section` (starting with `heading`) in docs/PERFORMANCE.md in place of the old one
+    (up to the next "## " heading), or before the kept sections when there is none yet."""
+    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+    with open(path) as f:
+        old = f.read()
+    if heading in old:
+        start = old.index(heading)
+        nxt = old.find("\n## ", start + len(heading))
+        end = nxt + 1 if nxt >= 0 else len(old)
+    else:
+        later = [old.index(h) for h in KEPT_SECTIONS if h in old]
+        start = end = min(later) if later else len(old)
+    with open(path, "w") as f:
+        f.write(old[:start] + section.rstrip("\n") + "\n\n" + old[end:])
+    print("wrote %s" % path, file=sys.stderr)
 
 
 def report(results, info, args):

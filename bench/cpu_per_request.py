@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""CPU time per hello request of each server's processes (keep-alive, 32 connections, wrk -t1),
+servers measured in turn for several rounds: on a loaded machine requests/s move with the
+share of the cores a server gets, CPU time per request much less.
+
+    bench/cpu_per_request.py [--rounds 3] [--seconds 4] [--floor] [NAME,...]
+
+NAME from bench/run.py's servers (default ours-pypy-http,ours-native-http,nginx-return-200).
+`--floor` adds `ours-pypy-floor`: ours-pypy-http running the embedded setup script with its
+request callback replaced by one that answers hello at once through api.respond (no environ, no
+WSGI): the cost of entering PyPy from C and back, the floor of the pypy plugin.
+"""
+import argparse
+import re
+import subprocess
+import tempfile
+import time
+
+import deploy_bench
+import run
+
+
+FLOOR_TAIL = """
+
+_floor_lens = ffi.new("uint32_t[]", [12, 10, 14, 2])
+_floor_failed = ffi.new("int32_t *")
+
+
+def _floor(req):
+    return api.respond(req, b"200 OK", 6, b"Content-Typetext/plainContent-Length11",
+                       _floor_lens, 2, b"Hello World", 11, _floor_failed)
+
+
+state.callbacks.append(ffi.callback("int(uwsgi_request *)", _floor, error=-1))
+api.request = state.callbacks[-1]
+"""
+
+
+def floor_setup():
+    script = subprocess.run([run.UWSGI, "--print-sym", "uwsgi_pypy_setup"], capture_output=True,
+                            text=True, check=True).stdout
+    f = tempfile.NamedTemporaryFile("w", prefix="bench-floor-", suffix=".py", delete=False)
+    f.write(script + FLOOR_TAIL)
+    f.close()
+    return f.name
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("names", nargs="?", default="ours-pypy-http,ours-native-http,nginx-return-200")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--floor", action="store_true")
+    args = ap.parse_args()
+    names = args.names.split(",")
+    svcs = [s for s in run.services(1) if s.name in names]
+    if args.floor:
+        variant = next(s for s in run.services(1) if s.name == "ours-pypy-http")
+        variant.name = "ours-pypy-floor"
+        variant.argv[1:1] = ["--pypy-setup", floor_setup()]
+        svcs.append(variant)
+    for s in svcs:
+        s.start()
+    try:
+        for s in svcs:
+            run.wrk(s.url_port(), "/", [], 32, 2)  # warm-up
+        res = {s.name: [] for s in svcs}
+        for _ in range(args.rounds):
+            for s in svcs:
+                pids = [s.proc.pid] + run.children(s.proc.pid)
+                before = sum(deploy_bench.cpu_seconds(p) for p in pids)
+                out = subprocess.run(["wrk", "-t1", "-c32", "-d%ds" % args.seconds,
+                                      "http://127.0.0.1:%d/" % s.url_port()],
+                                     capture_output=True, text=True).stdout
+                used = sum(deploy_bench.cpu_seconds(p) for p in pids) - before
+                n = int(re.search(r"(\d+) requests in", out).group(1))
+                rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+                res[s.name].append((used / n * 1e6, rps))
+        print("%s UTC, load average %s" % (time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                                           deploy_bench.uptime()))
+        print("| server | CPU us per request (each round) | requests/s (each round) |")
+        print("| --- | --- | --- |")
+        for name, v in res.items():
+            print("| %s | %s | %s |" % (name, " ".join("%.2f" % x[0] for x in v),
+                                        " ".join("%.0f" % x[1] for x in v)))
+    finally:
+        for s in svcs:
+            s.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Where users deploy it: every Python server behind the same nginx, realistic pages, 1 and 2
+worker processes, one run (bench/run.py --deploy; see docs/PERFORMANCE.md).
+
+Servers: ours on PyPy and Debian's uWSGI with its CPython plugin (both `uwsgi_pass`), gunicorn
+(sync workers) on CPython and on PyPy (`proxy_pass`), and our native example handler (hello only,
+the floor). Pages: bench/pages_app.py (hello, Django + SQLite, Flask + Jinja2, JSON). Every server
+is started first (time to first answer measured one at a time, through nginx); then each page is
+run on each server in turn (interleaved: a change of the machine's load hits every server of a
+page alike), wrk -t1 -c32 after a warm-up; then PSS (/proc/PID/smaps_rollup) of the master and
+the workers. During each measured run the CPU time of every process (workers, master, nginx, wrk)
+is read, so the table shows what limits the row. bench/page_speed.py, run under pypy3 and
+python3 in the same run, gives each page function's own speed ratio.
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import run
+
+HERE = run.HERE
+PAGES = [("hello", "/"), ("Django + SQLite", "/django"), ("Flask + Jinja2", "/flask"),
+         ("JSON API", "/json")]
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), 0 when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def pss_mib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
+            return int(m.group(1)) / 1024.0 if m else 0.0
+    except OSError:
+        return 0.0
+
+
+class Deployed:
+    """One server behind its own nginx; `master` is the pid it was started as."""
+
+    def __init__(self, name, argv, port, http_upstream, pages=None):
+        self.name = name
+        self.pages = pages  # None: every page
+        self.svc = run.Service(name, argv, port,
+                               front=run.NginxFront(port, http=http_upstream))
+
+    def pids(self):
+        master = self.svc.proc.pid
+        return master, run.children(master)
+
+    def nginx_pids(self):
+        p = self.svc.front.proc.pid
+        return [p] + run.children(p)
+
+
+def servers(workers):
+    w = str(workers)
+    out = []
+    port = run.free_port()
+    pypy_path = ["--pypy-pp", HERE, "--pypy-pp", "/usr/lib/python3/dist-packages"]
+    out.append(Deployed("ours-pypy", [run.UWSGI, "--socket", "127.0.0.1:%d" % port, "--master",
+                                      "--processes", w, "--disable-logging"] + pypy_path
+                        + ["--pypy-wsgi", "pages_app"], port, False))
+    port = run.free_port()
+    out.append(Deployed("uwsgi-cpython", ["/usr/bin/uwsgi-core", "--plugins", "python3",
+                                          "--socket", "127.0.0.1:%d" % port, "--master",
+                                          "--processes", w, "--disable-logging", "--need-app",
+                                          "--die-on-term", "--pythonpath", HERE,
+                                          "--module", "pages_app"], port, False))
+    for interp, name in (("/usr/bin/python3", "gunicorn-cpython"), ("pypy3", "gunicorn-pypy")):
+        port = run.free_port()
+        out.append(Deployed(name, [interp, "-m", "gunicorn", "-w", w, "-b",
+                                   "127.0.0.1:%d" % port, "--chdir", HERE, "--log-level",
+                                   "warning", "pages_app:application"], port, True))
+    port = run.free_port()
+    out.append(Deployed("ours-native", [run.UWSGI, "--socket", "127.0.0.1:%d" % port,
+                                        "--master", "--processes", w, "--disable-logging",
+                                        "--plugin", "example"], port, False, pages=["/"]))
+    return out
+
+
+def wrk_measured(d, path, seconds):
+    """One wrk run with every process's CPU seconds over it: (rps, p99 ms, errors, cpu dict)."""
+    master, workers = d.pids()
+    nginx = d.nginx_pids()
+    before = {p: cpu_seconds(p) for p in [master] + workers + nginx}
+    cmd = ["wrk", "-t1", "-c32", "-d%ds" % seconds, "--latency", "--timeout", "10s",
+           "http://127.0.0.1:%d%s" % (d.svc.url_port(), path)]
+    out_file = open(os.devnull, "w")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=out_file, text=True)
+    text = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = status
+    out_file.close()
+    after = {p: cpu_seconds(p) for p in before}
+    used = {p: after[p] - before[p] for p in before}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] \
+        if p99 else float("nan")
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors += int(m.group(1)) if m else 0
+    cpu = {"workers": sum(used[p] for p in workers) / seconds,
+           "master": used[master] / seconds,
+           "nginx": sum(used[p] for p in nginx) / seconds,
+           "wrk": (usage.ru_utime + usage.ru_stime) / seconds}
+    return rps, p99_ms, errors, cpu
+
+
+def page_speed(interp, warmup, seconds):
+    out = subprocess.run([interp, os.path.join(HERE, "page_speed.py"), str(warmup), str(seconds)],
+                         capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError("%s page_speed.py failed: %s" % (interp, out.stderr[-2000:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def uptime():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run_workers(workers, warmup, seconds, only, log):
+    deployed = [d for d in servers(workers) if not only or d.name in only]
+    results, info = {}, {}
+    try:
+        for d in deployed:
+            log("== %s (%d worker(s)) starting" % (d.name, workers))
+            d.svc.start()
+            info[d.name] = {"startup": d.svc.startup_s}
+        for label, path in PAGES:
+            for d in deployed:
+                if d.pages is not None and path not in d.pages:
+                    continue
+                run.wrk(d.svc.url_port(), path, [], 32, warmup)
+                results[(d.name, path)] = r = wrk_measured(d, path, seconds)
+                log("   %-16s %-16s %8.0f req/s  p99 %7.2f ms  err %d  cpu %s" % (
+                    d.name, label, r[0], r[1], r[2],
+                    " ".join("%s %.0f%%" % (k, v * 100) for k, v in r[3].items())))
+        for d in deployed:
+            master, workers_pids = d.pids()
+            info[d.name]["pss_master"] = pss_mib(master)
+            info[d.name]["pss_worker"] = (sum(pss_mib(p) for p in workers_pids)
+                                          / max(len(workers_pids), 1))
+    finally:
+        for d in deployed:
+            d.svc.stop()
+    return results, info
+
+
+def main(args):
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    only = set(filter(None, args.only.split(",")))
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    loads = ["start: %s" % uptime()]
+    log("page functions in-process (pypy3, python3)")
+    speed = {"pypy3": page_speed("pypy3", args.warmup, max(args.duration // 2, 2)),
+             "python3": page_speed("/usr/bin/python3", 1, max(args.duration // 2, 2))}
+    runs = {}
+    for workers in args.deploy_workers:
+        runs[workers] = run_workers(workers, args.warmup, args.duration, only, log)
+        loads.append("after %d worker(s): %s" % (workers, uptime()))
+    return report(runs, speed, started, loads, args)
+
+
+def fmt_cpu(cpu):
+    return "%.0f / %.0f / %.0f / %.0f" % (cpu["workers"] * 100, cpu["master"] * 100,
+                                          cpu["nginx"] * 100, cpu["wrk"] * 100)
+
+
+def report(runs, speed, started, loads, args):
+    lines = [DEPLOY_HEADING, "",
+             "Written by `bench/run.py --deploy` (bench/deploy_bench.py): every server behind "
+             "the same nginx 1.22 (one worker process; `uwsgi_pass`, gunicorn `proxy_pass`), "
+             "wrk -t1 -c32 for %d s after a %d s warm-up, pages from `bench/pages_app.py`. "
+             "Machine: %s, %d cores, %s; load average (1, 5, 15 min) %s. One run: compare "
+             "ratios, not absolute figures."
+             % (args.duration, args.warmup, platform.machine(), os.cpu_count(), started,
+                "; ".join(loads)), ""]
+    ratio_rows = []
+    for workers, (results, info) in runs.items():
+        names = list(dict.fromkeys(k[0] for k in results))
+        lines += ["### %d worker process(es)" % workers, "",
+                  "CPU: percent of one core during the measured run, for the server's workers / "
+                  "its master / nginx / wrk (2 cores = 200).", "",
+                  "| page | server | requests/s | p99 ms | CPU workers / master / nginx / wrk |",
+                  "| --- | --- | ---: | ---: | --- |"]
+        for label, path in PAGES:
+            for n in names:
+                if (n, path) in results:
+                    rps, p99, err, cpu = results[(n, path)]
+                    lines.append("| %s | %s | %.0f%s | %.2f | %s |" % (
+                        label, n, rps, " (%d errors)" % err if err else "", p99, fmt_cpu(cpu)))
+        lines += ["", "| server | PSS master MiB | PSS per worker MiB | start to first answer s |",
+                  "| --- | ---: | ---: | ---: |"]
+        for n in names:
+            i = info[n]
+            lines.append("| %s | %.1f | %.1f | %.2f |" % (n, i.get("pss_master", 0),
+                                                         i.get("pss_worker", 0),
+                                                         i.get("startup") or 0))
+        lines.append("")
+        for label, path in PAGES:
+            ours = results.get(("ours-pypy", path))
+            cpy = results.get(("uwsgi-cpython", path))
+            own = speed["python3"][path] / speed["pypy3"][path]
+            if ours and cpy and cpy[0]:
+                served = ours[0] / cpy[0]
+                ratio_rows.append("| %s | %d | %.2fx | %.2fx | %.0f%% |"
+                                  % (label, workers, own, served, 100 * served / own))
+        native = results.get(("ours-native", "/"))
+        if native and results.get(("ours-pypy", "/")):
+            ratio_rows.append("| hello: ours-pypy / ours-native (target 0.95x) | %d | - | %.2fx | - |"
+                              % (workers, results[("ours-pypy", "/")][0] / native[0]))
+    lines += ["### Ratios", "",
+              "`page alone`: python3 time / pypy3 time of the page function called in-process "
+              "(bench/page_speed.py, thread CPU time, best of 5 slices, same run; per call: "
+              + ", ".join("%s %.0f us on pypy3, %.0f us on python3"
+                          % (p, speed["pypy3"][p] * 1e6, speed["python3"][p] * 1e6)
+                          for _, p in PAGES)
+              + "). `served`: ours-pypy requests/s / uwsgi-cpython requests/s behind nginx. "
+              "`share`: served / page alone (goal from issue #20: at least 90% with 2 "
+              "workers).", "",
+              "| page | workers | page alone pypy3/python3 | served ours/uWSGI+CPython | share |",
+              "| --- | ---: | ---: | ---: | ---: |"] + ratio_rows + [""]
+    return "\n".join(lines) + "\n"
+
+
+DEPLOY_HEADING = "## Behind nginx: realistic pages (bench/run.py --deploy)"
