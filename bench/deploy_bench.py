@@ -174,7 +174,18 @@ def main(args):
     for workers in args.deploy_workers:
         runs[workers] = run_workers(workers, args.warmup, args.duration, only, log)
         loads.append("after %d worker(s): %s" % (workers, uptime()))
+    raw = os.path.join(os.environ.get("TMPDIR", "/tmp"), "deploy_bench_results.json")
+    with open(raw, "w") as f:
+        json.dump({"speed": speed, "started": started, "loads": loads,
+                   "runs": {w: {"results": [[k[0], k[1], list(v)] for k, v in r.items()],
+                                "info": i} for w, (r, i) in runs.items()}}, f)
+    log("raw results in %s" % raw)
     return report(runs, speed, started, loads, args)
+
+
+def cpu_ms_per_request(result):
+    rps, _, _, cpu = result
+    return cpu["workers"] * 1000.0 / rps if rps else float("nan")
 
 
 def fmt_cpu(cpu):
@@ -196,15 +207,20 @@ def report(runs, speed, started, loads, args):
         names = list(dict.fromkeys(k[0] for k in results))
         lines += ["### %d worker process(es)" % workers, "",
                   "CPU: percent of one core during the measured run, for the server's workers / "
-                  "its master / nginx / wrk (2 cores = 200).", "",
-                  "| page | server | requests/s | p99 ms | CPU workers / master / nginx / wrk |",
-                  "| --- | --- | ---: | ---: | --- |"]
+                  "its master / nginx / wrk (2 cores = 200; well under 200 in total: the other "
+                  "jobs on the machine had the rest). `CPU ms/request`: the workers' CPU time "
+                  "per answered request, which the machine's load moves much less than "
+                  "requests/s.", "",
+                  "| page | server | requests/s | p99 ms | CPU workers / master / nginx / wrk "
+                  "| CPU ms/request |",
+                  "| --- | --- | ---: | ---: | --- | ---: |"]
         for label, path in PAGES:
             for n in names:
                 if (n, path) in results:
                     rps, p99, err, cpu = results[(n, path)]
-                    lines.append("| %s | %s | %.0f%s | %.2f | %s |" % (
-                        label, n, rps, " (%d errors)" % err if err else "", p99, fmt_cpu(cpu)))
+                    lines.append("| %s | %s | %.0f%s | %.2f | %s | %.3f |" % (
+                        label, n, rps, " (%d errors)" % err if err else "", p99, fmt_cpu(cpu),
+                        cpu_ms_per_request(results[(n, path)])))
         lines += ["", "| server | PSS master MiB | PSS per worker MiB | start to first answer s |",
                   "| --- | ---: | ---: | ---: |"]
         for n in names:
@@ -219,23 +235,30 @@ def report(runs, speed, started, loads, args):
             own = speed["python3"][path] / speed["pypy3"][path]
             if ours and cpy and cpy[0]:
                 served = ours[0] / cpy[0]
-                ratio_rows.append("| %s | %d | %.2fx | %.2fx | %.0f%% |"
-                                  % (label, workers, own, served, 100 * served / own))
+                by_cpu = cpu_ms_per_request(cpy) / cpu_ms_per_request(ours)
+                ratio_rows.append("| %s | %d | %.2fx | %.2fx | %.0f%% | %.2fx | %.0f%% |"
+                                  % (label, workers, own, served, 100 * served / own, by_cpu,
+                                     100 * by_cpu / own))
         native = results.get(("ours-native", "/"))
         if native and results.get(("ours-pypy", "/")):
-            ratio_rows.append("| hello: ours-pypy / ours-native (target 0.95x) | %d | - | %.2fx | - |"
-                              % (workers, results[("ours-pypy", "/")][0] / native[0]))
+            ours = results[("ours-pypy", "/")]
+            ratio_rows.append("| hello: ours-pypy / ours-native (goal 0.95x) | %d | - | %.2fx "
+                              "| - | %.2fx | - |" % (workers, ours[0] / native[0],
+                                                     cpu_ms_per_request(native)
+                                                     / cpu_ms_per_request(ours)))
     lines += ["### Ratios", "",
               "`page alone`: python3 time / pypy3 time of the page function called in-process "
               "(bench/page_speed.py, thread CPU time, best of 5 slices, same run; per call: "
-              + ", ".join("%s %.0f us on pypy3, %.0f us on python3"
+              + ", ".join("%s %.1f us on pypy3, %.1f us on python3"
                           % (p, speed["pypy3"][p] * 1e6, speed["python3"][p] * 1e6)
                           for _, p in PAGES)
-              + "). `served`: ours-pypy requests/s / uwsgi-cpython requests/s behind nginx. "
+              + "). `served`: ours-pypy requests/s / uwsgi-cpython requests/s behind nginx; "
               "`share`: served / page alone (goal from issue #20: at least 90% with 2 "
-              "workers).", "",
-              "| page | workers | page alone pypy3/python3 | served ours/uWSGI+CPython | share |",
-              "| --- | ---: | ---: | ---: | ---: |"] + ratio_rows + [""]
+              "workers). `by CPU`: uwsgi-cpython's worker CPU per request / ours-pypy's, the "
+              "same comparison freed from the share of the cores each server happened to get.",
+              "", "| page | workers | page alone pypy3/python3 | served ours/uWSGI+CPython "
+              "| share | by CPU | share by CPU |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"] + ratio_rows + [""]
     return "\n".join(lines) + "\n"
 
 

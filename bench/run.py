@@ -437,6 +437,7 @@ def ratios(results):
         ("ours (PyPy, http) / uWSGI+CPython, CPU-bound page (Jinja2)", "ours-pypy-http", "uwsgi-cpython-http", "CPU-bound page (Jinja2 template)", None),
         ("ours (PyPy, http) / uWSGI+CPython, 1 MiB POST echo", "ours-pypy-http", "uwsgi-cpython-http", "1 MiB POST echo", 1.0),
         ("ours (PyPy, http) / gunicorn on PyPy, hello keep-alive", "ours-pypy-http", "gunicorn-pypy", "hello keep-alive", None),
+        ("ours (PyPy, http) / nginx return 200, hello keep-alive, 32 conns (#20)", "ours-pypy-http", "nginx-return-200", "hello keep-alive", 0.8),
         ("ours (native, http) / nginx return 200, keep-alive, 32 conns", "ours-native-http", "nginx-return-200", "hello keep-alive", 0.6),
         ("ours (native, http) / nginx return 200, keep-alive, 1 conn", "ours-native-http", "nginx-return-200", "hello keep-alive, 1 conn", None),
         ("ours (native, http) / nginx return 200, Connection: close", "ours-native-http", "nginx-return-200", "hello close", None),
