@@ -1,9 +1,12 @@
 #include "master.hpp"
 
 #include "attached_daemons.hpp"
+#include "chain_reload.hpp"
+#include "cheaper.hpp"
 #include "clock.hpp"
 #include "control_signals.hpp"
 #include "lifecycle.hpp"
+#include "master_fifo.hpp"
 #include "process_options.hpp"
 #include "reexec.hpp"
 #include "run_files.hpp"
@@ -13,7 +16,9 @@
 #include "settings.hpp"
 #include "stats_server.hpp"
 #include "vassal_channel.hpp"
+#include "systemd.hpp"
 #include "worker.hpp"
+#include "worker_recycling.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -50,6 +55,7 @@ void reexec(const std::vector<Listener> &listeners) {
     std::string line;
     for (auto &a : cmd.argv) line += (line.empty() ? "" : " ") + a;
     spdlog::info("reloading: executing {} ({})", cmd.binary, line);
+    systemd_notify("RELOADING=1\nSTATUS=reloading\n");  // the new image says READY=1 again
     // The control signals stay blocked across execv: one that arrives now stays pending and the
     // new image takes it with sigtimedwait (unblocked, its default action would kill us).
     execv(cmd.binary.c_str(), args.data());
@@ -57,12 +63,30 @@ void reexec(const std::vector<Listener> &listeners) {
     _exit(1);
 }
 
-class Master {
+class Master : public MasterControl {
 public:
-    explicit Master(const std::vector<Listener> &listeners) : listeners_(listeners) {}
+    explicit Master(const std::vector<Listener> &listeners)
+        : listeners_(listeners),
+          cheaper_(settings().cheaper),
+          fifo_(runtime().config) {}
     int run();
 
+    // the master fifo's commands (master_fifo.hpp)
+    void graceful_reload() override { on_control_signal(SIGHUP); }
+    void brutal_reload() override { on_control_signal(SIGQUIT); }
+    void graceful_stop() override { on_control_signal(SIGTERM); }
+    void brutal_stop() override;
+    void chain_reload() override;
+    void reload_workers(bool brutal) override;
+    void log_stats() override;
+    void cheaper_nudge(int delta) override;
+
 private:
+    void adapt_workers();
+    void set_cheaped(int id, bool cheaped) {
+        cheaped_[size_t(id)] = cheaped;
+        worker_slot(id).cheaped.store(cheaped);
+    }
     void spawn(int id);
     void reap(bool respawn);
     void signal_workers(int sig);
@@ -80,8 +104,14 @@ private:
     const std::vector<Listener> &listeners_;
     std::vector<pid_t> pids_;  // index = worker id
     std::vector<int64_t> spawned_ms_;
+    std::vector<char> cheaped_;  // index = worker id: retired by --cheaper, not respawned
     bool no_app_ = false;
     AttachedDaemons daemons_;
+    Cheaper cheaper_;
+    int64_t next_cheaper_ms_ = 0;
+    MasterFifo fifo_;
+    WorkerRecycler recycler_;
+    ChainReload chain_;
 };
 
 void Master::spawn(int id) {
@@ -120,6 +150,7 @@ void Master::spawn(int id) {
     slot.busy_since_ms.store(0);
     slot.user_harakiri_ms.store(0);
     slot.accepting.store(1);
+    slot.ready.store(0);
     slot.last_spawn.store(int64_t(time(nullptr)));
     slot.delta_requests.store(0);
     if (respawn) slot.respawn_count.fetch_add(1);
@@ -140,6 +171,7 @@ void Master::reap(bool respawn) {
         for (size_t id = 1; id < pids_.size(); ++id) {
             if (pids_[id] != pid) continue;
             pids_[id] = 0;
+            worker_slot(int(id)).pid.store(0);
             if (WIFSIGNALED(status))
                 spdlog::warn("worker {} (pid {}) killed by signal {} ({})", id, pid,
                              WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -148,7 +180,7 @@ void Master::reap(bool respawn) {
             else
                 spdlog::info("worker {} (pid {}) exited with code {}", id, pid,
                              WEXITSTATUS(status));
-            if (respawn && !no_app_) {
+            if (respawn && !no_app_ && !cheaped_[id]) {
                 // A worker dying right after its birth is throttled, not fork-bombed.
                 if (monotonic_ms() - spawned_ms_[id] < 1000) usleep(200 * 1000);
                 spdlog::info("respawning worker {}", id);
@@ -260,11 +292,76 @@ void Master::on_control_signal(int sig) {
     }
 }
 
+void Master::brutal_stop() {
+    if (phase_ != Phase::Shutdown) on_control_signal(SIGINT);
+    kill_workers("brutal stop (master fifo Q)");
+}
+
+void Master::chain_reload() {
+    if (phase_ == Phase::Serving) chain_.start();
+}
+
+void Master::reload_workers(bool brutal) {
+    if (phase_ != Phase::Serving) return;
+    spdlog::info("{} reload of the workers requested", brutal ? "brutal" : "graceful");
+    signal_workers(brutal ? SIGKILL : SIGHUP);  // each is respawned as it ends
+}
+
+// uWSGI's words, so scripts reading the log keep working.
+void Master::log_stats() {
+    spdlog::info("\tworkers total requests: {}", total_requests());
+    for (size_t id = 1; id < pids_.size(); ++id) {
+        const WorkerSlot &slot = worker_slot(int(id));
+        spdlog::info("\tworker {} (pid {}) requests: {} exceptions: {}{}", id, pids_[id],
+                     slot.requests.load(), slot.exceptions.load(), cheaped_[id] ? " (cheaped)" : "");
+    }
+}
+
+void Master::cheaper_nudge(int delta) {
+    if (!cheaper_.settings().enabled())
+        spdlog::warn("master fifo '{}': needs --cheaper", delta > 0 ? '+' : '-');
+    else
+        cheaper_.nudge(delta);
+}
+
+// --cheaper, once a second: spawn cheaped slots or retire the oldest idle worker.
+void Master::adapt_workers() {
+    if (!cheaper_.settings().enabled() || monotonic_ms() < next_cheaper_ms_) return;
+    next_cheaper_ms_ = monotonic_ms() + 1000;
+    std::vector<CheaperWorker> view(pids_.size());
+    for (size_t id = 1; id < pids_.size(); ++id) {
+        view[id] = {pids_[id], cheaped_[id] != 0, false, worker_slot(int(id)).last_spawn.load()};
+        for (int c = 0; c < cores_per_worker(); ++c)
+            view[id].busy = view[id].busy || core_slot(int(id), c).in_request.load();
+    }
+    int change = cheaper_.decide(view);
+    for (size_t id = 1; id < pids_.size() && change > 0; ++id) {
+        if (!cheaped_[id] || pids_[id] > 0) continue;
+        set_cheaped(int(id), false);
+        spdlog::info("cheaper: spawning worker {}", id);
+        spawn(int(id));
+        --change;
+    }
+    for (; change < 0; ++change) {
+        int id = Cheaper::victim(view);
+        if (!id) break;
+        view[size_t(id)].cheaped = true;
+        set_cheaped(id, true);
+        spdlog::info("cheaper: stopping worker {} (pid {})", id, pids_[size_t(id)]);
+        kill(pids_[size_t(id)], SIGHUP);  // it finishes its requests; reap() leaves it down
+    }
+}
+
 int Master::run() {
     int n = settings().processes;
     pids_.assign(size_t(n) + 1, 0);
     spawned_ms_.assign(size_t(n) + 1, 0);
-    for (int id = 1; id <= n; ++id) spawn(id);
+    cheaped_.assign(size_t(n) + 1, 0);
+    for (int id = 1; id <= n; ++id) {
+        // --cheaper: only --cheaper-initial workers at first
+        if (cheaper_.settings().enabled() && id > cheaper_.settings().initial) set_cheaped(id, true);
+        else spawn(id);
+    }
     daemons_.start(runtime().config);
     vassal_announce();
 
@@ -288,7 +385,11 @@ int Master::run() {
             check_harakiri();
             daemons_.check();
             master_signal_tick();
+            recycler_.check(pids_, cheaped_);
+            chain_.step(pids_, cheaped_);
+            adapt_workers();
         }
+        fifo_.poll(*this);
         if (is_control_signal(sig)) on_control_signal(sig);
         if (int asked = vassal_poll_emperor()) on_control_signal(asked);
         if (phase_ == Phase::Serving) continue;

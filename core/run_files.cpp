@@ -56,7 +56,7 @@ void write_pidfile(const Config &config) {
 
 void remove_run_files(const std::vector<Listener> &listeners) {
     for (auto &l : listeners)
-        if (!l.unix_path.empty()) unlink(l.unix_path.c_str());
+        if (!l.unix_path.empty() && !l.activated) unlink(l.unix_path.c_str());
     if (const std::string *pidfile = runtime().config.get("pidfile")) unlink(pidfile->c_str());
 }
 

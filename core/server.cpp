@@ -11,6 +11,7 @@
 #include "lifecycle.hpp"
 #include "log.hpp"
 #include "master.hpp"
+#include "systemd.hpp"
 #include "request_log.hpp"
 #include "plugin_search_path.hpp"
 #include "run_files.hpp"
@@ -152,6 +153,7 @@ std::vector<Listener> open_listeners(const Runtime &rt) {
         for (auto &addr : rt.config.all(proto->socket_option))
             out.push_back(open_listener(proto->socket_option, addr, proto));
     }
+    for (auto &l : adopt_unclaimed_activated(out, socket_protocol)) out.push_back(l);
     if (out.empty())
         throw ConfigError("no socket to serve: give --socket ADDR (uwsgi protocol, e.g. for "
                           "nginx), --http-socket ADDR (HTTP) or --https-socket ADDR,CERT,KEY");
@@ -227,6 +229,7 @@ int serve(Runtime &rt) {
     if (rt.library_mode && (rt.config.has("daemonize") || rt.config.has("daemonize2")))
         throw ConfigError("--daemonize: in library mode the process belongs to the host program; "
                           "daemonize the host instead");
+    systemd_notify("STATUS=initializing uWSGI\n");
     apply_early_process_options(rt.config);
     log_compat_notes(rt.config);
     run_config_hooks(rt.config, "asap");
@@ -270,7 +273,9 @@ int serve(Runtime &rt) {
     spdlog::info("uwsgi {} serving: {} process(es) x {} thread(s){}", UWSGI_VERSION,
                  settings().processes, settings().threads, master ? ", with master" : "");
     rt.serving = true;
+    systemd_notify("STATUS=uWSGI is ready\nREADY=1\n");  // uWSGI's words, before the workers
     int code = master ? run_master(listeners) : run_single(listeners);
+    systemd_notify("STOPPING=1\nSTATUS=stopped\n");
     remove_run_files(listeners);
     return code;
 }

@@ -50,11 +50,25 @@ Settings Settings::from(const Config &c) {
     // as in uWSGI, the options that are the master's work imply --master
     s.master = c.flag("master");
     for (const char *needs_master : {"touch-reload", "touch-workers-reload", "cron", "unique-cron",
-                                     "timer", "rbtimer"})
+                                     "timer", "rbtimer", "master-fifo", "cheaper", "cheaper-initial",
+                                     "cheaper-step", "cheaper-overload", "cheaper-algo",
+                                     "evil-reload-on-rss", "max-worker-lifetime"})
         s.master = s.master || c.has(needs_master);
+    s.cheaper = CheaperSettings::from(c, s.processes);
     s.harakiri = int(positive(c, "harakiri", 0, 0));
     s.locks = int(positive(c, "locks", 0, 0, 65535));
     s.max_requests = positive(c, "max-requests", 0, 0, INT64_MAX);
+    s.reload_on_rss = uint64_t(positive(c, "reload-on-rss", 0, 0, INT64_MAX >> 20)) << 20;
+    s.evil_reload_on_rss = uint64_t(positive(c, "evil-reload-on-rss", 0, 0, INT64_MAX >> 20)) << 20;
+    s.max_worker_lifetime_s = positive(c, "max-worker-lifetime", 0, 0, INT64_MAX / 4);
+    s.max_worker_lifetime_delta_s = positive(c, "max-worker-lifetime-delta", 0, 0, INT_MAX);
+    s.min_worker_lifetime_s = positive(c, "min-worker-lifetime", 10, 0, INT64_MAX / 4);
+    if (s.max_worker_lifetime_s > 0 && s.min_worker_lifetime_s >= s.max_worker_lifetime_s)
+        throw ConfigError("invalid min-worker-lifetime value (" +
+                          std::to_string(s.min_worker_lifetime_s) +
+                          "), must be lower than max-worker-lifetime (" +
+                          std::to_string(s.max_worker_lifetime_s) +
+                          "): lower --min-worker-lifetime (default 10)");
     s.reload_mercy = int(positive(c, "reload-mercy", 30, 1));
     s.need_app = c.flag("need-app", true);
     s.lazy_apps = c.flag("lazy-apps");

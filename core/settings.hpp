@@ -1,6 +1,7 @@
 // The core's own settings, read once from the configuration.
 #pragma once
 
+#include "cheaper.hpp"
 #include "config.hpp"
 
 #include <cstdint>
@@ -20,6 +21,12 @@ struct Settings {
     int harakiri = 0;
     int locks = 0;  // user locks 0..locks
     int64_t max_requests = 0;
+    uint64_t reload_on_rss = 0;  // --reload-on-rss MB, in bytes; 0: off
+    uint64_t evil_reload_on_rss = 0;  // --evil-reload-on-rss MB, in bytes; 0: off
+    int64_t max_worker_lifetime_s = 0;  // 0: off
+    int64_t min_worker_lifetime_s = 10;  // --reload-on-rss spares younger workers (uWSGI's)
+    int64_t max_worker_lifetime_delta_s = 0;
+    CheaperSettings cheaper;
     int reload_mercy = 30;
     bool need_app = true;
     bool lazy_apps = false;

@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "runtime.hpp"
 #include "settings.hpp"
+#include "systemd.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -46,18 +47,35 @@ Endpoint parse_address(const std::string &address) {
     return e;
 }
 
-static int inherited_fd(const std::string &option, const std::string &address) {
+// UWSGI_INHERITED_SOCKETS: one "OPTION=ADDRESS<tab>FD[<tab>activated]" line per listener.
+struct Inherited {
+    std::string key;
+    int fd = -1;
+    bool activated = false;
+};
+
+static std::vector<Inherited> inherited_listeners() {
+    std::vector<Inherited> out;
     const char *env = getenv(kInheritedEnv);
-    if (!env) return -1;
+    if (!env) return out;
     std::stringstream ss(env);
     std::string line;
-    std::string key = option + "=" + address;
     while (std::getline(ss, line, '\n')) {
-        size_t tab = line.rfind('\t');
-        if (tab != std::string::npos && line.substr(0, tab) == key)
-            return std::atoi(line.c_str() + tab + 1);
+        size_t tab = line.find('\t');
+        if (tab == std::string::npos) continue;
+        Inherited i;
+        i.key = line.substr(0, tab);
+        i.fd = std::atoi(line.c_str() + tab + 1);
+        i.activated = line.find("\tactivated", tab + 1) != std::string::npos;
+        out.push_back(i);
     }
-    return -1;
+    return out;
+}
+
+static Inherited inherited_fd(const std::string &option, const std::string &address) {
+    for (auto &i : inherited_listeners())
+        if (i.key == option + "=" + address) return i;
+    return {};
 }
 
 static int bind_tcp(const std::string &address, const Endpoint &e) {
@@ -135,7 +153,10 @@ Listener open_listener(const std::string &option, const std::string &address,
                        const uwsgi_protocol *protocol) {
     Endpoint e = parse_address(address);
     Listener l{address, option, -1, protocol, e.unix_path};
-    l.fd = inherited_fd(option, address);
+    Inherited inherited = inherited_fd(option, address);
+    l.fd = inherited.fd;
+    l.activated = inherited.activated;
+    if (l.fd < 0 && (l.fd = claim_activated_socket(address)) >= 0) l.activated = true;
     if (l.fd >= 0) {
         fcntl(l.fd, F_SETFD, FD_CLOEXEC);
     } else {
@@ -158,7 +179,8 @@ void export_listeners(const std::vector<Listener> &listeners) {
     std::string env;
     for (auto &l : listeners) {
         fcntl(l.fd, F_SETFD, 0);  // survive exec
-        env += fmt::format("{}={}\t{}\n", l.option, l.address, l.fd);
+        env += fmt::format("{}={}\t{}{}\n", l.option, l.address, l.fd,
+                           l.activated ? "\tactivated" : "");
     }
     setenv(kInheritedEnv, env.c_str(), 1);
 }
@@ -168,7 +190,32 @@ void export_listeners(const std::vector<Listener> &listeners) {
 namespace core {
 
 void stop_listening(const std::vector<Listener> &listeners) {
-    for (auto &l : listeners) shutdown(l.fd, SHUT_RDWR);
+    // systemd's socket stays open for the next start (activation queues connections meanwhile)
+    for (auto &l : listeners)
+        if (!l.activated) shutdown(l.fd, SHUT_RDWR);
+}
+
+std::vector<Listener> adopt_unclaimed_activated(const std::vector<Listener> &open,
+                                                const uwsgi_protocol *protocol) {
+    std::vector<Listener> out;
+    auto adopt = [&](const std::string &address, int fd) {
+        for (auto &l : open)
+            if (l.fd == fd) return;
+        Listener l{address, "socket", fd, protocol, {}, nullptr, true};
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        spdlog::info("socket {} passed by systemd (fd {}), serving the {} protocol", address, fd,
+                     protocol->name);
+        out.push_back(l);
+    };
+    for (auto &a : activated_sockets())
+        if (!a.claimed) {
+            a.claimed = true;
+            adopt(a.address, a.fd);
+        }
+    for (auto &i : inherited_listeners())  // adopted so by the image before a reload
+        if (i.activated) adopt(i.key.substr(i.key.find('=') + 1), i.fd);
+    return out;
 }
 
 }  // namespace core

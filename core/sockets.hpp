@@ -18,6 +18,7 @@ struct Listener {
     const uwsgi_protocol *protocol = nullptr;
     std::string unix_path;  // empty for TCP
     std::shared_ptr<ssl_ctx_st> tls;  // --https-socket: every connection speaks TLS first
+    bool activated = false;  // passed by systemd (LISTEN_FDS): systemd owns it, we never close it
 };
 
 struct Endpoint {
@@ -39,6 +40,11 @@ int listen_on(const std::string &option, const std::string &address, int backlog
 // Binds (or takes over from the previous process image, see UWSGI_INHERITED_SOCKETS) a listener.
 Listener open_listener(const std::string &option, const std::string &address,
                        const uwsgi_protocol *protocol);
+
+// Listeners systemd passed that no option claimed (uWSGI serves them with the uwsgi protocol,
+// or PROTOCOL), including those a previous image adopted so.
+std::vector<Listener> adopt_unclaimed_activated(const std::vector<Listener> &open,
+                                                const uwsgi_protocol *protocol);
 
 // Exports listener fds (non-close-on-exec) for the next image of this server.
 void export_listeners(const std::vector<Listener> &listeners);

@@ -6,6 +6,8 @@
 
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -14,14 +16,23 @@
 namespace core {
 
 bool process_memory(pid_t pid, uint64_t &rss, uint64_t &vsz) {
+    // open/read into the stack, not stdio: --reload-on-rss and --memory-report read this after
+    // every request, and the request path allocates nothing
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/statm", int(pid));
-    FILE *f = fopen(path, "re");
-    if (!f) return false;
-    unsigned long long size = 0, resident = 0;
-    bool ok = fscanf(f, "%llu %llu", &size, &resident) == 2;
-    fclose(f);
-    if (!ok) return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    char *end = nullptr;
+    unsigned long long size = strtoull(buf, &end, 10);
+    if (end == buf) return false;
+    char *resident_at = end;
+    unsigned long long resident = strtoull(resident_at, &end, 10);
+    if (end == resident_at) return false;
     uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
     vsz = size * page;
     rss = resident * page;
@@ -46,6 +57,7 @@ WorkerStats read_worker_counters(int id) {
     w.pid = s.pid.load();
     w.accepting = s.accepting.load();
     w.busy = s.busy_since_ms.load() != 0;
+    w.cheaped = s.cheaped.load() != 0;
     w.requests = s.requests.load();
     w.delta_requests = s.delta_requests.load();
     w.exceptions = s.exceptions.load();

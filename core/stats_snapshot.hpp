@@ -22,6 +22,7 @@ struct WorkerStats {
     pid_t pid = 0;
     int accepting = 0;
     bool busy = false;
+    bool cheaped = false;
     uint64_t requests = 0, delta_requests = 0, exceptions = 0, harakiri_count = 0, signals = 0;
     uint64_t rss = 0, vsz = 0;  // bytes
     uint64_t running_time = 0;  // microseconds

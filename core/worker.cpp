@@ -14,6 +14,7 @@
 #include "signals.hpp"
 #include "tls.hpp"
 #include "settings.hpp"
+#include "worker_recycling.hpp"
 
 #include <uwsgi/plugin.hpp>
 
@@ -260,6 +261,8 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     if (settings().max_requests && n == uint64_t(settings().max_requests)) {
         spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);
         kill(getpid(), SIGUSR2);  // the worker's main thread starts the graceful stop
+    } else if (settings().reload_on_rss && reload_on_rss_reached(id_)) {
+        kill(getpid(), SIGUSR2);
     }
     return keep;
 }
@@ -334,6 +337,7 @@ WorkerExit Worker::run() {
     running_threads_ = settings().threads;
     for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
     start_worker_signal_thread(id_);
+    worker_slot(id_).ready.store(1);
 
     // The signals stay taken while the request threads finish, so a HUP, TERM or QUIT during
     // the graceful stop is a decision (control_signals.hpp), never a default action.

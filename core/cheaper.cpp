@@ -1,0 +1,108 @@
+#include "cheaper.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <climits>
+
+namespace core {
+
+CheaperSettings CheaperSettings::from(const Config &c, int processes) {
+    CheaperSettings s;
+    const std::string algo = c.value_or("cheaper-algo", "spare");
+    if (algo != "spare")
+        // uWSGI falls back to spare with a log line; a typo should not silently change policy.
+        throw ConfigError(fmt::format("--cheaper-algo {}: unknown cheaper algorithm (this server "
+                                      "has: spare)", algo));
+    int64_t count = c.number("cheaper", 0);
+    if (count < 0)
+        throw ConfigError(fmt::format("invalid cheaper value: must be at least 0, got {}", count));
+    if (count == 0) return s;  // uWSGI: --cheaper 0 is no cheaper mode
+    if (count >= processes)
+        throw ConfigError(fmt::format("invalid cheaper value: must be lower than processes "
+                                      "(--cheaper {} with --processes {}: raise --processes)",
+                                      count, processes));
+    s.min_workers = int(count);
+    int64_t initial = c.number("cheaper-initial", 0);
+    if (initial == 0) {
+        initial = count;
+    } else if (initial < count) {
+        spdlog::warn("warning: invalid cheaper-initial value ({}), must be equal or higher than "
+                     "cheaper ({}), using {} as initial number of workers", initial, count, count);
+        initial = count;
+    } else if (initial > processes) {
+        spdlog::warn("warning: invalid cheaper-initial value ({}), must be lower or equal than "
+                     "worker count ({}), using {} as initial number of workers", initial,
+                     processes, processes);
+        initial = processes;
+    }
+    s.initial = int(initial);
+    int64_t step = c.number("cheaper-step", 1);
+    int64_t overload = c.number("cheaper-overload", 3);
+    if (step < 1 || step > INT_MAX)
+        throw ConfigError(fmt::format("invalid cheaper-step value ({}): must be at least 1", step));
+    if (overload < 1 || overload > INT_MAX)
+        // uWSGI divides by it (idle_count % cheaper_overload): 0 would crash its master
+        throw ConfigError(fmt::format("invalid cheaper-overload value ({}): must be at least 1",
+                                      overload));
+    s.step = int(step);
+    s.overload = int(overload);
+    return s;
+}
+
+int Cheaper::victim(const std::vector<CheaperWorker> &workers) {
+    int oldest = 0;
+    int64_t oldest_spawn = INT64_MAX;
+    for (size_t i = 1; i < workers.size(); ++i) {
+        const CheaperWorker &w = workers[i];
+        if (w.pid > 0 && !w.cheaped && !w.busy && w.last_spawn < oldest_spawn) {
+            oldest_spawn = w.last_spawn;
+            oldest = int(i);
+        }
+    }
+    return oldest;
+}
+
+int Cheaper::decide(const std::vector<CheaperWorker> &workers) {
+    if (fifo_delta_ != 0) {
+        int d = fifo_delta_;
+        fifo_delta_ = 0;
+        return d;
+    }
+    return spare(workers);
+}
+
+// uWSGI's "spare" algorithm (core/master_utils.c), one call a second:
+// - every active worker busy: overload_count grows (and idle_count resets); one idle: it shrinks;
+// - overload_count reaching --cheaper-overload: spawn up to --cheaper-step cheaped workers;
+// - overload_count at 0: with exactly one idle worker nothing changes ("1 spare worker");
+//   otherwise idle_count grows and every --cheaper-overload idle seconds one worker above
+//   --cheaper is cheaped.
+int Cheaper::spare(const std::vector<CheaperWorker> &workers) {
+    int active = 0, busy = 0, cheaped_free = 0;
+    for (size_t i = 1; i < workers.size(); ++i) {
+        const CheaperWorker &w = workers[i];
+        if (w.pid > 0 && !w.cheaped) {
+            ++active;
+            busy += w.busy;
+        }
+        if (w.cheaped && w.pid == 0) ++cheaped_free;
+    }
+    if (active > 0 && busy == active) {
+        ++overload_count_;
+        idle_count_ = 0;
+    } else if (overload_count_ > 0) {
+        --overload_count_;
+    }
+    if (overload_count_ >= uint64_t(s_.overload)) {
+        overload_count_ = 0;
+        return std::min(cheaped_free, s_.step);
+    }
+    if (overload_count_ != 0) return 0;
+    if (active > busy && active - busy == 1) return 0;
+    ++idle_count_;
+    if (active > s_.min_workers && idle_count_ % uint64_t(s_.overload) == 0) return -1;
+    return 0;
+}
+
+}  // namespace core

@@ -1,0 +1,120 @@
+"""Workers that adapt, as uWSGI's: --cheaper (spare algorithm), --reload-on-rss,
+--evil-reload-on-rss, --max-worker-lifetime; bad cheaper values refused at start-up. Each test
+runs on ours (PyPy) and on Debian's uWSGI (CPython) and counts the worker processes the kernel
+sees, not what the server says."""
+import subprocess
+import threading
+
+import pytest
+
+from conftest import wait_for
+from workers_helpers import (APP, get, live_children, rss_mb, start_workers_app, wait_children,
+                             worker_pid)
+
+
+def run_to_exit(flavour, *args):
+    cmd = [flavour.binary, "--http-socket", "127.0.0.1:0", "--master"] + flavour.app_args(APP)
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args", [["--processes", "2", "--cheaper", "2"],
+                                  ["--processes", "2", "--cheaper", "3"],
+                                  ["--cheaper", "1"]])
+def test_cheaper_not_below_processes_is_refused(flavour, args):
+    r = run_to_exit(flavour, *args)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "invalid cheaper value: must be lower than processes" in r.stdout + r.stderr
+
+
+def test_cheaper_overload_and_algo_mistakes_are_refused(flavour):
+    if flavour.upstream:
+        pytest.skip("uWSGI takes --cheaper-overload 0 (then divides by it) and falls back to "
+                    "spare for an unknown algorithm; this server refuses both")
+    r = run_to_exit(flavour, "--processes", "3", "--cheaper", "1", "--cheaper-overload", "0")
+    assert r.returncode == 1 and "invalid cheaper-overload value (0)" in r.stderr + r.stdout
+    r = run_to_exit(flavour, "--processes", "3", "--cheaper", "1", "--cheaper-algo", "sparse")
+    assert r.returncode == 1 and "unknown cheaper algorithm" in r.stderr + r.stdout
+
+
+def test_cheaper_spawns_under_load_and_retires_when_idle(server, flavour):
+    s = start_workers_app(server, flavour, "--processes", "4", "--cheaper", "1",
+                          "--cheaper-initial", "1", "--cheaper-overload", "1",
+                          "--cheaper-step", "2")
+    assert wait_children(s.pid, lambda n: n == 1), live_children(s.pid)
+    assert wait_for(lambda: worker_pid(s) in live_children(s.pid))
+    # two slow requests: the only worker is busy, so the spare algorithm spawns (step 2)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(get(s, "/sleep?s=6")))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    grew = wait_children(s.pid, lambda n: n >= 3, timeout=20)
+    for t in threads:
+        t.join()
+    assert grew, (live_children(s.pid), s.output()[-2000:])
+    assert len(answers) == 2
+    # idle again: one worker retired every --cheaper-overload seconds, down to --cheaper
+    assert wait_children(s.pid, lambda n: n == 1, timeout=40), (live_children(s.pid),
+                                                                 s.output()[-2000:])
+    assert int(get(s)) in live_children(s.pid)
+
+
+def test_cheaper_initial_starts_that_many_workers(server, flavour):
+    s = start_workers_app(server, flavour, "--processes", "4", "--cheaper", "1",
+                          "--cheaper-initial", "3", "--cheaper-overload", "30")
+    assert wait_children(s.pid, lambda n: n == 3), live_children(s.pid)
+
+
+def test_max_worker_lifetime_not_above_min_lifetime_is_refused(flavour):
+    r = run_to_exit(flavour, "--processes", "1", "--max-worker-lifetime", "5")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "invalid min-worker-lifetime value (10), must be lower than max-worker-lifetime (5)" \
+        in r.stdout + r.stderr
+
+
+def test_reload_on_rss_recycles_a_worker_that_grew(server, flavour):
+    probe = start_workers_app(server, flavour, "--processes", "1")
+    baseline = rss_mb(worker_pid(probe))
+    probe.stop()
+    limit = baseline + 80
+    # --min-worker-lifetime 0: at once (uWSGI's default spares workers younger than 10 s)
+    s = start_workers_app(server, flavour, "--processes", "1", "--reload-on-rss", str(limit),
+                          "--min-worker-lifetime", "0")
+    first = worker_pid(s)
+    assert worker_pid(s) == first  # below the limit: the same worker
+    get(s, "/grow?mb=160")
+    assert wait_for(lambda: worker_pid(s) != first, timeout=20), s.output()[-2000:]
+    # uWSGI 2.0.21 says no more; newer uWSGI and ours add "(reload-on-rss limit reached ...)"
+    assert s.wait_log("The work of process %d is done" % first)
+
+
+def test_evil_reload_on_rss_kills_a_worker_that_grew(server, flavour):
+    probe = start_workers_app(server, flavour, "--processes", "1")
+    baseline = rss_mb(worker_pid(probe))
+    probe.stop()
+    s = start_workers_app(server, flavour, "--processes", "1", "--evil-reload-on-rss",
+                          str(baseline + 80))
+    first = worker_pid(s)
+    try:
+        get(s, "/grow?mb=160")
+    except OSError:
+        pass  # the master may kill it before it answers: that is what evil means
+    # the master looks every 3 s
+    assert wait_for(lambda: first not in live_children(s.pid), timeout=20), s.output()[-2000:]
+    assert s.wait_log("EVIL RELOAD ON WORKER 1 RSS")
+    assert wait_for(lambda: len(live_children(s.pid)) == 1)
+    assert worker_pid(s) != first
+
+
+def test_max_worker_lifetime_recycles_workers(server, flavour):
+    # uWSGI refuses a lifetime not above --min-worker-lifetime (default 10)
+    s = start_workers_app(server, flavour, "--processes", "2", "--max-worker-lifetime", "3",
+                          "--min-worker-lifetime", "1")
+    assert wait_children(s.pid, lambda n: n == 2)
+    first = set(live_children(s.pid))
+    # both are replaced (uWSGI lets the replaced worker finish its request first)
+    assert wait_for(lambda: not first & set(live_children(s.pid)), timeout=30), (
+        first, live_children(s.pid), s.output()[-2000:])
+    assert s.wait_log("lifetime reached")
+    assert wait_children(s.pid, lambda n: n == 2)
+    get(s)

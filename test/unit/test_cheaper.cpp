@@ -1,0 +1,79 @@
+#include "cheaper.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace core;
+
+namespace {
+
+Config options(std::initializer_list<std::pair<const char *, const char *>> kv) {
+    Config c;
+    for (auto &[k, v] : kv) c.add(k, v);
+    return c;
+}
+
+// N worker slots: the first `active` running (busy ones first), the rest cheaped.
+std::vector<CheaperWorker> workers(int n, int active, int busy) {
+    std::vector<CheaperWorker> w(size_t(n) + 1);
+    for (int i = 1; i <= n; ++i) {
+        w[size_t(i)].pid = i <= active ? 1000 + i : 0;
+        w[size_t(i)].cheaped = i > active;
+        w[size_t(i)].busy = i <= busy;
+        w[size_t(i)].last_spawn = 100 + i;
+    }
+    return w;
+}
+
+}  // namespace
+
+TEST_CASE("cheaper values are checked against --processes with uWSGI's words") {
+    CHECK_FALSE(CheaperSettings::from(options({}), 4).enabled());
+    CHECK_FALSE(CheaperSettings::from(options({{"cheaper", "0"}}), 4).enabled());
+    CHECK_THROWS_WITH(CheaperSettings::from(options({{"cheaper", "4"}}), 4),
+                      Catch::Contains("invalid cheaper value: must be lower than processes"));
+    CHECK_THROWS_WITH(
+        CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-overload", "0"}}), 4),
+        Catch::Contains("invalid cheaper-overload value (0)"));
+    CHECK_THROWS_WITH(
+        CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "busyness"}}), 4),
+        Catch::Contains("unknown cheaper algorithm"));
+    // --cheaper-initial out of range is clamped (uWSGI warns and goes on)
+    CHECK(CheaperSettings::from(options({{"cheaper", "2"}}), 4).initial == 2);
+    CHECK(CheaperSettings::from(options({{"cheaper", "2"}, {"cheaper-initial", "1"}}), 4).initial == 2);
+    CHECK(CheaperSettings::from(options({{"cheaper", "2"}, {"cheaper-initial", "9"}}), 4).initial == 4);
+    CHECK(CheaperSettings::from(options({{"cheaper", "2"}, {"cheaper-initial", "3"}}), 4).initial == 3);
+}
+
+TEST_CASE("spare: overload spawns up to --cheaper-step after --cheaper-overload busy ticks") {
+    Cheaper c(CheaperSettings::from(
+        options({{"cheaper", "1"}, {"cheaper-overload", "3"}, {"cheaper-step", "2"}}), 5));
+    auto all_busy = workers(5, 1, 1);
+    CHECK(c.decide(all_busy) == 0);
+    CHECK(c.decide(all_busy) == 0);
+    CHECK(c.decide(all_busy) == 2);  // third busy second: two of the four cheaped slots
+    CHECK(c.decide(all_busy) == 0);  // the count starts again
+}
+
+TEST_CASE("spare: one spare worker is stable, more idle ones retire one per overload period") {
+    Cheaper c(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-overload", "2"}}), 4));
+    auto one_spare = workers(4, 3, 2);
+    for (int i = 0; i < 5; ++i) CHECK(c.decide(one_spare) == 0);
+    auto idle = workers(4, 3, 0);
+    CHECK(c.decide(idle) == 0);
+    CHECK(c.decide(idle) == -1);
+    CHECK(Cheaper::victim(idle) == 1);  // the oldest idle one
+    auto at_minimum = workers(4, 1, 0);
+    for (int i = 0; i < 4; ++i) CHECK(c.decide(at_minimum) == 0);  // never below --cheaper
+}
+
+TEST_CASE("the fifo's + and - replace one decision") {
+    Cheaper c(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-overload", "60"}}), 4));
+    c.nudge(1);
+    c.nudge(1);
+    CHECK(c.decide(workers(4, 1, 0)) == 2);
+    CHECK(c.decide(workers(4, 1, 0)) == 0);
+    c.nudge(-1);
+    CHECK(c.decide(workers(4, 3, 0)) == -1);
+}
