@@ -10,10 +10,12 @@ namespace core {
 CheaperSettings CheaperSettings::from(const Config &c, int processes) {
     CheaperSettings s;
     const std::string algo = c.value_or("cheaper-algo", "spare");
-    if (algo != "spare")
+    if (algo != "spare" && algo != "busyness")
         // uWSGI falls back to spare with a log line; a typo should not silently change policy.
         throw ConfigError(fmt::format("--cheaper-algo {}: unknown cheaper algorithm (this server "
-                                      "has: spare)", algo));
+                                      "has: spare, busyness)", algo));
+    s.busyness = algo == "busyness";
+    if (s.busyness) s.busyness_settings = BusynessSettings::from(c);
     int64_t count = c.number("cheaper", 0);
     if (count < 0)
         throw ConfigError(fmt::format("invalid cheaper value: must be at least 0, got {}", count));
@@ -63,13 +65,19 @@ int Cheaper::victim(const std::vector<CheaperWorker> &workers) {
     return oldest;
 }
 
-int Cheaper::decide(const std::vector<CheaperWorker> &workers) {
+Cheaper::Cheaper(const CheaperSettings &s) : s_(s) {
+    if (s_.enabled() && s_.busyness) busyness_.emplace(s_.busyness_settings, s_.overload, s_.step,
+                                                       s_.min_workers);
+}
+
+int Cheaper::decide(const std::vector<CheaperWorker> &workers, uint64_t backlog,
+                    uint64_t now_us) {
     if (fifo_delta_ != 0) {
         int d = fifo_delta_;
         fifo_delta_ = 0;
         return d;
     }
-    return spare(workers);
+    return busyness_ ? busyness_->decide(workers, backlog, now_us) : spare(workers);
 }
 
 // uWSGI's "spare" algorithm (core/master_utils.c), one call a second:

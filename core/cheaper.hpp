@@ -1,13 +1,15 @@
 // --cheaper: adaptive worker count (uWSGI's "cheaper" subsystem). The master keeps between
 // --cheaper N and --processes workers alive and asks the algorithm once a second whether to
-// spawn or to retire ("cheap") some. --cheaper-algo spare is uWSGI's default and its only
-// algorithm here (see cheaper.cpp for its rules); `+` and `-` on the master fifo move the count
-// by hand, as in uWSGI.
+// spawn or to retire ("cheap") some. --cheaper-algo spare is uWSGI's default (see cheaper.cpp
+// for its rules), busyness is uWSGI's cheaper_busyness plugin (cheaper_busyness.hpp); `+` and
+// `-` on the master fifo move the count by hand, as in uWSGI.
 #pragma once
 
+#include "cheaper_busyness.hpp"
 #include "config.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <sys/types.h>
 #include <vector>
 
@@ -18,6 +20,8 @@ struct CheaperSettings {
     int initial = 0;       // --cheaper-initial (defaults to --cheaper)
     int step = 1;          // --cheaper-step: most workers spawned at one overload
     int overload = 3;      // --cheaper-overload: busy seconds before spawning / idle before cheaping
+    bool busyness = false;  // --cheaper-algo busyness (else spare)
+    BusynessSettings busyness_settings;
 
     // Reads and checks the options against --processes: bad values stop start-up with uWSGI's
     // words (and the fix); out-of-range --cheaper-initial is clamped with uWSGI's warning.
@@ -31,15 +35,18 @@ struct CheaperWorker {
     bool cheaped = false;   // retired by the algorithm (not respawned)
     bool busy = false;      // a request thread is in a request
     int64_t last_spawn = 0; // unix time
+    uint64_t running_us = 0;  // time spent in requests since the server started
 };
 
 class Cheaper {
 public:
-    explicit Cheaper(const CheaperSettings &s) : s_(s) {}
+    explicit Cheaper(const CheaperSettings &s);
     const CheaperSettings &settings() const { return s_; }
 
-    // Once a second: how many workers to spawn (> 0) or to cheap (< 0). workers[0] is unused.
-    int decide(const std::vector<CheaperWorker> &workers);
+    // Once a second: how many workers to spawn (> 0) or to cheap (< 0). workers[0] is unused;
+    // backlog: connections waiting in the listen queues; now_us: a monotonic clock.
+    int decide(const std::vector<CheaperWorker> &workers, uint64_t backlog = 0,
+               uint64_t now_us = 0);
     // The fifo's `+` / `-`: applied at the next decision instead of the algorithm.
     void nudge(int delta) { fifo_delta_ += delta; }
     // The worker to cheap: the oldest idle active one (uWSGI's choice), 0 when none.
@@ -49,6 +56,7 @@ private:
     int spare(const std::vector<CheaperWorker> &workers);
 
     CheaperSettings s_;
+    std::optional<BusynessAlgo> busyness_;
     int fifo_delta_ = 0;
     uint64_t overload_count_ = 0;
     uint64_t idle_count_ = 0;

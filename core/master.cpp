@@ -5,6 +5,7 @@
 #include "cheaper.hpp"
 #include "clock.hpp"
 #include "control_signals.hpp"
+#include "idle_mode.hpp"
 #include "lifecycle.hpp"
 #include "master_fifo.hpp"
 #include "process_options.hpp"
@@ -15,6 +16,7 @@
 #include "signals.hpp"
 #include "settings.hpp"
 #include "stats_server.hpp"
+#include "stats_snapshot.hpp"
 #include "vassal_channel.hpp"
 #include "systemd.hpp"
 #include "worker.hpp"
@@ -83,6 +85,7 @@ public:
 
 private:
     void adapt_workers();
+    void check_idle();
     void set_cheaped(int id, bool cheaped) {
         cheaped_[size_t(id)] = cheaped;
         worker_slot(id).cheaped.store(cheaped);
@@ -110,6 +113,7 @@ private:
     Cheaper cheaper_;
     int64_t next_cheaper_ms_ = 0;
     MasterFifo fifo_;
+    IdleMode idle_{settings().idle_s, settings().die_on_idle};
     WorkerRecycler recycler_;
     ChainReload chain_;
 };
@@ -326,15 +330,19 @@ void Master::cheaper_nudge(int delta) {
 
 // --cheaper, once a second: spawn cheaped slots or retire the oldest idle worker.
 void Master::adapt_workers() {
-    if (!cheaper_.settings().enabled() || monotonic_ms() < next_cheaper_ms_) return;
+    if (!cheaper_.settings().enabled() || idle_.cheap() || monotonic_ms() < next_cheaper_ms_)
+        return;
     next_cheaper_ms_ = monotonic_ms() + 1000;
     std::vector<CheaperWorker> view(pids_.size());
     for (size_t id = 1; id < pids_.size(); ++id) {
-        view[id] = {pids_[id], cheaped_[id] != 0, false, worker_slot(int(id)).last_spawn.load()};
+        const WorkerSlot &slot = worker_slot(int(id));
+        view[id] = {pids_[id], cheaped_[id] != 0, false, slot.last_spawn.load(),
+                    slot.running_us.load()};
         for (int c = 0; c < cores_per_worker(); ++c)
             view[id].busy = view[id].busy || core_slot(int(id), c).in_request.load();
     }
-    int change = cheaper_.decide(view);
+    int change = cheaper_.decide(view, cheaper_.settings().busyness ? listen_queue(listeners_) : 0,
+                                 uint64_t(monotonic_us()));
     for (size_t id = 1; id < pids_.size() && change > 0; ++id) {
         if (!cheaped_[id] || pids_[id] > 0) continue;
         set_cheaped(int(id), false);
@@ -349,6 +357,36 @@ void Master::adapt_workers() {
         set_cheaped(id, true);
         spdlog::info("cheaper: stopping worker {} (pid {})", id, pids_[size_t(id)]);
         kill(pids_[size_t(id)], SIGHUP);  // it finishes its requests; reap() leaves it down
+    }
+}
+
+// --idle: all workers stop when nothing happens; a connection brings them back.
+void Master::check_idle() {
+    bool busy = false;
+    for (size_t id = 1; id < pids_.size(); ++id)
+        for (int c = 0; c < cores_per_worker() && pids_[id] > 0; ++c)
+            busy = busy || core_slot(int(id), c).in_request.load();
+    switch (idle_.check(busy, total_requests(), listeners_)) {
+    case IdleMode::Step::Nothing:
+        return;
+    case IdleMode::Step::Die:
+        return graceful_stop();
+    case IdleMode::Step::GoCheap:
+        for (size_t id = 1; id < pids_.size(); ++id) {
+            set_cheaped(int(id), true);
+            if (pids_[id] > 0) kill(pids_[id], SIGTERM);  // graceful; reap() leaves them down
+        }
+        spdlog::info("cheap mode enabled: waiting for socket connection...");
+        return;
+    case IdleMode::Step::WakeUp: {
+        const int needed = cheaper_.settings().enabled() ? cheaper_.settings().min_workers
+                                                         : int(pids_.size()) - 1;
+        for (int id = 1; id <= needed; ++id) {
+            set_cheaped(id, false);
+            if (pids_[size_t(id)] <= 0) spawn(id);
+        }
+        return;
+    }
     }
 }
 
@@ -388,6 +426,7 @@ int Master::run() {
             recycler_.check(pids_, cheaped_);
             chain_.step(pids_, cheaped_);
             adapt_workers();
+            check_idle();
         }
         fifo_.poll(*this);
         if (is_control_signal(sig)) on_control_signal(sig);

@@ -52,9 +52,11 @@ Settings Settings::from(const Config &c) {
     for (const char *needs_master : {"touch-reload", "touch-workers-reload", "cron", "unique-cron",
                                      "timer", "rbtimer", "master-fifo", "cheaper", "cheaper-initial",
                                      "cheaper-step", "cheaper-overload", "cheaper-algo",
-                                     "evil-reload-on-rss", "max-worker-lifetime"})
+                                     "evil-reload-on-rss", "max-worker-lifetime", "idle"})
         s.master = s.master || c.has(needs_master);
     s.cheaper = CheaperSettings::from(c, s.processes);
+    s.idle_s = int(positive(c, "idle", 0, 0));
+    s.die_on_idle = c.flag("die-on-idle");
     s.harakiri = int(positive(c, "harakiri", 0, 0));
     s.locks = int(positive(c, "locks", 0, 0, 65535));
     s.max_requests = positive(c, "max-requests", 0, 0, INT64_MAX);

@@ -27,6 +27,8 @@ struct Settings {
     int64_t min_worker_lifetime_s = 10;  // --reload-on-rss spares younger workers (uWSGI's)
     int64_t max_worker_lifetime_delta_s = 0;
     CheaperSettings cheaper;
+    int idle_s = 0;  // --idle: cheap mode after SECS without requests; 0: off
+    bool die_on_idle = false;
     int reload_mercy = 30;
     bool need_app = true;
     bool lazy_apps = false;

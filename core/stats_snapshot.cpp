@@ -50,6 +50,12 @@ static uint64_t accept_queue(const Listener &l) {
     return info.tcpi_unacked;
 }
 
+uint64_t listen_queue(const std::vector<Listener> &listeners) {
+    uint64_t n = 0;
+    for (auto &l : listeners) n += accept_queue(l);
+    return n;
+}
+
 WorkerStats read_worker_counters(int id) {
     const WorkerSlot &s = worker_slot(id);
     WorkerStats w;

@@ -57,6 +57,9 @@ WorkerStats read_worker_counters(int id);
 
 StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners);
 
+// Connections waiting in the listeners' accept queues (uWSGI's "backlog").
+uint64_t listen_queue(const std::vector<Listener> &listeners);
+
 // A process's resident and virtual size in bytes from /proc/PID/statm; false when it is gone.
 bool process_memory(pid_t pid, uint64_t &rss, uint64_t &vsz);
 

@@ -17,6 +17,20 @@ def run_to_exit(flavour, *args):
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
 
 
+def while_busy(s, seconds, check):
+    """Runs check() while two requests of SECONDS hold the workers; its result and the answers."""
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(get(s, "/sleep?s=%d" % seconds)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        return check(), answers
+    finally:
+        for t in threads:
+            t.join()
+
+
 @pytest.mark.parametrize("args", [["--processes", "2", "--cheaper", "2"],
                                   ["--processes", "2", "--cheaper", "3"],
                                   ["--cheaper", "1"]])
@@ -43,14 +57,7 @@ def test_cheaper_spawns_under_load_and_retires_when_idle(server, flavour):
     assert wait_children(s.pid, lambda n: n == 1), live_children(s.pid)
     assert wait_for(lambda: worker_pid(s) in live_children(s.pid))
     # two slow requests: the only worker is busy, so the spare algorithm spawns (step 2)
-    answers = []
-    threads = [threading.Thread(target=lambda: answers.append(get(s, "/sleep?s=6")))
-               for _ in range(2)]
-    for t in threads:
-        t.start()
-    grew = wait_children(s.pid, lambda n: n >= 3, timeout=20)
-    for t in threads:
-        t.join()
+    grew, answers = while_busy(s, 6, lambda: wait_children(s.pid, lambda n: n >= 3, timeout=20))
     assert grew, (live_children(s.pid), s.output()[-2000:])
     assert len(answers) == 2
     # idle again: one worker retired every --cheaper-overload seconds, down to --cheaper
@@ -118,3 +125,36 @@ def test_max_worker_lifetime_recycles_workers(server, flavour):
     assert s.wait_log("lifetime reached")
     assert wait_children(s.pid, lambda n: n == 2)
     get(s)
+
+
+def test_cheaper_busyness_spawns_when_busy_and_cheaps_when_idle(server, flavour):
+    # Debian ships the algorithm as a plugin; it is built in here
+    plugin = ["--plugin", "cheaper_busyness"] if flavour.upstream else []
+    s = start_workers_app(server, flavour, *plugin, "--processes", "3", "--cheaper", "1",
+                          "--cheaper-algo", "busyness", "--cheaper-overload", "1",
+                          "--cheaper-busyness-multiplier", "2")
+    assert wait_children(s.pid, lambda n: n == 1), live_children(s.pid)
+    grew, answers = while_busy(s, 4, lambda: wait_children(s.pid, lambda n: n >= 2, timeout=20))
+    assert grew, (live_children(s.pid), s.output()[-2000:])
+    assert len(answers) == 2
+    assert "average busyness is at 100%, will spawn 1 new worker(s)" in s.output()
+    assert wait_children(s.pid, lambda n: n == 1, timeout=40), s.output()[-2000:]
+    assert s.wait_log("cheap one of 2 running workers")
+
+
+def test_idle_stops_the_workers_and_a_connection_brings_them_back(server, flavour):
+    s = start_workers_app(server, flavour, "--processes", "2", "--idle", "2")
+    get(s)
+    assert wait_children(s.pid, lambda n: n == 0, timeout=30), s.output()[-2000:]
+    assert s.wait_log("cheap mode enabled: waiting for socket connection...")
+    assert "workers have been inactive for more than 2 seconds" in s.output()
+    # the connection waits in the backlog until the master has spawned the workers
+    assert int(get(s)) in live_children(s.pid)
+    assert wait_children(s.pid, lambda n: n == 2)
+
+
+def test_die_on_idle_shuts_the_server_down(server, flavour):
+    s = start_workers_app(server, flavour, "--processes", "2", "--idle", "2", "--die-on-idle")
+    get(s)
+    s.proc.wait(timeout=30)
+    assert s.proc.returncode == 0, s.output()[-2000:]

@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from conftest import wait_for
-from workers_helpers import (get, live_children, start_workers_app, wait_children, worker_pid)
+from workers_helpers import (every_worker_answered, get, live_children, start_workers_app,
+                             wait_children, worker_pid)
 
 
 def send(fifo, command):
@@ -53,12 +54,8 @@ def replaced(s, before):
 def test_reload_commands_replace_the_workers(server, flavour, tmp_path):
     s, fifo = start(server, flavour, tmp_path, "--processes", "2")
     for command in ("r", "w", "R", "W"):
-        assert wait_children(s.pid, lambda n: n == 2)
+        assert every_worker_answered(s, 2)
         before = live_children(s.pid)
-        # every worker in its request loop (a signal Debian's uWSGI sends a worker still
-        # starting can be lost): each one has answered
-        answered = set()
-        assert wait_for(lambda: answered.add(worker_pid(s)) or answered >= set(before))
         send(fifo, command)
         assert wait_for(replaced(s, before), timeout=30), (command, before,
                                                           live_children(s.pid),
@@ -81,6 +78,7 @@ def test_stop_commands_end_the_server(server, flavour, tmp_path, command):
         # seen: uWSGI 2.0.21 kills its workers on Q and its master goes on running
         pytest.skip("Debian's uWSGI 2.0.21 master does not exit on Q")
     s, fifo = start(server, flavour, tmp_path, "--processes", "2")
+    assert every_worker_answered(s, 2)
     workers = live_children(s.pid)
     send(fifo, command)
     s.proc.wait(timeout=30)
@@ -126,7 +124,7 @@ def test_numbers_select_the_live_fifo(server, flavour, tmp_path):
 
 def test_chain_reload_replaces_workers_one_at_a_time_and_drops_nothing(server, flavour, tmp_path):
     s, fifo = start(server, flavour, tmp_path, "--processes", "3")
-    assert wait_children(s.pid, lambda n: n == 3)
+    assert every_worker_answered(s, 3)
     before = live_children(s.pid)
     results = {"ok": 0, "failed": []}
     stop = threading.Event()

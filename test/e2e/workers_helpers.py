@@ -23,6 +23,19 @@ def worker_pid(s):
     return int(get(s))
 
 
+def every_worker_answered(s, count):
+    """Waits until COUNT workers run and each has answered a request: they are in their request
+    loop (Debian's uWSGI can lose a signal sent to a worker still starting, and then waits for
+    it until --reload-mercy)."""
+    answered = set()
+
+    def check():
+        answered.add(worker_pid(s))
+        workers = set(live_children(s.pid))
+        return len(workers) == count and answered >= workers
+    return wait_for(check)
+
+
 def children(pid):
     """The pids of PID's child processes (its workers), from the kernel."""
     try:

@@ -37,7 +37,7 @@ TEST_CASE("cheaper values are checked against --processes with uWSGI's words") {
         CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-overload", "0"}}), 4),
         Catch::Contains("invalid cheaper-overload value (0)"));
     CHECK_THROWS_WITH(
-        CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "busyness"}}), 4),
+        CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "backlog"}}), 4),
         Catch::Contains("unknown cheaper algorithm"));
     // --cheaper-initial out of range is clamped (uWSGI warns and goes on)
     CHECK(CheaperSettings::from(options({{"cheaper", "2"}}), 4).initial == 2);
@@ -76,4 +76,45 @@ TEST_CASE("the fifo's + and - replace one decision") {
     CHECK(c.decide(workers(4, 1, 0)) == 0);
     c.nudge(-1);
     CHECK(c.decide(workers(4, 3, 0)) == -1);
+}
+
+TEST_CASE("busyness: spawn above max, cheap below min after overload x multiplier") {
+    Config c = options({{"cheaper", "1"}, {"cheaper-algo", "busyness"}, {"cheaper-overload", "1"},
+                        {"cheaper-busyness-multiplier", "2"}});
+    CheaperSettings s = CheaperSettings::from(c, 3);
+    REQUIRE(s.busyness);
+    Cheaper cheaper(s);
+    auto w = workers(3, 1, 0);
+    uint64_t t = 1000000000;  // monotonic µs, long after any cheap
+    CHECK(cheaper.decide(w, 0, t) == 0);  // the first look only starts the clock
+    w[1].running_us += 900000;            // 90% of the next second in requests
+    CHECK(cheaper.decide(w, 0, t + 1000000) == 1);
+    auto two = workers(3, 2, 0);
+    two[1].running_us = w[1].running_us;
+    // idle: not before overload x multiplier seconds after the spawn
+    int cheaped = 0;
+    uint64_t when = 0;
+    for (uint64_t sec = 2; sec < 12 && !cheaped; ++sec) {
+        cheaped = cheaper.decide(two, 0, t + sec * 1000000);
+        when = sec;
+    }
+    CHECK(cheaped == -1);
+    CHECK(when == 3);
+}
+
+TEST_CASE("busyness: a long listen queue spawns an emergency worker at once") {
+    Cheaper cheaper(CheaperSettings::from(
+        options({{"cheaper", "1"}, {"cheaper-algo", "busyness"}, {"cheaper-overload", "10"}}), 3));
+    auto w = workers(3, 1, 1);
+    CHECK(cheaper.decide(w, 0, 1000000) == 0);
+    CHECK(cheaper.decide(w, 34, 2000000) == 1);  // over --cheaper-busyness-backlog-alert 33
+}
+
+TEST_CASE("busyness settings out of range are refused") {
+    CHECK_THROWS_WITH(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "busyness"},
+                                                     {"cheaper-busyness-min", "60"}}), 3),
+                      Catch::Contains("must be lower than --cheaper-busyness-max"));
+    CHECK_THROWS_WITH(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "busyness"},
+                                                     {"cheaper-busyness-max", "150"}}), 3),
+                      Catch::Contains("between 1 and 100"));
 }
