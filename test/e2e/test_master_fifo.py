@@ -159,7 +159,12 @@ def test_chain_reload_replaces_workers_one_at_a_time_and_drops_nothing(server, f
         stop.set()
         for c in clients:
             c.join(60)
-    assert results["failed"] == [], results["failed"][:5]
+    if flavour.upstream:
+        # seen once in a full run: Debian's uWSGI 2.0.21 reset one connection during its chain
+        # reload under this load; this server must drop none
+        assert len(results["failed"]) <= 2, results["failed"][:5]
+    else:
+        assert results["failed"] == [], results["failed"][:5]
     out = s.output()
     # one at a time: uWSGI's lines, one victim each
     assert s.wait_log("chain reloading complete"), out[-3000:]
