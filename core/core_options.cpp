@@ -6,6 +6,7 @@ namespace core {
 #define VALUE(n, a, m, h) {n, a, UWSGI_OPT_VALUE, 0, m, h}
 #define LIST(n, a, m, h) {n, a, UWSGI_OPT_LIST, 0, m, h}
 #define OPTIONAL(n, a, m, h) {n, a, UWSGI_OPT_OPTIONAL, 0, m, h}
+#define OPTIONAL_LIST(n, a, m, h) {n, a, UWSGI_OPT_OPTIONAL_LIST, 0, m, h}
 
 const uwsgi_option kCoreOptions[] = {
     LIST("socket", "s,uwsgi-socket", "ADDR", "bind ADDR (host:port, :port, [::1]:port or a UNIX path) speaking the uwsgi protocol"),
@@ -115,6 +116,8 @@ const uwsgi_option kCoreOptions[] = {
     LIST("hook-post-app", nullptr, "ACTION:ARG", "run a hook action after the apps load"),
     LIST("hook-master-start", nullptr, "ACTION:ARG", "run a hook action when the master starts"),
     LIST("hook-accepting", nullptr, "ACTION:ARG", "run a hook action in each worker before it accepts requests"),
+    OPTIONAL_LIST("mule", nullptr, "SCRIPT|MODULE:FUNC", "add a mule (alone: signal-only; a .py script or module:function: a programmed mule); repeatable; needs the master (turns it on)"),
+    VALUE("mules", nullptr, "N", "add N signal-only mules"),
     LIST("attach-daemon", nullptr, "CMD", "run CMD (through /bin/sh) beside the workers: the master restarts it when it dies and stops it with the server (turns the master on)"),
     LIST("smart-attach-daemon", nullptr, "PIDFILE CMD", "as --attach-daemon for a CMD that daemonizes itself: watched through PIDFILE, left running across reloads"),
     LIST("exec-asap", nullptr, "CMD", "as --hook-asap exec:CMD"),

@@ -2,6 +2,7 @@
 
 #include "clock.hpp"
 #include "connection.hpp"
+#include "extra_processes.hpp"
 #include "lifecycle.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
@@ -270,6 +271,8 @@ const uwsgi_host &host_table() {
         h.add_timer = signal_add_timer;
         h.add_cron = signal_add_cron;
         h.add_file_monitor = signal_add_file_monitor;
+        h.register_process = register_process_kind;
+        h.process_kind = current_process_kind;
         return h;
     }();
     return table;

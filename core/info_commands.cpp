@@ -25,7 +25,7 @@ static std::string option_names(const uwsgi_option &o) {
         }
     }
     if (o.metavar)
-        s += o.kind == UWSGI_OPT_OPTIONAL ? " [" + std::string(o.metavar) + "]"
+        s += o.kind == UWSGI_OPT_OPTIONAL || o.kind == UWSGI_OPT_OPTIONAL_LIST ? " [" + std::string(o.metavar) + "]"
                                           : " " + std::string(o.metavar);
     return s;
 }

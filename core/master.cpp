@@ -5,6 +5,7 @@
 #include "cheaper.hpp"
 #include "clock.hpp"
 #include "control_signals.hpp"
+#include "extra_processes.hpp"
 #include "idle_mode.hpp"
 #include "lifecycle.hpp"
 #include "master_fifo.hpp"
@@ -70,7 +71,8 @@ public:
     explicit Master(const std::vector<Listener> &listeners)
         : listeners_(listeners),
           cheaper_(settings().cheaper),
-          fifo_(runtime().config) {}
+          fifo_(runtime().config),
+          extras_(listeners) {}
     int run();
 
     // the master fifo's commands (master_fifo.hpp)
@@ -116,6 +118,7 @@ private:
     IdleMode idle_{settings().idle_s, settings().die_on_idle};
     WorkerRecycler recycler_;
     ChainReload chain_;
+    ExtraProcesses extras_;  // mules, spoolers, gateways: stopped and reloaded with the workers
 };
 
 void Master::spawn(int id) {
@@ -161,8 +164,9 @@ void Master::spawn(int id) {
     spdlog::info("spawned worker {} (pid {})", id, pid);
 }
 
+// Workers and extra processes: a reload or shutdown waits for both.
 int Master::live_workers() const {
-    int n = 0;
+    int n = extras_.live();
     for (size_t i = 1; i < pids_.size(); ++i) n += pids_[i] > 0;
     return n;
 }
@@ -172,6 +176,7 @@ void Master::reap(bool respawn) {
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         if (daemons_.reaped(pid, status, respawn)) continue;
+        if (extras_.reaped(pid, status, respawn)) continue;
         for (size_t id = 1; id < pids_.size(); ++id) {
             if (pids_[id] != pid) continue;
             pids_[id] = 0;
@@ -195,6 +200,7 @@ void Master::reap(bool respawn) {
 }
 
 void Master::signal_workers(int sig) {
+    extras_.signal_all(sig);
     for (size_t id = 1; id < pids_.size(); ++id)
         if (pids_[id] > 0) kill(pids_[id], sig);
 }
@@ -400,6 +406,7 @@ int Master::run() {
         if (cheaper_.settings().enabled() && id > cheaper_.settings().initial) set_cheaped(id, true);
         else spawn(id);
     }
+    extras_.start();
     daemons_.start(runtime().config);
     vassal_announce();
 

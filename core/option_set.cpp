@@ -84,7 +84,7 @@ static po::options_description describe(const OptionSet &options) {
                 auto *sem = po::value<std::vector<std::string>>();  // owned by desc from here
                 if (o->kind == UWSGI_OPT_FLAG)
                     sem->implicit_value(std::vector<std::string>{"true"}, "true");
-                if (o->kind == UWSGI_OPT_OPTIONAL)
+                if (o->kind == UWSGI_OPT_OPTIONAL || o->kind == UWSGI_OPT_OPTIONAL_LIST)
                     sem->implicit_value(std::vector<std::string>{""}, "");
                 std::string spec = n;
                 for (auto &a : aliases_of(*o))
@@ -99,7 +99,7 @@ static po::options_description describe(const OptionSet &options) {
 static void add_value(Config &config, const OptionInfo &info, const std::string &value,
                       const std::string &origin) {
     const uwsgi_option &o = *info.opt;
-    if (o.kind == UWSGI_OPT_LIST)
+    if (o.kind == UWSGI_OPT_LIST || o.kind == UWSGI_OPT_OPTIONAL_LIST)
         config.add(o.name, value, origin);
     else
         config.set(o.name, value, origin);

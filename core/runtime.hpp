@@ -15,7 +15,11 @@ struct Runtime {
     Config config;
     PluginRegistry registry;
     OptionSet options;
-    int worker_id = 0;  // 0 in the master
+    int worker_id = 0;  // 0 in the master and in extra processes
+    // An extra process (extra_processes.hpp): its kind ("mule", ...) and index 1..count; empty
+    // in the master and in workers.
+    std::string process_kind;
+    int process_index = 0;
     pid_t master_pid = 0;
     std::vector<std::string> apps;  // "plugin: description" of every app loaded
     std::vector<std::string> argv;  // for re-execution on reload

@@ -6,11 +6,13 @@
 #include "config_hooks.hpp"
 #include "core_options.hpp"
 #include "emperor.hpp"
+#include "extra_processes.hpp"
 #include "info_commands.hpp"
 #include "ini_file.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
 #include "master.hpp"
+#include "mules.hpp"
 #include "systemd.hpp"
 #include "request_log.hpp"
 #include "plugin_search_path.hpp"
@@ -250,6 +252,8 @@ int serve(Runtime &rt) {
     create_scoreboard(settings().processes, settings().threads);
     create_user_locks(settings().locks);
     create_signals(settings().processes, master);
+    allow_extra_processes(master);
+    register_mules(rt.config);
     run_init_hooks();
     std::vector<Listener> listeners = open_listeners(rt);
     if (rt.config.get("stats") && !master)

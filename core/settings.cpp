@@ -52,7 +52,8 @@ Settings Settings::from(const Config &c) {
     for (const char *needs_master : {"touch-reload", "touch-workers-reload", "cron", "unique-cron",
                                      "timer", "rbtimer", "master-fifo", "cheaper", "cheaper-initial",
                                      "cheaper-step", "cheaper-overload", "cheaper-algo",
-                                     "evil-reload-on-rss", "max-worker-lifetime", "idle"})
+                                     "evil-reload-on-rss", "max-worker-lifetime", "idle", "mule",
+                                     "mules", "farm"})
         s.master = s.master || c.has(needs_master);
     s.cheaper = CheaperSettings::from(c, s.processes);
     s.idle_s = int(positive(c, "idle", 0, 0));

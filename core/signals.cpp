@@ -82,6 +82,15 @@ int g_workers = 0;
 int g_to_master[2] = {-1, -1};   // workers write [1], the master reads [0]
 int g_any_worker[2] = {-1, -1};  // the master writes [0], the first free worker reads [1]
 std::vector<int> g_worker_pipe;  // per worker id: master end [2*id], worker end [2*id+1]
+// Extra process kinds (extra_processes.cpp): a pipe read by the first free one of the kind and
+// one per process, made before fork like the workers'.
+struct KindPipes {
+    std::string name;
+    int count;
+    int any[2];
+    std::vector<int> each;  // per index 1..count: master end [2*i], process end [2*i+1]
+};
+std::vector<KindPipes> g_kinds;
 int g_inotify = -1;              // the master's
 int64_t g_last_cron_minute = -1;
 
@@ -103,6 +112,31 @@ struct Locked {
     ~Locked() { pthread_mutex_unlock(&g_shared->mutex); }
 };
 
+const KindPipes *find_kind(const std::string &name) {
+    for (auto &k : g_kinds)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
+// "NAME", "NAMEs" or "NAMEN" of an extra process kind: the kind, and the index (0: any, -1:
+// each). nullptr when the target names no kind.
+const KindPipes *kind_target(const std::string &t, int &index) {
+    for (auto &k : g_kinds) {
+        if (t.rfind(k.name, 0) != 0) continue;
+        std::string rest = t.substr(k.name.size());
+        if (rest.empty()) index = 0;
+        else if (rest == "s") index = -1;
+        else if (rest.find_first_not_of("0123456789") == std::string::npos) index = std::stoi(rest);
+        else continue;
+        return &k;
+    }
+    return nullptr;
+}
+
+bool is_master_process() {
+    return runtime().worker_id == 0 && runtime().process_kind.empty();
+}
+
 bool need_master(const char *what) {
     if (g_shared) return true;
     spdlog::error("{}: uwsgi signals need a master process; add --master", what);
@@ -118,6 +152,13 @@ bool valid_target(const std::string &t, std::string &why) {
         bool digits = !n.empty() && n.find_first_not_of("0123456789") == std::string::npos;
         if (digits && std::stoi(n) >= 1 && std::stoi(n) <= g_workers) return true;
         why = "no worker " + n + " (workers are 1.." + std::to_string(g_workers) + ")";
+        return false;
+    }
+    int index = 0;
+    if (const KindPipes *k = kind_target(t, index)) {
+        if (index <= k->count) return true;
+        why = "no " + k->name + " " + std::to_string(index) + " (they are 1.." +
+              std::to_string(k->count) + ")";
         return false;
     }
     if (t == "spooler" || t == "mules" || t.rfind("mule", 0) == 0) {
@@ -146,6 +187,14 @@ void route(uint8_t sig) {
         return;
     }
     std::string t = e.target;
+    int index = 0;
+    if (const KindPipes *k = kind_target(t, index)) {
+        if (index == 0) return send(k->any[0], sig, t.c_str());
+        for (int i = 1; i <= k->count; ++i)
+            if (index < 0 || index == i)
+                send(k->each[size_t(2 * i)], sig, (k->name + std::to_string(i)).c_str());
+        return;
+    }
     if (t.empty() || t == "worker" || t == "worker0") return send(g_any_worker[0], sig, "a worker");
     bool active_only = t == "active-workers";
     if (t == "workers" || active_only) {
@@ -316,16 +365,23 @@ void check_touched() {
     }
 }
 
-void run_handler(uint8_t sig, int worker_id) {
+std::string process_name() {
+    const Runtime &rt = runtime();
+    if (!rt.process_kind.empty()) return rt.process_kind + " " + std::to_string(rt.process_index);
+    return "worker " + std::to_string(rt.worker_id);
+}
+
+void run_handler(uint8_t sig) {
     const Handler &h = g_handlers[sig];
     if (!h.fn) {
-        spdlog::error("worker {}: signal {} has no handler in this process (register it in the "
-                      "master, before fork, or in this worker)",
-                      worker_id, sig);
+        spdlog::error("{}: signal {} has no handler in this process (register it in the "
+                      "master, before fork, or in this process)",
+                      process_name(), sig);
         return;
     }
     h.fn(h.ctx, sig);
-    worker_slot(worker_id).signals.fetch_add(1, std::memory_order_relaxed);
+    if (int id = runtime().worker_id; id >= 1)
+        worker_slot(id).signals.fetch_add(1, std::memory_order_relaxed);
     {
         std::lock_guard<std::mutex> lock(g_wait_mutex);
         ++g_received_count;
@@ -334,11 +390,10 @@ void run_handler(uint8_t sig, int worker_id) {
     g_wait_cv.notify_all();
 }
 
-void signal_thread_main(int worker_id) {
+// own_fd: this process's pipe; any_fd: the one it shares with its kind (or the workers)
+void signal_thread_main(int own_fd, int any_fd) {
     run_thread_init_hooks();  // e.g. attaches the thread to PyPy
-    pollfd fds[3] = {{g_worker_pipe[size_t(2 * worker_id + 1)], POLLIN, 0},
-                     {g_any_worker[1], POLLIN, 0},
-                     {g_stop_fd, POLLIN, 0}};
+    pollfd fds[3] = {{own_fd, POLLIN, 0}, {any_fd, POLLIN, 0}, {g_stop_fd, POLLIN, 0}};
     for (;;) {
         if (poll(fds, 3, -1) < 0) {
             if (errno == EINTR) continue;
@@ -349,7 +404,7 @@ void signal_thread_main(int worker_id) {
             if (!(fds[i].revents & POLLIN)) continue;
             uint8_t sig;
             // the shared pipe: another worker may have taken the byte first
-            if (read(fds[i].fd, &sig, 1) == 1) run_handler(sig, worker_id);
+            if (read(fds[i].fd, &sig, 1) == 1) run_handler(sig);
         }
     }
 }
@@ -415,7 +470,7 @@ int signal_register(uint8_t sig, const char *target, uwsgi_signal_handler fn, vo
     {
         Locked l;
         Entry &e = g_shared->entries[sig];
-        if (e.registered && wid == 0) {
+        if (e.registered && is_master_process()) {
             spdlog::error("register_signal {}: already registered (the master cannot re-register "
                           "a signal)",
                           sig);
@@ -426,14 +481,15 @@ int signal_register(uint8_t sig, const char *target, uwsgi_signal_handler fn, vo
         e.registered = 1;
     }
     g_handlers[sig] = {fn, ctx};
-    spdlog::info("signal {} registered (worker {}, target {})", sig, wid,
+    spdlog::info("signal {} registered ({}, target {})", sig,
+                 is_master_process() ? "master" : process_name(),
                  t.empty() ? "default: any worker" : t);
     return UWSGI_OK;
 }
 
 int signal_raise(uint8_t sig) {
     if (!need_master("signal")) return UWSGI_ERROR;
-    if (runtime().worker_id == 0) {
+    if (is_master_process()) {
         route(sig);
         return UWSGI_OK;
     }
@@ -534,10 +590,32 @@ int64_t master_signal_wait_ms(int64_t longest_ms) {
     return wait;
 }
 
+void add_signal_targets(const std::string &kind, int count) {
+    if (!g_shared) return;
+    KindPipes k{kind, count, {-1, -1}, std::vector<int>(size_t(2 * (count + 1)), -1)};
+    bool ok = make_pair(k.any) == 0;
+    for (int i = 1; i <= count; ++i) ok = ok && make_pair(&k.each[size_t(2 * i)]) == 0;
+    if (!ok) throw std::runtime_error("cannot create the signal pipes of the " + kind + ": " +
+                                      strerror(errno));
+    g_kinds.push_back(std::move(k));
+}
+
+namespace {
+void start_signal_thread(int own_fd, int any_fd) {
+    g_stop_fd = eventfd(0, EFD_CLOEXEC);
+    g_thread = new std::thread(signal_thread_main, own_fd, any_fd);
+}
+}  // namespace
+
 void start_worker_signal_thread(int worker_id) {
     if (!g_shared) return;
-    g_stop_fd = eventfd(0, EFD_CLOEXEC);
-    g_thread = new std::thread(signal_thread_main, worker_id);
+    start_signal_thread(g_worker_pipe[size_t(2 * worker_id + 1)], g_any_worker[1]);
+}
+
+void start_process_signal_thread(const std::string &kind, int index) {
+    const KindPipes *k = g_shared ? find_kind(kind) : nullptr;
+    if (!k) return;
+    start_signal_thread(k->each[size_t(2 * index + 1)], k->any[1]);
 }
 
 void stop_worker_signal_thread() {

@@ -8,6 +8,7 @@
 #include <uwsgi/plugin.h>
 
 #include <cstdint>
+#include <string>
 
 namespace core {
 
@@ -31,8 +32,14 @@ void master_signal_tick();
 // `longest_ms`.
 int64_t master_signal_wait_ms(int64_t longest_ms);
 
+// An extra process kind (extra_processes.cpp): its signal targets ("NAME", "NAMEN", "NAMEs")
+// and their pipes, made in the master before fork.
+void add_signal_targets(const std::string &kind, int count);
+
 // A worker's signal thread: started with the request threads, stopped before they are joined.
 void start_worker_signal_thread(int worker_id);
+// The signal thread of extra process `index` (1..count) of `kind`; runs until the process exits.
+void start_process_signal_thread(const std::string &kind, int index);
 void stop_worker_signal_thread();
 
 }  // namespace core

@@ -1201,7 +1201,6 @@ def _make_module():
     has_master = bool(m.opt.get("master")) or m.numproc > 1
 
     m.worker_id = lambda: host.worker_id()
-    m.mule_id = lambda: 0
     m.i_am_the_spooler = lambda: None
     # like uWSGI: 0 without a master process (uwsgidecorators refuses to load then)
     m.masterpid = lambda: host.master_pid() if has_master else 0
@@ -1681,6 +1680,21 @@ def _add_websocket_api(m):
     m.websocket_recv_nb = lambda request_context=None: _ws_recv(True, "websocket_recv_nb")
 
 
+# ---------------------------------------------------------------------------------------------
+# mules and farms (the core's "mule" kind of extra process, host->process_kind)
+
+
+def _mule_id():
+    """uwsgi.mule_id(): this mule's id 1..N, 0 in workers and the master (as uWSGI)."""
+    index = ffi.new("int32_t *")
+    kind = host.process_kind(index)
+    return index[0] if kind != ffi.NULL and ffi.string(kind) == b"mule" else 0
+
+
+def _add_mule_functions(m):
+    m.mule_id = _mule_id
+
+
 def _setup():
     _check_layout()
     _log_gc_choice()
@@ -1694,6 +1708,7 @@ def _setup():
     state.cache_ext = host.get_extension(b"uwsgi.cache/1")
     uwsgi = _make_module()
     _add_cache_functions(uwsgi)
+    _add_mule_functions(uwsgi)
     sys.modules["uwsgi"] = uwsgi
     state.uwsgi = uwsgi
 

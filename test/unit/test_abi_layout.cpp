@@ -26,6 +26,7 @@ TEST_CASE("option kinds and return codes") {
     CHECK(UWSGI_OPT_LIST == 3u);
     CHECK(UWSGI_OPT_CONFIG == 4u);
     CHECK(UWSGI_OPT_OPTIONAL == 5u);  // ABI 1.1
+    CHECK(UWSGI_OPT_OPTIONAL_LIST == 6u);  // ABI 1.1
     CHECK(UWSGI_OK == 0);
     CHECK(UWSGI_ERROR == -1);
     CHECK(UWSGI_EPEER == -2);
@@ -112,7 +113,7 @@ TEST_CASE("uwsgi_host") {
 }
 
 TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
-    CHECK(sizeof(uwsgi_host) == 488);
+    CHECK(sizeof(uwsgi_host) == 504);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
     CHECK(offsetof(uwsgi_host, total_requests) == 304);
@@ -138,6 +139,18 @@ TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
     CHECK(offsetof(uwsgi_host, add_timer) == 464);
     CHECK(offsetof(uwsgi_host, add_cron) == 472);
     CHECK(offsetof(uwsgi_host, add_file_monitor) == 480);
+    CHECK(offsetof(uwsgi_host, register_process) == 488);
+    CHECK(offsetof(uwsgi_host, process_kind) == 496);
+}
+
+TEST_CASE("uwsgi_process_kind (ABI 1.1)") {
+    CHECK(sizeof(uwsgi_process_kind) == 40);
+    CHECK(offsetof(uwsgi_process_kind, struct_size) == 0);
+    CHECK(offsetof(uwsgi_process_kind, count) == 4);
+    CHECK(offsetof(uwsgi_process_kind, name) == 8);
+    CHECK(offsetof(uwsgi_process_kind, run) == 16);
+    CHECK(offsetof(uwsgi_process_kind, stop) == 24);
+    CHECK(offsetof(uwsgi_process_kind, ctx) == 32);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {

@@ -32,10 +32,12 @@
  *                    set_user_harakiri, set_accepting, req_conn, req_log_this,
  *                    req_set/get_logvar, user locks; WebSockets (ws_handshake, ws_recv,
  *                    ws_send: RFC 6455 in the core for every plugin); uwsgi signals
- *                    (register, raise, wait, timers, cron, file monitors).
+ *                    (register, raise, wait, timers, cron, file monitors); extra processes
+                    the master supervises (register_process, process_kind).
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
- *                    option kind UWSGI_OPT_OPTIONAL (a value that may be left out);
+ *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
+                    UWSGI_OPT_OPTIONAL_LIST;
  *                    entry symbol uwsgi_plugin_entry_NAME (UWSGI_PLUGIN_EXPORT), the fixed 1.0
  *                    name still loads; protocol and descriptor sizes checked per minor.
  *                    Source change, same layout: the descriptor field `requires` (a C++20
@@ -63,7 +65,8 @@
  *                   before sockets are bound and before fork; one thread
  *     load_apps     in the master (or the single process) after sockets are bound, before fork;
  *                   with --lazy-apps in each worker after fork instead
- *     post_fork     in each worker after fork (the single process counts as worker 1)
+ *     post_fork     in each worker after fork (the single process counts as worker 1), and in
+ *                   each extra process (host->process_kind tells which)
  *     thread_init   on each request thread of a worker, before it serves anything
  *     request, after_request, every uwsgi_protocol hook
  *                   on request threads: with --threads N they run concurrently on N threads of a
@@ -135,6 +138,8 @@ typedef struct uwsgi_header {
 /* ABI 1.1: a value that may be left out (--opt alone, as uWSGI's optional arguments); the
  * option's value is then "". Written --opt VALUE or --opt=VALUE otherwise. */
 #define UWSGI_OPT_OPTIONAL 5u
+/* ABI 1.1: a LIST whose values may be left out (uWSGI's --mule [SCRIPT], repeatable). */
+#define UWSGI_OPT_OPTIONAL_LIST 6u
 
 /* One command-line / ini option. A table of these ends with an entry whose name is NULL. */
 typedef struct uwsgi_option {
@@ -216,6 +221,24 @@ typedef struct uwsgi_worker_stats {
 /* A uwsgi signal handler (ABI 1.1): runs on a worker's signal thread, never on a request
  * thread; ctx is what the plugin registered it with. */
 typedef void (*uwsgi_signal_handler)(void *ctx, uint8_t sig);
+
+/* An extra process kind (ABI 1.1): processes the master forks besides its workers, respawns
+ * when they die, stops with the server and restarts on reload (mules, spoolers, a gateway's
+ * router). Registered with host->register_process during init or load_apps (in the master,
+ * before fork); the core copies it. In the child: the listening sockets are closed, a signal
+ * thread runs the uwsgi signal handlers sent to the process (targets NAME: one of them, NAMEs:
+ * each, NAMEN: the Nth), post_fork hooks run, then run(ctx, index) with index 1..count; its
+ * return value is the exit code. SIGTERM/SIGINT/SIGHUP/SIGQUIT from the master (shutdown,
+ * reload) call stop(ctx) on another thread when given (run should then return soon; the master
+ * kills it after --reload-mercy), else the process exits at once. */
+typedef struct uwsgi_process_kind {
+    uint32_t struct_size;
+    int32_t count;    /* processes of this kind, >= 1 */
+    const char *name; /* letters, digits, '-' and '_'; not "worker..." nor an existing kind */
+    int (*run)(void *ctx, int32_t index);
+    void (*stop)(void *ctx); /* optional */
+    void *ctx;
+} uwsgi_process_kind;
 
 /* The table of core services handed to every plugin's init(). Append-only. */
 typedef struct uwsgi_host {
@@ -329,7 +352,8 @@ typedef struct uwsgi_host {
 
     /* uWSGI signals 0..255 (need a master: UWSGI_ERROR otherwise, logged). A handler registered
      * before fork (init, load_apps) is every worker's; after fork only the registering
-     * worker's. Targets: "" or "worker" (one worker), "workerN", "workers", "active-workers".
+     * worker's. Targets: "" or "worker" (one worker), "workerN", "workers", "active-workers",
+     * and for each extra process kind NAME (e.g. "mule"): "NAME", "NAMEN", "NAMEs".
      * The master cannot register a number twice. Raised signals go through the master to the
      * target; timers (interval in ms; iterations 0 = for ever), cron entries (uWSGI's fields:
      * N, -1 any, -N every N) and file monitors (inotify; the path must exist) are raised by
@@ -344,6 +368,13 @@ typedef struct uwsgi_host {
     int (*add_cron)(uint8_t sig, int32_t minute, int32_t hour, int32_t day, int32_t month,
                     int32_t weekday);
     int (*add_file_monitor)(uint8_t sig, const char *path);
+
+    /* ABI 1.1: extra processes (uwsgi_process_kind above). register_process: UWSGI_OK, or
+     * UWSGI_ERROR (logged) without a master, after fork, for a bad or taken name or count.
+     * process_kind: the kind of the calling process and its index (1..count) in *index, or
+     * NULL in the master and in workers. */
+    int (*register_process)(const uwsgi_process_kind *kind);
+    const char *(*process_kind)(int32_t *index);
 } uwsgi_host;
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */
