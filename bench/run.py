@@ -362,6 +362,7 @@ def main():
 KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profile)",
                  "## Behind nginx: realistic pages (bench/run.py --deploy)",
                  "## Cache (bench/cache_bench.py)", STATIC_SECTION,
+                 "## Mule messages (bench/mule_bench.py)",
                  "## Embedded PyPy against the pypy3 binary",
                  "## Scale-out behind one nginx (bench/scaleout_bench.py)")
 

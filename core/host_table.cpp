@@ -4,6 +4,7 @@
 #include "connection.hpp"
 #include "extra_processes.hpp"
 #include "lifecycle.hpp"
+#include "mules.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
@@ -191,6 +192,7 @@ int setting(const char *name, int64_t *value) {
     else if (n == "harakiri") *value = s.harakiri;
     else if (n == "max-requests") *value = s.max_requests;
     else if (n == "listen") *value = s.listen_backlog;
+    else if (n == "mules") *value = mule_count();
     else return UWSGI_ERROR;
     return UWSGI_OK;
 }
@@ -273,6 +275,9 @@ const uwsgi_host &host_table() {
         h.add_file_monitor = signal_add_file_monitor;
         h.register_process = register_process_kind;
         h.process_kind = current_process_kind;
+        h.mule_msg = mule_msg;
+        h.mule_get_msg = mule_get_msg;
+        h.in_farm = in_farm;
         return h;
     }();
     return table;

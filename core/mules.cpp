@@ -1,45 +1,271 @@
 #include "mules.hpp"
 
 #include "extra_processes.hpp"
+#include "runtime.hpp"
+
+#include <uwsgi/plugin.h>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <poll.h>
+#include <stdexcept>
 #include <string>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
 namespace core {
 namespace {
 
-std::vector<std::string> g_specs;  // per mule id - 1: its --mule value ("" signal-only)
+// A message queue: a SOCK_SEQPACKET socketpair made before fork (as uWSGI's), so every process
+// can write [0] and the mules read [1]; one packet is one message, the queue bounded by the
+// buffers' bytes (a datagram socketpair would hold only net.unix.max_dgram_qlen messages).
+struct Queue {
+    int fds[2] = {-1, -1};
+};
 
-// A signal-only mule: its signal thread runs the handlers; the main thread only waits.
+struct Farm {
+    std::string name;
+    std::vector<int> mules;  // ids
+    Queue queue;
+};
+
+std::vector<std::string> g_specs;  // per mule id - 1: its --mule value ("" signal-only)
+std::vector<Queue> g_queues;       // per mule id - 1
+Queue g_shared_queue;              // read by the first free mule
+std::vector<Farm> g_farms;
+size_t g_msg_size = 65536;         // --mule-msg-size: the largest message
+size_t g_recv_size = 65536;        // --mule-msg-recv-size: a signal-only mule's buffer
+
+void make_queue(Queue &q) {
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, q.fds) != 0)
+        throw std::runtime_error(std::string("cannot create a mule message queue: ") +
+                                 strerror(errno));
+    int size = int(g_msg_size);
+    for (int fd : q.fds) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+}
+
+int my_mule_id() {
+    const Runtime &rt = runtime();
+    return rt.process_kind == "mule" ? rt.process_index : 0;
+}
+
+bool farm_has(const Farm &f, int id) {
+    for (int m : f.mules)
+        if (m == id) return true;
+    return false;
+}
+
+// The queues mule `id` reads: its own and the shared one, then its farms' when `farms`, or
+// only its farms' when `farms_only`.
+std::vector<pollfd> queues_of(int id, bool farms, bool farms_only) {
+    std::vector<pollfd> fds;
+    if (!farms_only) {
+        fds.push_back({g_queues[size_t(id - 1)].fds[1], POLLIN, 0});
+        fds.push_back({g_shared_queue.fds[1], POLLIN, 0});
+    }
+    if (farms || farms_only)
+        for (auto &f : g_farms)
+            if (farm_has(f, id)) fds.push_back({f.queue.fds[1], POLLIN, 0});
+    return fds;
+}
+
+// The next message of any of `fds`: tried at once (a busy queue costs no poll), else waited
+// for. Its size is read first, so a message over the buffer stays queued (uWSGI cuts it).
+int64_t receive(std::vector<pollfd> &fds, void *buf, size_t len, int timeout_ms) {
+    for (;;) {
+        for (auto &p : fds) {
+            ssize_t size = recv(p.fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+            if (size < 0) continue;  // empty, or another mule took it
+            if (size_t(size) > len) {
+                spdlog::error("mule {}: a message of {} bytes is over the buffer of {} bytes; it "
+                              "stays queued (pass a larger buffer_size)",
+                              my_mule_id(), size, len);
+                return UWSGI_ELIMIT;
+            }
+            ssize_t got = recv(p.fd, buf, len, MSG_DONTWAIT);
+            if (got >= 0) return got;
+        }
+        int n = poll(fds.data(), fds.size(), timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return UWSGI_ERROR;
+        if (n == 0) return UWSGI_EPEER;  // timed out
+    }
+}
+
+// A plugin built for ABI 1.0 has no mule hooks: its descriptor ends before them.
+bool has_mule_hooks(const uwsgi_plugin *d) {
+    return d->struct_size >= offsetof(uwsgi_plugin, mule_msg) + sizeof(void *);
+}
+
+// What a language plugin may do with a mule: run its program, or take its messages.
+bool run_program(const std::string &spec) {
+    for (auto *p : runtime().registry.active())
+        if (has_mule_hooks(p->desc) && p->desc->mule && p->desc->mule(spec.c_str()) == 1)
+            return true;
+    return false;
+}
+
+void dispatch(int id, const char *msg, size_t len) {
+    for (auto *p : runtime().registry.active())
+        if (has_mule_hooks(p->desc) && p->desc->mule_msg && p->desc->mule_msg(msg, len) == 1)
+            return;
+    spdlog::info("mule {} received a {} bytes message (no plugin takes mule messages)", id, len);
+}
+
 int run_mule(void *, int32_t id) {
-    spdlog::info("mule {} ready (signal-only)", id);
-    for (;;) pause();
+    const std::string &spec = g_specs[size_t(id - 1)];
+    if (!spec.empty() && run_program(spec)) {
+        spdlog::info("mule {}: {} returned; the master starts it again", id, spec);
+        return 1;
+    }
+    // signal-only: its signal thread runs the handlers; messages go to the plugins' mule_msg
+    // never smaller than the largest message mule_msg lets through, so none is stuck queued
+    std::vector<char> buf(std::max(g_recv_size, g_msg_size));
+    std::vector<pollfd> fds = queues_of(id, true, false);
+    for (;;) {
+        int64_t n = receive(fds, buf.data(), buf.size(), -1);
+        if (n >= 0) dispatch(id, buf.data(), size_t(n));
+    }
+}
+
+size_t size_option(const Config &c, const char *name) {
+    const std::string *v = c.get(name);
+    if (!v) return 65536;
+    size_t n = 0;
+    try {
+        n = std::stoul(*v);
+    } catch (const std::exception &) {
+    }
+    if (n < 1 || n > 64 * 1024 * 1024)
+        throw ConfigError("--" + std::string(name) + " " + *v + ": give a size in bytes, 1.." +
+                          std::to_string(64 * 1024 * 1024));
+    return n;
+}
+
+void parse_farm(const std::string &spec) {
+    size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0)
+        throw ConfigError("--farm " + spec + ": give NAME:MULE[,MULE...] (mule ids 1.." +
+                          std::to_string(g_specs.size()) + ")");
+    Farm f{spec.substr(0, colon), {}, {}};
+    size_t at = colon + 1;
+    while (at <= spec.size()) {
+        size_t comma = spec.find(',', at);
+        std::string id = spec.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        int n = 0;
+        if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos && id.size() < 6)
+            n = std::stoi(id);
+        if (n < 1 || n > int(g_specs.size()))
+            throw ConfigError("--farm " + spec + ": no mule " + id + " (mules are 1.." +
+                              std::to_string(g_specs.size()) + "; add them with --mule/--mules)");
+        f.mules.push_back(n);
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+    }
+    for (auto &other : g_farms)
+        if (other.name == f.name) throw ConfigError("--farm " + spec + ": farm " + f.name + " is given twice");
+    g_farms.push_back(std::move(f));
 }
 
 }  // namespace
 
 void register_mules(const Config &c) {
-    for (auto &spec : c.all("mule")) g_specs.push_back(spec);
-    if (const std::string *n = c.get("mules")) {
-        int count = 0;
-        try {
-            count = std::stoi(*n);
-        } catch (const std::exception &) {
-            count = -1;
-        }
+    // mule ids in option order, each --mules N adding N (as uWSGI numbers them)
+    for (auto &[key, value] : c.entries()) {
+        if (key == "mule") g_specs.push_back(value);
+        if (key != "mules") continue;
+        int count = -1;
+        if (!value.empty() && value.size() < 5 &&
+            value.find_first_not_of("0123456789") == std::string::npos)
+            count = std::stoi(value);
         if (count < 0 || count > 1000)
-            throw ConfigError("--mules " + *n + ": give a number of mules, 0..1000");
-        for (int i = 0; i < count; ++i) g_specs.emplace_back();
+            throw ConfigError("--mules " + value + ": give a number of mules, 0..1000");
+        g_specs.insert(g_specs.end(), size_t(count), std::string());
     }
+    for (auto &spec : c.all("farm")) parse_farm(spec);
     if (g_specs.empty()) return;
+    g_msg_size = size_option(c, "mule-msg-size");
+    g_recv_size = size_option(c, "mule-msg-recv-size");
+    g_queues.resize(g_specs.size());
+    for (auto &q : g_queues) make_queue(q);
+    make_queue(g_shared_queue);
+    for (auto &f : g_farms) {
+        make_queue(f.queue);
+        std::string ids;
+        for (int m : f.mules) ids += (ids.empty() ? "" : ",") + std::to_string(m);
+        spdlog::info("farm {}: mules {}", f.name, ids);
+    }
     static uwsgi_process_kind kind{sizeof(uwsgi_process_kind), 0, "mule", run_mule, nullptr,
                                    nullptr};
     kind.count = int32_t(g_specs.size());
     if (register_process_kind(&kind) != UWSGI_OK)
         throw ConfigError("cannot start the mules; see the message above");
+}
+
+int mule_count() { return int(g_specs.size()); }
+
+int mule_msg(const void *msg, size_t len, int32_t mule_id, const char *farm) {
+    int fd = -1;
+    std::string to;
+    if (farm) {
+        for (auto &f : g_farms)
+            if (f.name == farm) fd = f.queue.fds[0];
+        to = std::string("farm ") + farm;
+        if (fd < 0) {
+            spdlog::error("mule_msg: no farm {} (add it with --farm NAME:MULE[,MULE...])", farm);
+            return UWSGI_ERROR;
+        }
+    } else if (mule_id < 0 || mule_id > mule_count() || g_specs.empty()) {
+        spdlog::error("mule_msg: no mule {} (this server has {} mule(s))", mule_id, mule_count());
+        return UWSGI_ERROR;
+    } else {
+        fd = mule_id == 0 ? g_shared_queue.fds[0] : g_queues[size_t(mule_id - 1)].fds[0];
+        to = mule_id == 0 ? "the mules" : "mule " + std::to_string(mule_id);
+    }
+    if (len > g_msg_size) {
+        spdlog::error("mule_msg: a message of {} bytes to {} is over --mule-msg-size {}", len, to,
+                      g_msg_size);
+        return UWSGI_ELIMIT;
+    }
+    if (send(fd, msg, len, 0) == ssize_t(len)) return UWSGI_OK;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EMSGSIZE || errno == ENOBUFS) {
+        spdlog::error("mule_msg: the queue of {} is full ({} bytes, --mule-msg-size); the "
+                      "message of {} bytes is dropped",
+                      to, g_msg_size, len);
+        return UWSGI_ELIMIT;
+    }
+    spdlog::error("mule_msg to {}: {}", to, strerror(errno));
+    return UWSGI_ERROR;
+}
+
+int64_t mule_get_msg(void *buf, size_t len, int32_t flags, int32_t timeout_ms) {
+    int id = my_mule_id();
+    if (id == 0) {
+        spdlog::error("mule_get_msg: only a mule receives mule messages");
+        return UWSGI_ERROR;
+    }
+    std::vector<pollfd> fds =
+        queues_of(id, flags & UWSGI_MULE_FARMS, flags & UWSGI_MULE_FARMS_ONLY);
+    if (fds.empty()) {
+        spdlog::error("mule {} belongs to no farm: farm_get_msg would wait for ever", id);
+        return UWSGI_ERROR;
+    }
+    return receive(fds, buf, len, timeout_ms < 0 ? -1 : timeout_ms);
+}
+
+int in_farm(const char *farm) {
+    int id = my_mule_id();
+    for (auto &f : g_farms)
+        if ((!farm || f.name == farm) && farm_has(f, id)) return 1;
+    return 0;
 }
 
 }  // namespace core

@@ -17,7 +17,7 @@ namespace core {
 // today's sizeof, so appending a field in 1.N keeps every 1.0..1.N-1 plugin loading.
 static constexpr size_t kDescriptorSizeForMinor[] = {
     offsetof(uwsgi_plugin, get_extension) + sizeof(void *),  // 1.0
-    offsetof(uwsgi_plugin, provides) + sizeof(void *),       // 1.1
+    offsetof(uwsgi_plugin, mule_msg) + sizeof(void *),       // 1.1
 };
 static constexpr size_t kProtocolSizeForMinor[] = {
     offsetof(uwsgi_protocol, sendfile) + sizeof(void *),  // 1.0

@@ -52,6 +52,11 @@ typedef struct uwsgi_pypy_api {
     int (*respond)(uwsgi_request *req, const char *status, size_t status_len, const char *blob,
                    const uint32_t *lens, size_t nheaders, const void *body, size_t body_len,
                    int32_t *failed_at);
+
+    /* filled by the script: mules. Run --mule=SPEC (1: a Python program, which returned; 0:
+     * not ours), and a message for a signal-only mule (1: a hook took it; 0: the app set none) */
+    int (*mule)(const char *spec);
+    int (*mule_msg)(const void *msg, size_t len);
 } uwsgi_pypy_api;
 
 #ifdef __cplusplus

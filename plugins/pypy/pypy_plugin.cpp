@@ -229,6 +229,12 @@ void plugin_shutdown() {
 
 // The request cannot run at all: nothing was sent, so failing lets the core answer a complete
 // 500 (an error started here and then reported would make the protocol cut the response).
+int plugin_mule(const char *spec) { return g_api.mule ? g_api.mule(spec) : 0; }
+
+int plugin_mule_msg(const void *msg, size_t len) {
+    return g_api.mule_msg ? g_api.mule_msg(msg, len) : 0;
+}
+
 int cannot_run(const char *why) {
     log_error(why);
     return UWSGI_ERROR;
@@ -253,6 +259,8 @@ const uwsgi_plugin kDescriptor = {
     .shutdown = plugin_shutdown,
     .modifier1 = 0,
     .request = plugin_request,
+    .mule = plugin_mule,
+    .mule_msg = plugin_mule_msg,
 };
 
 }  // namespace

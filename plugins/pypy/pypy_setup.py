@@ -1681,7 +1681,9 @@ def _add_websocket_api(m):
 
 
 # ---------------------------------------------------------------------------------------------
-# mules and farms (the core's "mule" kind of extra process, host->process_kind)
+# mules and farms (the core's "mule" kind of extra process: core/mules.cpp): uWSGI's mule_*
+# and farm_* functions with its conventions (plugins/python/uwsgi_pymodule.c), and the plugin's
+# mule hooks: a programmed mule's --mule=SPEC, and messages for a signal-only mule.
 
 
 def _mule_id():
@@ -1691,8 +1693,135 @@ def _mule_id():
     return index[0] if kind != ffi.NULL and ffi.string(kind) == b"mule" else 0
 
 
+def _mule_count():
+    """The number of mules: fixed for the life of the server, so asked once."""
+    if state.mule_count is None:
+        state.mule_count = _setting("mules")
+    return state.mule_count
+
+
+def _mule_msg(message, mule=None):
+    """uwsgi.mule_msg(msg[, mule_id | farm]): True when queued, False when the queue is full or
+    the message is over --mule-msg-size (the core logs which), as uWSGI."""
+    message = _b(message, "message")
+    count = _mule_count()
+    if count < 1:
+        raise ValueError("no mule configured (add --mule or --mules N)")
+    if mule is None:
+        rc = host.mule_msg(message, len(message), 0, ffi.NULL)
+    elif isinstance(mule, (str, bytes)):
+        rc = host.mule_msg(message, len(message), 0, _b(mule, "farm"))
+        if rc == UWSGI_ERROR:
+            raise ValueError("unknown farm %r (add it with --farm NAME:MULE[,MULE...])" % mule)
+    elif isinstance(mule, int) and not isinstance(mule, bool):
+        # uWSGI 2.0 checks `id < 0 && id > count`, never true: a wrong id there writes past
+        # its table of mules. Here it is refused.
+        if mule < 0 or mule > count:
+            raise ValueError("invalid mule number %d: this server has mules 1..%d (0: any)"
+                             % (mule, count))
+        rc = host.mule_msg(message, len(message), mule, ffi.NULL)
+    else:
+        raise ValueError("invalid mule: give a mule id (int) or a farm name (str)")
+    return rc == UWSGI_OK
+
+
+def _receive(flags, buffer_size, timeout, what):
+    if _mule_id() == 0:
+        raise ValueError("you can receive %s messages only in a mule" % what)
+    if buffer_size < 1:
+        raise ValueError("buffer_size must be positive")
+    # one buffer per thread and size: ffi.new zeroes it, 64 KiB per message otherwise
+    buffers = _mule_tls.__dict__.setdefault("buffers", {})
+    buf = buffers.get(buffer_size)
+    if buf is None:
+        buf = buffers[buffer_size] = ffi.new("char[]", buffer_size)
+    ms = -1 if timeout is None or timeout < 0 else int(timeout * 1000)
+    n = host.mule_get_msg(buf, buffer_size, flags, ms)
+    if n == UWSGI_ELIMIT:
+        raise ValueError("the next %s message is over buffer_size=%d bytes (it stays queued; "
+                         "the log says its size): pass a larger buffer_size" % (what, buffer_size))
+    if n < 0:
+        return None  # timed out
+    return ffi.buffer(buf, n)[:]
+
+
+def _mule_get_msg(signals=True, farms=True, buffer_size=65536, timeout=-1):
+    """uwsgi.mule_get_msg(): the next message for this mule (its own queue, the shared one and,
+    with farms, its farms'), None after `timeout` seconds. Signals are handled by the mule's
+    signal thread whatever `signals` says (uWSGI handles them only inside this call)."""
+    flags = UWSGI_MULE_FARMS if farms else 0  # noqa: F821
+    return _receive(flags, buffer_size, timeout, "mule")
+
+
+def _farm_get_msg():
+    """uwsgi.farm_get_msg(): the next message for one of this mule's farms."""
+    return _receive(UWSGI_MULE_FARMS_ONLY, 65536, -1, "farm")  # noqa: F821
+
+
+def _farm_msg(farm, message):
+    """uwsgi.farm_msg(farm, msg): queues msg for the first free mule of the farm. uWSGI says
+    nothing of an unknown farm; here it is a ValueError."""
+    message = _b(message, "message")
+    rc = host.mule_msg(message, len(message), 0, _b(farm, "farm"))
+    if rc == UWSGI_ERROR:
+        raise ValueError("unknown farm %r (add it with --farm NAME:MULE[,MULE...])" % farm)
+    return None
+
+
+def _in_farm(name=None):
+    """uwsgi.in_farm([name]): True when this mule belongs to farm `name` (any farm without
+    one), else None (as uWSGI)."""
+    return True if host.in_farm(_b(name, "farm") if name else ffi.NULL) == 1 else None
+
+
+def _install_mule_msg_hook(func):
+    state.mule_msg_extra_hooks.append(func)
+
+
+def _mule_program(spec):
+    """--mule=SPEC in this mule: a .py file runs as __main__, MODULE:FUNCTION is imported and
+    called (as uWSGI's CPython plugin); 1 when SPEC was ours, 0 for a signal-only mule."""
+    spec = ffi.string(spec).decode("utf-8", "surrogateescape")
+    if spec.endswith(".py"):
+        run_file(spec)
+        return 1
+    if ":" in spec:
+        mod_name, _, fn = spec.partition(":")
+        getattr(importlib.import_module(mod_name), fn)()
+        return 1
+    return 0
+
+
+def _mule_message(msg, length):
+    """A message for a signal-only mule: uwsgi.mule_msg_hook, then every hook installed with
+    install_mule_msg_hook; 0 (not handled: the core logs it) when there is none."""
+    hooks = [h for h in [getattr(state.uwsgi, "mule_msg_hook", None)] if h is not None]
+    hooks += state.mule_msg_extra_hooks
+    if not hooks:
+        return 0
+    message = ffi.buffer(msg, length)[:]
+    for hook in hooks:
+        try:
+            hook(message)
+        except BaseException:
+            log_exception("mule %d: the message hook %r raised:" % (_mule_id(), hook))
+    return 1
+
+
+state.mule_msg_extra_hooks = []
+state.mule_count = None
+_mule_tls = threading.local()
+
+
 def _add_mule_functions(m):
     m.mule_id = _mule_id
+    m.mule_msg = _mule_msg
+    m.mule_get_msg = _mule_get_msg
+    m.farm_msg = _farm_msg
+    m.farm_get_msg = _farm_get_msg
+    m.in_farm = _in_farm
+    m.install_mule_msg_hook = _install_mule_msg_hook
+    m.mule_msg_hook = None
 
 
 def _setup():
@@ -1726,11 +1855,18 @@ def _setup():
     request = ffi.callback("int(uwsgi_request *)", guard(_handle, "request", UWSGI_ERROR),
                            error=UWSGI_ERROR)
     atexit = ffi.callback("void(void)", guard(lambda: _call_hook("atexit"), "atexit", None))
-    state.callbacks.extend([load_apps, post_fork, request, atexit])
+    # typed by the api's own fields: the pre-parsed ffi's small parser reads no `const T *)`
+    mule = ffi.callback(ffi.typeof(api.mule), guard(_mule_program, "the mule's program", 1),
+                        error=1)
+    mule_msg = ffi.callback(ffi.typeof(api.mule_msg),
+                            guard(_mule_message, "the mule message hook", 1), error=1)
+    state.callbacks.extend([load_apps, post_fork, request, atexit, mule, mule_msg])
     api.load_apps = load_apps
     api.post_fork = post_fork
     api.request = request
     api.atexit = atexit
+    api.mule = mule
+    api.mule_msg = mule_msg
 
 
 try:

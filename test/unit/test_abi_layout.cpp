@@ -113,7 +113,7 @@ TEST_CASE("uwsgi_host") {
 }
 
 TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
-    CHECK(sizeof(uwsgi_host) == 504);
+    CHECK(sizeof(uwsgi_host) == 528);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
     CHECK(offsetof(uwsgi_host, total_requests) == 304);
@@ -141,6 +141,11 @@ TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
     CHECK(offsetof(uwsgi_host, add_file_monitor) == 480);
     CHECK(offsetof(uwsgi_host, register_process) == 488);
     CHECK(offsetof(uwsgi_host, process_kind) == 496);
+    CHECK(offsetof(uwsgi_host, mule_msg) == 504);
+    CHECK(offsetof(uwsgi_host, mule_get_msg) == 512);
+    CHECK(offsetof(uwsgi_host, in_farm) == 520);
+    CHECK(UWSGI_MULE_FARMS == 2u);
+    CHECK(UWSGI_MULE_FARMS_ONLY == 4u);
 }
 
 TEST_CASE("uwsgi_process_kind (ABI 1.1)") {
@@ -247,6 +252,8 @@ TEST_CASE("uwsgi.cache/1") {
 }
 
 TEST_CASE("uwsgi_plugin: the ABI 1.1 fields") {
-    CHECK(sizeof(uwsgi_plugin) == 144);
+    CHECK(sizeof(uwsgi_plugin) == 160);
     CHECK(offsetof(uwsgi_plugin, provides) == 136);
+    CHECK(offsetof(uwsgi_plugin, mule) == 144);
+    CHECK(offsetof(uwsgi_plugin, mule_msg) == 152);
 }

@@ -33,7 +33,8 @@
  *                    req_set/get_logvar, user locks; WebSockets (ws_handshake, ws_recv,
  *                    ws_send: RFC 6455 in the core for every plugin); uwsgi signals
  *                    (register, raise, wait, timers, cron, file monitors); extra processes
-                    the master supervises (register_process, process_kind).
+                    the master supervises (register_process, process_kind); mules (mule_msg,
+                    mule_get_msg, in_farm; descriptor hooks mule and mule_msg).
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
  *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
@@ -74,6 +75,8 @@
  *                   per-connection state is never used by two threads at once
  *     shutdown      in each worker after its threads stopped, and in the master before exit
  *                   or reload
+ *     mule, mule_msg
+ *                   in a mule, on its main thread (ABI 1.1)
  *   Host functions may be called from any of these; reload/stop only signal.
  *
  *   Return conventions:
@@ -302,7 +305,8 @@ typedef struct uwsgi_host {
     /* ABI 1.1: the core's effective value of a setting, after defaults, bounds and size suffixes,
      * so plugins never re-parse core options. Names (units): "buffer-size" (bytes), "max-vars",
      * "limit-post" (bytes, 0 unlimited), "socket-timeout" (seconds), "processes", "threads",
-     * "harakiri" (seconds, 0 off), "max-requests" (0 unlimited), "listen". UWSGI_OK with *value
+     * "harakiri" (seconds, 0 off), "max-requests" (0 unlimited), "listen", "mules" (ABI 1.1,
+     * the number of mules). UWSGI_OK with *value
      * set, or UWSGI_ERROR for an unknown name. */
     int (*setting)(const char *name, int64_t *value); /* ABI 1.1 */
 
@@ -375,7 +379,24 @@ typedef struct uwsgi_host {
      * NULL in the master and in workers. */
     int (*register_process)(const uwsgi_process_kind *kind);
     const char *(*process_kind)(int32_t *index);
+
+    /* ABI 1.1: mules (--mule, --mules, --farm NAME:ID,...; host->setting("mules") is their
+     * number). mule_msg queues one message: for mule `mule_id` (1..N), for the first free
+     * mule (mule_id 0, farm NULL), or for the first free mule of `farm`. UWSGI_OK; UWSGI_ERROR
+     * for no such mule or farm; UWSGI_ELIMIT when the message is over --mule-msg-size or the
+     * queue is full (both logged). mule_get_msg, in a mule only: waits at most timeout_ms (-1:
+     * no limit) for the next message of this mule's own queue and the shared one, plus its
+     * farms' with UWSGI_MULE_FARMS, or only its farms' with UWSGI_MULE_FARMS_ONLY; returns its
+     * length (copied into buf), UWSGI_EPEER after the timeout, UWSGI_ELIMIT when it is longer
+     * than len (it stays queued; logged with its size), UWSGI_ERROR outside a mule. in_farm: 1
+     * when the calling mule belongs to `farm` (NULL: to any farm), else 0. */
+    int (*mule_msg)(const void *msg, size_t len, int32_t mule_id, const char *farm);
+    int64_t (*mule_get_msg)(void *buf, size_t len, int32_t flags, int32_t timeout_ms);
+    int (*in_farm)(const char *farm);
 } uwsgi_host;
+
+#define UWSGI_MULE_FARMS 2u      /* mule_get_msg flags (ABI 1.1) */
+#define UWSGI_MULE_FARMS_ONLY 4u
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */
 typedef struct uwsgi_plugin {
@@ -410,6 +431,12 @@ typedef struct uwsgi_plugin {
      * When another plugin asks host->get_extension for one of them, the core activates this
      * plugin (init included) if it is installed but was not activated. */
     const char *provides;
+    /* Mules (ABI 1.1), both optional, run in a mule process. mule: run --mule=SPEC; 1 when
+     * SPEC is this plugin's (e.g. a .py file), and returning ends the mule (the master starts
+     * it again); 0 when it is not. A mule no plugin takes is signal-only: its messages go to
+     * mule_msg (1: handled; when none handles one the core logs its size). */
+    int (*mule)(const char *spec);
+    int (*mule_msg)(const void *msg, size_t len);
 } uwsgi_plugin;
 
 typedef const uwsgi_plugin *(*uwsgi_plugin_entry_fn)(void);
