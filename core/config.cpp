@@ -36,6 +36,12 @@ std::string Config::origin_of(const std::string &name) const {
     return e && !e->origins.empty() ? e->origins.back() : std::string();
 }
 
+const std::vector<std::string> &Config::origins(const std::string &name) const {
+    static const std::vector<std::string> none;
+    const Entry *e = find(name);
+    return e ? e->origins : none;
+}
+
 const std::string *Config::get(const std::string &name) const {
     const Entry *e = find(name);
     return e && !e->values.empty() ? &e->values.back() : nullptr;

@@ -30,6 +30,7 @@ public:
     // with none is an error naming the option and where it was set.
     int64_t number(const std::string &name, int64_t fallback) const;
     std::string origin_of(const std::string &name) const;  // of the last value
+    const std::vector<std::string> &origins(const std::string &name) const;  // one per value
 
     // Every key = value of every source in order, known options or not (--show-config).
     void add_entry(const std::string &key, const std::string &value) {

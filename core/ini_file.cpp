@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <glob.h>
+#include <regex>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +34,45 @@ std::string replace_all(std::string s, const std::string &from, const std::strin
 
 bool is_end(const std::string &key) {
     return key == "endif" || key == "end-if" || key == "end";
+}
+
+bool is_end_for(const std::string &key) { return key == "endfor" || key == "end-for"; }
+
+bool is_loop(const std::string &key) {
+    return key == "for" || key == "for-times" || key == "for-glob" || key == "for-readline";
+}
+
+// The items of uWSGI's loops: `for` splits on spaces, `for-times N` counts 1..N, `for-glob`
+// expands a pattern (itself when nothing matches, as uWSGI's GLOB_NOCHECK), `for-readline`
+// gives a file's lines.
+std::vector<std::string> loop_items(const std::string &key, const std::string &arg) {
+    std::vector<std::string> items;
+    if (key == "for") {
+        std::istringstream in(arg);
+        for (std::string item; in >> item;) items.push_back(item);
+    } else if (key == "for-times") {
+        char *end = nullptr;
+        long n = std::strtol(arg.c_str(), &end, 10);
+        if (end == arg.c_str() || n < 0 || n > 100000)
+            throw ConfigError(fmt::format("for-times = {}: give a whole number of turns", arg));
+        for (long i = 1; i <= n; ++i) items.push_back(std::to_string(i));
+    } else if (key == "for-glob") {
+        glob_t g{};
+        if (glob(arg.c_str(), GLOB_MARK | GLOB_NOCHECK, nullptr, &g) == 0)
+            for (size_t i = 0; i < g.gl_pathc; ++i) items.emplace_back(g.gl_pathv[i]);
+        globfree(&g);
+    } else {
+        std::ifstream in(arg);
+        if (!in) throw ConfigError(fmt::format("for-readline = {}: cannot read the file", arg));
+        for (std::string line; std::getline(in, line);) items.push_back(line);
+    }
+    return items;
+}
+
+std::string host_name() {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    return host;
 }
 
 bool stat_is(const std::string &path, mode_t type) {
@@ -105,35 +146,79 @@ bool IniReader::condition(const std::string &key, const std::string &arg,
         holds = access(arg.c_str(), F_OK) == 0;
     } else if (what == "file") {
         holds = stat_is(arg, S_IFREG);
-    } else if (what == "dir") {
+    } else if (what == "dir" || what == "directory") {
         holds = stat_is(arg, S_IFDIR);
+    } else if (what == "hostname") {
+        holds = host_name() == arg;
+    } else if (what == "hostname-match") {
+        try {
+            holds = std::regex_search(host_name(), std::regex(arg));
+        } catch (const std::regex_error &e) {
+            throw ConfigError(fmt::format("{} = {}: not a regular expression ({})", key, arg,
+                                          e.what()));
+        }
+    } else if (what == "reload") {
+        // started by a reload: this image inherited the listening sockets
+        holds = getenv("UWSGI_INHERITED_SOCKETS") != nullptr;
     } else {
-        throw ConfigError(fmt::format("unknown condition '{}' (known: if-env, if-not-env, "
-                                      "if-opt, if-not-opt, if-exists, if-not-exists, if-file, "
-                                      "if-not-file, if-dir, if-not-dir)",
+        throw ConfigError(fmt::format("unknown condition '{}' (known: if-env, if-opt, "
+                                      "if-exists, if-file, if-dir, if-hostname, "
+                                      "if-hostname-match, if-reload and their if-not-*)",
                                       key));
     }
     return holds != negate;
 }
 
+void IniReader::collect(const std::string &key, const std::string &value,
+                        const std::string &where, const std::string &path,
+                        std::vector<Block> &blocks) {
+    Block &loop = blocks.back();
+    // uWSGI's end/endif close a loop too; only the loop's own end finishes it
+    bool closes = is_end_for(key) || is_end(key);
+    if (!closes || loop.depth > 0) {
+        if (is_loop(key) || key.rfind("if-", 0) == 0) ++loop.depth;
+        if (closes) --loop.depth;
+        loop.body.push_back({key, value, where});
+        return;
+    }
+    Block done = std::move(loop);
+    blocks.pop_back();
+    if (!done.active) return;
+    for (auto &item : done.items)
+        for (auto &l : done.body)
+            apply(l.key, replace_all(l.value, "%(_)", item), l.where, path, blocks);
+}
+
 void IniReader::apply(const std::string &key, std::string value, const std::string &where,
                       const std::string &path, std::vector<Block> &blocks) {
+    if (!blocks.empty() && blocks.back().is_loop) return collect(key, value, where, path, blocks);
     bool active = blocks.empty() || blocks.back().active;
 
-    if (key.rfind("if-", 0) == 0) {
+    bool loop = is_loop(key);
+    if (loop || key.rfind("if-", 0) == 0) {
         std::string data;
         bool holds = false;
+        Block block;
+        block.origin = fmt::format("{} ({} = {})", where, key, value);
         if (active) {
             std::string arg = resolve_value(value, out_, where, key);
             try {
-                holds = condition(key, arg, data);
+                if (loop)
+                    block.items = loop_items(key, arg);
+                else
+                    holds = condition(key, arg, data);
             } catch (const ConfigError &e) {
                 throw ConfigError(fmt::format("{}: {}", where, e.what()));
             }
         }
-        blocks.push_back({active && holds, data, fmt::format("{} ({} = {})", where, key, value)});
+        block.active = active && (loop || holds);
+        block.data = data;
+        block.is_loop = loop;
+        blocks.push_back(std::move(block));
         return;
     }
+    if (is_end_for(key))
+        throw ConfigError(fmt::format("{}: '{}' without a for before it", where, key));
     if (key == "else") {
         if (blocks.empty()) throw ConfigError(fmt::format("{}: 'else' without an if-*", where));
         bool outer = blocks.size() < 2 || blocks[blocks.size() - 2].active;
@@ -214,8 +299,9 @@ void IniReader::read(std::istream &in, const std::string &path, const std::strin
     std::vector<Block> blocks;
     for (auto &l : lines) apply(l.key, l.value, fmt::format("{}:{}", path, l.line), path, blocks);
     if (!blocks.empty())
-        throw ConfigError(fmt::format("{}: no endif before the end of the section",
-                                      blocks.back().origin));
+        throw ConfigError(fmt::format("{}: no {} before the end of the section",
+                                      blocks.back().origin,
+                                      blocks.back().is_loop ? "endfor" : "endif"));
     reading_.pop_back();
 }
 

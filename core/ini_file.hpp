@@ -1,8 +1,8 @@
 // uWSGI config files (ini, and XML / YAML through config_formats.hpp), read as uWSGI 2.0 reads
 // them: "FILE[:section]" (section "uwsgi" by
 // default, ":section" alone means the file being read), magic variables substituted in the text
-// (magic_vars.hpp), `if-*`/`else`/`endif` blocks, and include keys (`ini = other.ini[:section]`)
-// read in place. Every key is kept, known option or not: unknown keys serve as placeholders.
+// (magic_vars.hpp), `if-*`/`else`/`endif` blocks, `for*`/`endfor` loops, and include keys
+// (`ini = other.ini[:section]`) read in place. Every key is kept, known option or not: unknown keys serve as placeholders.
 #pragma once
 
 #include "config_entry.hpp"
@@ -33,15 +33,27 @@ public:
               const std::string &format);
 
 private:
+    struct Line {
+        std::string key, value, where;
+    };
     struct Block {
-        bool active;
+        bool active = false;
         std::string data;    // what %(_) means inside the block
-        std::string origin;  // where the if-* was, for "no endif" errors
+        std::string origin;  // where the if-* / for was, for "no endif" errors
+        // A for-block (`for`, `for-times`, `for-glob`, `for-readline`) collects its lines until
+        // its endfor, then replays them once per item with %(_) as the item.
+        bool is_loop = false;
+        std::vector<std::string> items;
+        std::vector<Line> body;
+        int depth = 0;  // blocks opened inside the body and not closed yet
     };
     // One key = value of the section: logic, %(_), includes, else an entry.
     void apply(const std::string &key, std::string value, const std::string &where,
                const std::string &path, std::vector<Block> &blocks);
     bool condition(const std::string &key, const std::string &arg, std::string &data) const;
+    // Collects a line into the innermost for-block; at its endfor, replays the body per item.
+    void collect(const std::string &key, const std::string &value, const std::string &where,
+                 const std::string &path, std::vector<Block> &blocks);
 
     ConfigEntries &out_;
     std::function<bool(const std::string &)> is_include_;

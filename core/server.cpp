@@ -99,22 +99,34 @@ bool is_cpython_plugin_name(const std::string &name) {
 
 // Plugins named with --plugin, plus the owner of every option used. A config written for the
 // CPython plugin names it; without such a plugin installed, pypy (whose options take the
-// CPython plugin's names as aliases) serves it instead.
-std::vector<std::string> plugins_to_activate(const Runtime &rt) {
+// CPython plugin's names as aliases) serves it instead. Another plugin that is not installed:
+// named in a file (or UWSGI_PLUGINS), a warning and start-up goes on, as uWSGI does; named on
+// the command line, an error (uWSGI warns there too and starts without it: an explicit request
+// it cannot honour deserves a stop).
+std::vector<std::string> plugins_to_activate(const Runtime &rt, const std::string &searched) {
     std::vector<std::string> names;
-    for (auto &p : split_list(rt.config.all("plugin"))) {
-        std::string name = p;
-        if (p.find('/') != std::string::npos)
-            for (auto &lp : rt.registry.installed())
-                if (lp.path == p) name = lp.desc->name;
-        if (is_cpython_plugin_name(name) && !rt.registry.find(name) && rt.registry.find("pypy")) {
-            spdlog::info("plugin {} (uWSGI's CPython plugin) is not installed: the pypy plugin "
-                         "serves the app instead, with the same options",
-                         name);
-            name = "pypy";
+    const std::vector<std::string> &values = rt.config.all("plugin");
+    const std::vector<std::string> &origins = rt.config.origins("plugin");
+    for (size_t i = 0; i < values.size(); ++i)
+        for (auto &p : split_list({values[i]})) {
+            std::string name = p;
+            if (p.find('/') != std::string::npos)
+                for (auto &lp : rt.registry.installed())
+                    if (lp.path == p) name = lp.desc->name;
+            bool installed = rt.registry.find(name) != nullptr;
+            if (is_cpython_plugin_name(name) && !installed && rt.registry.find("pypy")) {
+                spdlog::info("plugin {} (uWSGI's CPython plugin) is not installed: the pypy "
+                             "plugin serves the app instead, with the same options",
+                             name);
+                name = "pypy";
+            } else if (!installed && i < origins.size() && origins[i] != "command line") {
+                spdlog::warn("{}: plugin '{}' is not installed (searched: {}): going on "
+                             "without it, as uWSGI does",
+                             origins[i], name, searched);
+                continue;
+            }
+            names.push_back(name);
         }
-        names.push_back(name);
-    }
     for (size_t i = 0; i < rt.config.size(); ++i) {
         const OptionInfo *info = rt.options.find(rt.config.name_at(i));
         if (info && info->owner != "core") names.push_back(info->owner);
@@ -341,7 +353,7 @@ int server_main(int argc, char **argv, char **envp, const Launch &launch) {
         if (const std::string *sym = rt.config.get("print-sym")) return print_symbol(*sym);
 
         if (rt.config.flag("show-config")) show_config(rt.config);
-        rt.registry.activate(plugins_to_activate(rt), searched);
+        rt.registry.activate(plugins_to_activate(rt, searched), searched);
         for (auto *p : rt.registry.active())
             spdlog::info("plugin {} {} active ({})", p->desc->name, p->desc->version, p->path);
         return serve(rt);

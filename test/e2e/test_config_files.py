@@ -230,6 +230,15 @@ def django_setup(tmp_path, port, text=DJANGO_INI):
     return write(tmp_path / "django.ini", text.format(tmp=tmp_path, dist=DIST, port=port))
 
 
+def plain_http_ini(tmp_path, port, name, extra="", plugins="python3"):
+    """PLAIN_APP over HTTP from a small file (die-on-term, so either server stops on TERM)."""
+    write(tmp_path / "plainapp" / "main.py", PLAIN_APP)
+    return write(tmp_path / name, "[uwsgi]\nplugins = %s\nchdir = %s/plainapp\n"
+                                  "wsgi-file = main.py\ncallable = app\n"
+                                  "http-socket = 127.0.0.1:%d\ndie-on-term = true\n%s"
+                 % (plugins, tmp_path, port, extra))
+
+
 ENV = {"CONFIG_TEST_SECRET": "s3cret"}
 
 
@@ -327,17 +336,122 @@ def test_plain_ini_unix_socket_placeholders_logic_and_vacuum(start, tmp_path, ki
 @pytest.mark.parametrize("kind", KINDS)
 def test_die_on_term_stops_the_server(start, tmp_path, kind):
     port = free_port()
-    write(tmp_path / "plainapp" / "main.py", PLAIN_APP)
     # short mercies: Debian's uWSGI may wait for them before its workers go
-    ini = write(tmp_path / "term.ini", "[uwsgi]\nplugins = python3\nchdir = %s/plainapp\n"
-                                       "wsgi-file = main.py\ncallable = app\nmaster = true\n"
-                                       "processes = 2\nhttp-socket = 127.0.0.1:%d\n"
-                                       "die-on-term = true\nworker-reload-mercy = 5\n"
-                                       "reload-mercy = 5\n" % (tmp_path, port))
+    ini = plain_http_ini(tmp_path, port, "term.ini", "master = true\nprocesses = 2\n"
+                         "worker-reload-mercy = 5\nreload-mercy = 5\n")
     p = start(kind, ini, port=port)
     wait_answer(p, http_get(port))
     p.proc.send_signal(signal.SIGTERM)
     p.proc.wait(timeout=60)  # a reload (uWSGI 2.0 without die-on-term) would keep it running
+
+
+DOCKER_APP = """
+import os
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    keys = ("SVC_ALPHA", "SVC_BETA", "SVC_3", "ON_HOST", "FIRST_START", "NOT_HERE")
+    return [" ".join("%s=%s" % (k, os.environ.get(k)) for k in keys).encode()]
+"""
+
+# a Docker image's uwsgi.ini: direct HTTP through uWSGI's http router (the http plugin named
+# as Debian needs it), static files, logic (for, if-hostname, if-not-reload), pidfile + vacuum
+DOCKER_INI = """[uwsgi]
+plugins = http,python3
+base = {tmp}/dockerapp
+chdir = %(base)
+wsgi-file = app.py
+http = 127.0.0.1:{port}
+master = true
+processes = 2
+threads = 2
+static-map = /static=%(base)/static
+for = ALPHA BETA
+env = SVC_%(_)=on
+endfor
+for-times = 3
+env = SVC_%(_)=turn%(_)
+endfor
+if-hostname = {host}
+env = ON_HOST=%(_)
+endif
+if-not-hostname = {host}
+env = NOT_HERE=wrong
+endif
+if-not-reload =
+env = FIRST_START=yes
+endif
+pidfile = %(base)/app.pid
+vacuum = true
+die-on-term = true
+"""
+
+
+def test_docker_style_ini_http_static_logic_and_vacuum_on_both(start, tmp_path):
+    host = socket.gethostname()
+    answers, pidfiles = {}, {}
+    for kind in ("ours", "debian"):
+        if kind == "debian" and not upstream_available():
+            continue
+        port = free_port()
+        base = tmp_path / kind / "dockerapp"
+        write(base / "app.py", DOCKER_APP)
+        write(base / "static" / "hello.txt", "static hello\n")
+        ini = write(tmp_path / kind / "uwsgi.ini",
+                    DOCKER_INI.format(tmp=tmp_path / kind, port=port, host=host))
+        p = start(kind, ini, port=port)
+        answers[kind] = (wait_answer(p, http_get(port)), wait_answer(p, http_get(port, "/static/hello.txt")))
+        pidfile = base / "app.pid"
+        assert pidfile.exists(), kind
+        assert p.stop() is not None
+        pidfiles[kind] = pidfile.exists()
+    app = ("SVC_ALPHA=on SVC_BETA=on SVC_3=turn3 ON_HOST=%s FIRST_START=yes NOT_HERE=None"
+           % host).encode()
+    assert answers["ours"] == ((200, app), (200, b"static hello\n"))
+    assert all(a == answers["ours"] for a in answers.values()), answers
+    assert not any(pidfiles.values()), "vacuum removes the pidfile at exit: %s" % pidfiles
+
+
+PYRAMID_APP = """
+def main(global_config, **settings):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [("pyramid %s %s" % (settings.get("greeting"), environ["PATH_INFO"])).encode()]
+    return app
+"""
+
+# a Pyramid project's production.ini: the app from paste.deploy, uWSGI's section beside it
+PYRAMID_INI = """###
+# app configuration
+###
+[app:main]
+use = call:pyrapp:main
+greeting = hello-pyramid
+
+[server:main]
+use = egg:waitress#main
+listen = localhost:6543
+
+[uwsgi]
+plugins = python3
+paste = config:%p
+chdir = %d
+pythonpath = {dist}
+http-socket = 127.0.0.1:{port}
+master = true
+processes = 2
+harakiri = 60
+vacuum = true
+die-on-term = true
+"""
+
+
+def test_pyramid_style_production_ini_serves_the_same_on_both(start, tmp_path):
+    def setup(tmp, port):
+        write(tmp / "pyrapp.py", PYRAMID_APP)
+        return write(tmp / "production.ini", PYRAMID_INI.format(dist=DIST, port=port))
+    answers = serve_both(start, tmp_path, setup, lambda port: http_get(port, "/a/b"))
+    assert answers["ours"] == (200, b"pyramid hello-pyramid /a/b")
+    assert all(a == answers["ours"] for a in answers.values()), answers
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,6 +467,27 @@ def test_plugins_python_selects_pypy_and_says_so(start, tmp_path, name):
     out = p.output()
     assert "plugin %s (uWSGI's CPython plugin) is not installed: the pypy plugin" % name in out
     assert "plugin pypy" in out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unknown_plugin_in_a_file_warns_and_serves(start, tmp_path, kind):
+    port = free_port()
+    ini = plain_http_ini(tmp_path, port, "plug.ini", plugins="python3,nosuchplugin")
+    p = start(kind, ini, port=port)
+    assert wait_answer(p, http_get(port))[0] == 200
+    out = p.output()
+    if kind == "ours":
+        assert "plug.ini:2: plugin 'nosuchplugin' is not installed" in out, out
+    else:
+        assert "UNABLE to load uWSGI plugin" in out and "nosuchplugin" in out, out
+
+
+def test_unknown_plugin_on_the_command_line_is_an_error(tmp_path):
+    # uWSGI warns and starts without it; an explicit --plugin it cannot honour stops ours
+    r = run_uwsgi("--plugin", "nosuchplugin", "--http-socket", "127.0.0.1:1",
+                  cwd=str(tmp_path), timeout=30)
+    assert r.returncode == 1
+    assert "plugin 'nosuchplugin' is not installed (searched: " in r.stderr, r.stderr
 
 
 def test_unknown_file_key_warns_strict_is_fatal_command_line_is_fatal(start, tmp_path):

@@ -179,6 +179,45 @@ TEST_CASE("if-env / if-not-env / if-exists / if-file / if-dir / if-opt / else / 
                                                    "exists=/tmp", "dir", "opt=2", "nested"});
 }
 
+TEST_CASE("for / for-times / for-glob / for-readline ... endfor repeat their lines per item") {
+    TempIni lines("[x]\n");
+    std::ofstream(lines.dir + "/items.txt") << "one\ntwo\n";
+    Config c = parse_text("[uwsgi]\nfor = a b  c\nenv = L=%(_)\nendfor\n"
+                          "for-times = 2\nenv = T%(_)=x\nenv = U%(_)\nend-for\n"
+                          "for-readline = " + lines.dir + "/items.txt\nenv = R=%(_)\nendfor\n"
+                          "for-glob = " + lines.dir + "/item*.txt\nenv = G=%(_)\nendfor\n"
+                          "if-env = UWSGI_TEST_UNSET\nfor = no\nenv = wrong\nendfor\nendif\n"
+                          "for = x y\nif-opt = threads\nenv = I=%(_)\nendif\nendfor\n"
+                          "threads = 2\n");
+    unlink((lines.dir + "/items.txt").c_str());
+    CHECK(c.all("env") == std::vector<std::string>{
+                              "L=a", "L=b", "L=c", "T1=x", "U1", "T2=x", "U2", "R=one", "R=two",
+                              "G=" + lines.dir + "/items.txt"});
+}
+
+TEST_CASE("if-hostname / if-hostname-match / if-not-reload") {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    unsetenv("UWSGI_INHERITED_SOCKETS");
+    Config c = parse_text(std::string("[uwsgi]\nif-hostname = ") + host +
+                          "\nenv = host=%(_)\nendif\n"
+                          "if-not-hostname = " + host + "\nenv = wrong\nendif\n"
+                          "if-hostname-match = ^.\nenv = match\nendif\n"
+                          "if-reload\nenv = wrong\nelse\nenv = first-start\nendif\n"
+                          "if-not-reload =\nenv = not-reload\nendif\n");
+    CHECK(c.all("env") == std::vector<std::string>{std::string("host=") + host, "match",
+                                                   "first-start", "not-reload"});
+}
+
+TEST_CASE("a for without endfor, or an endfor alone, names the file and line") {
+    CHECK_THROWS_WITH(parse_text("[uwsgi]\nfor = a b\nenv = x\n"),
+                      Catch::Contains("site.ini:2") && Catch::Contains("endfor"));
+    CHECK_THROWS_WITH(parse_text("[uwsgi]\nthreads = 2\nendfor\n"),
+                      Catch::Contains("site.ini:3") && Catch::Contains("without a for"));
+    CHECK_THROWS_WITH(parse_text("[uwsgi]\nfor-times = many\nenv = x\nendfor\n"),
+                      Catch::Contains("site.ini:2") && Catch::Contains("whole number"));
+}
+
 TEST_CASE("an if-* without endif, or an endif alone, names the file and line") {
     CHECK_THROWS_WITH(parse_text("[uwsgi]\nif-env = HOME\nthreads = 2\n"),
                       Catch::Contains("site.ini:2") && Catch::Contains("endif"));
