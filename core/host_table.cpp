@@ -41,14 +41,31 @@ const char *opt_get(const char *name) {
     const std::string *v = runtime().config.get(name);
     return v ? v->c_str() : nullptr;
 }
-size_t opt_count(const char *name) { return runtime().config.all(name).size(); }
-const char *opt_at(const char *name, size_t i) {
-    auto &all = runtime().config.all(name);
-    return i < all.size() ? all[i].c_str() : nullptr;
+// An option's values by its name; else the values of a key as the user typed it (an alias such
+// as wsgi-file, or a file's key that is no option), so uwsgi.opt can be built as uWSGI does.
+std::vector<const std::string *> typed_values(const char *name) {
+    std::vector<const std::string *> out;
+    for (auto &[key, value] : runtime().config.entries())
+        if (key == name) out.push_back(&value);
+    return out;
 }
+size_t opt_count(const char *name) {
+    const Config &c = runtime().config;
+    return c.has(name) ? c.all(name).size() : typed_values(name).size();
+}
+const char *opt_at(const char *name, size_t i) {
+    const Config &c = runtime().config;
+    if (c.has(name)) {
+        auto &all = c.all(name);
+        return i < all.size() ? all[i].c_str() : nullptr;
+    }
+    auto typed = typed_values(name);
+    return i < typed.size() ? typed[i]->c_str() : nullptr;
+}
+// Every key the user set, as typed (uWSGI's exported options), in order; repeats included.
 const char *opt_name_at(size_t i) {
-    auto &c = runtime().config;
-    return i < c.size() ? c.name_at(i).c_str() : nullptr;
+    auto &entries = runtime().config.entries();
+    return i < entries.size() ? entries[i].first.c_str() : nullptr;
 }
 
 int32_t worker_id() { return runtime().worker_id; }

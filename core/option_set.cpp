@@ -122,6 +122,21 @@ static std::string env_key(const std::string &var) {
 
 // Every source in uWSGI's order: UWSGI_* environment, then config files, then the rest of the
 // command line (so the command line wins over files, which win over the environment).
+// The name a command-line option keeps in the configuration (uwsgi.opt's keys): as typed for a
+// long name; for a short one (-L, -w) its long name as uWSGI has it, which for a plugin's
+// prefixed option (pypy-wsgi) is its first long alias (module), the CPython plugin's name.
+static std::string typed_name(const OptionInfo &info, const std::string &long_name,
+                              const std::vector<std::string> &tokens) {
+    bool short_form = !tokens.empty() && tokens[0].size() >= 2 && tokens[0][0] == '-' &&
+                      tokens[0][1] != '-';
+    if (!short_form) return long_name;
+    std::string name = info.opt->name;
+    if (name.rfind(info.owner + "-", 0) == 0)
+        for (auto &a : aliases_of(*info.opt))
+            if (a.size() > 1) return a;
+    return name;
+}
+
 static ConfigEntries collect(const OptionSet &options, const ParseInput &input,
                              const std::string &searched) {
     ConfigEntries entries;
@@ -185,8 +200,9 @@ static ConfigEntries collect(const OptionSet &options, const ParseInput &input,
     for (auto &o : parsed.options) {
         const OptionInfo *info = options.find(o.string_key);
         if (!info || is_config_file(o.string_key, info) || o.string_key == "set") continue;
-        if (o.value.empty()) entries.push_back({o.string_key, "true", "command line"});
-        for (auto &v : o.value) entries.push_back({o.string_key, v, "command line"});
+        std::string key = typed_name(*info, o.string_key, o.original_tokens);
+        if (o.value.empty()) entries.push_back({key, "true", "command line"});
+        for (auto &v : o.value) entries.push_back({key, v, "command line"});
     }
     return entries;
 }

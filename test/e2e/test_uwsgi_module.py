@@ -46,6 +46,20 @@ def test_facts_are_the_same_in_both_workers(server, flavour, tmp_path):
     assert (f["SPOOL_OK"], f["SPOOL_RETRY"], f["SPOOL_IGNORE"]) == (-2, -1, 0)
 
 
+def test_opt_keys_are_the_names_the_user_typed(server, flavour, tmp_path):
+    ini = tmp_path / "extra.ini"
+    ini.write_text("[uwsgi]\nlisten = 64\nnot-an-option = kept\n")
+    here = os.path.join(os.path.dirname(__file__), "apps")
+    # the CPython plugin's names on both servers (ours: aliases of the pypy plugin's options)
+    s = start_app(server, flavour, tmp_path, "module_app.py", "--wsgi-file",
+                  os.path.join(here, "module_app.py"), "--pp", here, "-L", "--ini", str(ini))
+    opt = get(s, "/facts")[1]["opt"]
+    assert opt["wsgi-file"] == os.path.join(here, "module_app.py").encode()
+    assert opt["pp"] == here.encode()
+    assert opt["disable-logging"] is True  # -L: its long name
+    assert opt["listen"] == b"64" and opt["not-an-option"] == b"kept"
+
+
 def test_opt_flags_values_and_repeated_options(server, flavour, tmp_path):
     p1, p2 = (socket.socket(), socket.socket())
     for p in (p1, p2):

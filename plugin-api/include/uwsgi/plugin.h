@@ -257,7 +257,10 @@ typedef struct uwsgi_host {
     const char *(*opt_get)(const char *name);
     size_t (*opt_count)(const char *name);
     const char *(*opt_at)(const char *name, size_t index);
-    const char *(*opt_name_at)(size_t index); /* every option set, in order; NULL past the end */
+    /* every key set, as the user typed it (an alias, or a config file's key that is no
+       option; opt_count/opt_at answer those names too), in order, repeats included; NULL
+       past the end */
+    const char *(*opt_name_at)(size_t index);
 
     /* process model */
     int32_t (*worker_id)(void); /* 1..N in workers, 0 in the master */
