@@ -11,6 +11,7 @@
 #include "master_fifo.hpp"
 #include "process_options.hpp"
 #include "reexec.hpp"
+#include "log_rotation.hpp"
 #include "run_files.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
@@ -434,6 +435,7 @@ int Master::run() {
             chain_.step(pids_, cheaped_);
             adapt_workers();
             check_idle();
+            check_log_rotation(true);
         }
         fifo_.poll(*this);
         if (is_control_signal(sig)) on_control_signal(sig);

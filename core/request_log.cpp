@@ -1,5 +1,6 @@
 #include "request_log.hpp"
 
+#include "log_targets.hpp"
 #include "settings.hpp"
 #include "stats_snapshot.hpp"
 
@@ -114,7 +115,13 @@ void RequestLogFormat::render(const uwsgi_request &req, const RequestLogFacts &f
     for (auto &p : parts_) {
         switch (p.kind) {
         case Kind::Text: out += p.text; break;
-        case Kind::Addr: out += request_var(req, "REMOTE_ADDR"); break;
+        case Kind::Addr: {
+            // --log-x-forwarded-for: the header as the proxy sent it (uWSGI takes it whole)
+            std::string_view xff = addr_from_xff_ ? request_var(req, "HTTP_X_FORWARDED_FOR")
+                                                  : std::string_view();
+            out += xff.empty() ? request_var(req, "REMOTE_ADDR") : xff;
+            break;
+        }
         case Kind::User: out += request_var(req, "REMOTE_USER"); break;
         case Kind::Method: out += request_var(req, "REQUEST_METHOD"); break;
         case Kind::Uri: out += request_var(req, "REQUEST_URI"); break;
@@ -159,6 +166,7 @@ void configure_request_log(const Config &c) {
     const std::string *format = c.get("log-format");
     if (format) {
         g_format = RequestLogFormat::parse(*format);
+        g_format.addr_from_forwarded_for(c.flag("log-x-forwarded-for"));
         g_formatted = true;
     }
     g_policy.all = !c.flag("disable-logging");
@@ -178,9 +186,8 @@ bool write_formatted_request_log(const uwsgi_request &req, const RequestLogFacts
     line.clear();
     g_format.render(req, facts, line);
     line += '\n';
-    // uWSGI writes the formatted line as it is, without the logger's prefix; one fwrite keeps
-    // lines from several threads whole.
-    fwrite(line.data(), 1, line.size(), stderr);
+    // uWSGI writes the formatted line as it is, without the logger's prefix
+    write_request_line(line);
     return true;
 }
 

@@ -37,9 +37,12 @@ public:
         std::string text;  // the literal, the var or the logvar name
     };
     const std::vector<Part> &parts() const { return parts_; }
+    // --log-x-forwarded-for: %(addr) is the X-Forwarded-For header when the request has one
+    void addr_from_forwarded_for(bool on) { addr_from_xff_ = on; }
 
 private:
     std::vector<Part> parts_;
+    bool addr_from_xff_ = false;
 };
 
 struct RequestLogPolicy {

@@ -16,6 +16,8 @@
 #include "systemd.hpp"
 #include "request_log.hpp"
 #include "plugin_search_path.hpp"
+#include "log_rotation.hpp"
+#include "log_targets.hpp"
 #include "run_files.hpp"
 #include "process_options.hpp"
 #include "runtime.hpp"
@@ -119,6 +121,11 @@ std::vector<std::string> plugins_to_activate(const Runtime &rt, const std::strin
                              "plugin serves the app instead, with the same options",
                              name);
                 name = "pypy";
+            } else if (name == "logfile" && !installed) {
+                // uWSGI's file and stdio loggers are a plugin there; here they are in the core
+                spdlog::info("plugin logfile: its loggers (file:PATH, stdio) are part of this "
+                             "server's core");
+                continue;
             } else if (!installed && i < origins.size() && origins[i] != "command line") {
                 spdlog::warn("{}: plugin '{}' is not installed (searched: {}): going on "
                              "without it, as uWSGI does",
@@ -248,6 +255,8 @@ int serve(Runtime &rt) {
     log_compat_notes(rt.config);
     run_config_hooks(rt.config, "asap");
     set_settings(Settings::from(rt.config));
+    configure_loggers(rt.config);
+    configure_log_rotation(rt.config);
     configure_request_log(rt.config);
     configure_static_files(rt.config);
     if (!settings().honour_stdin) {

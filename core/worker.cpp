@@ -4,6 +4,8 @@
 #include "host_table.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
+#include "log_rotation.hpp"
+#include "log_targets.hpp"
 #include "request_log.hpp"
 #include "stats_snapshot.hpp"
 #include "offload.hpp"
@@ -281,9 +283,18 @@ void Worker::log_request(const uwsgi_request &req, int64_t duration_us) {
     if (settings().memory_report && process_memory(getpid(), rss, vsz))
         memory = fmt::format(" {{address space usage: {} bytes/{}MB}} {{rss usage: {} bytes/{}MB}}",
                              vsz, vsz / (1024 * 1024), rss, rss / (1024 * 1024));
-    spdlog::info("[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {}){}", id_,
-                 method.empty() ? "-" : method, uri.empty() ? "-" : uri, req.status,
-                 req.bytes_sent, duration_us / 1000, req.modifier1, memory);
+    constexpr const char *kLine = "[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {}){}";
+    std::string_view shown_method = method.empty() ? "-" : method;
+    std::string_view shown_uri = uri.empty() ? "-" : uri;
+    if (!request_logger_set())
+        return spdlog::info(kLine, id_, shown_method, shown_uri, req.status, req.bytes_sent,
+                            duration_us / 1000, req.modifier1, memory);
+    thread_local std::string line;  // --req-logger: the line alone, as uWSGI's backends get it
+    line.clear();
+    fmt::format_to(std::back_inserter(line), kLine, id_, shown_method, shown_uri, req.status,
+                   req.bytes_sent, duration_us / 1000, req.modifier1, memory);
+    line += '\n';
+    write_request_line(line);
 }
 
 void Worker::thread_main(int core) {
@@ -349,6 +360,7 @@ WorkerExit Worker::run() {
         int sig = sigtimedwait(&set, nullptr, phase == Phase::Serving ? &tick : &short_tick);
         if (sig < 0) {
             sweep_idle();
+            check_log_rotation(!supervised);  // a single process rotates its own log
             continue;
         }
         if (sig == SIGUSR2) {  // --max-requests: recycle, unless already stopping

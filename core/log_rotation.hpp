@@ -1,0 +1,18 @@
+// uWSGI's --log-maxsize BYTES / --log-backupname FILE: the --logto / --daemonize file is
+// renamed (to FILE, else LOGFILE.UNIXTIME) once it grows past BYTES, and a new one is opened.
+#pragma once
+
+#include "config.hpp"
+
+namespace core {
+
+// Remembers the log file and the limit; ConfigError for a limit without a log file to rotate.
+void configure_log_rotation(const Config &c);
+
+// The master (or single process), each tick: rotates when the file is past the limit.
+// A worker, each second (`may_rotate` false): when the path names another file than its
+// stderr (the master rotated), reopens it, so a worker writes at most a second into the
+// rotated file.
+void check_log_rotation(bool may_rotate);
+
+}  // namespace core
