@@ -9,6 +9,7 @@
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "signals.hpp"
+#include "spooler.hpp"
 #include "stats_snapshot.hpp"
 #include "user_locks.hpp"
 #include "settings.hpp"
@@ -295,6 +296,14 @@ const uwsgi_host &host_table() {
         h.mule_msg = mule_msg;
         h.mule_get_msg = mule_get_msg;
         h.in_farm = in_farm;
+        h.spool = spool_task;
+        h.register_spooler = register_spooler_handler;
+        h.spooler_read_task = read_spool_task;
+        h.spooler_count = [] { return int32_t(spooler_process_count()); };
+        h.spooler_pid = spooler_pid_of;
+        h.spooler_dir = spooler_dir_of;
+        h.spooler_index = this_spooler_index;
+        h.set_spooler_frequency = set_spooler_frequency;
         return h;
     }();
     return table;

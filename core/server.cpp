@@ -23,6 +23,7 @@
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "signals.hpp"
+#include "spooler.hpp"
 #include "user_locks.hpp"
 #include "settings.hpp"
 #include "stats_server.hpp"
@@ -275,6 +276,7 @@ int serve(Runtime &rt) {
     create_signals(settings().processes, master);
     allow_extra_processes(master);
     register_mules(rt.config);
+    create_spoolers(rt.config);
     run_init_hooks();
     std::vector<Listener> listeners = open_listeners(rt);
     if (rt.config.get("stats") && !master)

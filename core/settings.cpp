@@ -53,7 +53,7 @@ Settings Settings::from(const Config &c) {
                                      "timer", "rbtimer", "master-fifo", "cheaper", "cheaper-initial",
                                      "cheaper-step", "cheaper-overload", "cheaper-algo",
                                      "evil-reload-on-rss", "max-worker-lifetime", "idle", "mule",
-                                     "mules", "farm"})
+                                     "mules", "farm", "spooler"})
         s.master = s.master || c.has(needs_master);
     s.cheaper = CheaperSettings::from(c, s.processes);
     s.idle_s = int(positive(c, "idle", 0, 0));

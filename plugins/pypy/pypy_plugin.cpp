@@ -66,6 +66,11 @@ const uwsgi_option kOptions[] = {
     {.name = "py-autoreload", .aliases = "python-autoreload,py-auto-reload",
      .kind = UWSGI_OPT_VALUE, .metavar = "SECS",
      .help = "every SECS, reload the server when the file of an imported module changed"},
+    {.name = "spooler-import",
+     .aliases = "spooler-pyimport,spooler-py-import,spooler-python-import",
+     .kind = UWSGI_OPT_LIST, .metavar = "MODULE|FILE",
+     .help = "import a Python module (or run a .py file) in each spooler process before its "
+             "first task"},
     {.name = "virtualenv", .aliases = "venv,home,pyhome,H", .kind = UWSGI_OPT_VALUE,
      .metavar = "DIR",
      .help = "a PyPy virtualenv: its site-packages go on the Python path (a CPython one is refused)"},

@@ -1201,7 +1201,6 @@ def _make_module():
     has_master = bool(m.opt.get("master")) or m.numproc > 1
 
     m.worker_id = lambda: host.worker_id()
-    m.i_am_the_spooler = lambda: None
     # like uWSGI: 0 without a master process (uwsgidecorators refuses to load then)
     m.masterpid = lambda: host.master_pid() if has_master else 0
     m.workers = _workers
@@ -1607,6 +1606,178 @@ def _add_cache_functions(m):
     m.cache_num = cache_num
 
 
+# ---------------------------------------------------------------------------------------------
+# the spooler (--spooler DIR; the core writes, scans and locks the task files): uWSGI's
+# spool()/send_to_spooler(), the uwsgi.spooler hook and spooler_* functions, with the CPython
+# plugin's types (plugins/python/uwsgi_pymodule.c): keys and values bytes, task names bytes.
+
+SPOOLER_TASK_MAX = 4096  # bytes of a task file's path returned by spool()
+
+
+def _spool_pairs(d):
+    """uWSGI's CPython plugin on Python 3 takes only bytes keys and turns other values into
+    bytes with bytes(v), so 5 becomes five NUL bytes and a str value fails. Here str keys and
+    values are utf-8 encoded and other values spooled as str(v), which uwsgidecorators and
+    uWSGI's documentation examples (str values) expect."""
+    keys, values = [], []
+    for k, v in d.items():
+        if not isinstance(k, (bytes, str)):
+            raise ValueError("spooler callable dictionary must contains only bytes (or str) "
+                             "keys, got %r" % (k,))
+        if not isinstance(v, (bytes, bytearray, memoryview, str)):
+            v = str(v)
+        keys.append(_b(k))
+        values.append(_b(v))
+    return keys, values
+
+
+def _spool(*args, **kw):
+    if args:
+        if len(args) > 1 or not isinstance(args[0], dict):
+            raise ValueError("The argument of spooler callable must be a dictionary")
+        d = dict(args[0])
+    elif kw:
+        d = dict(kw)
+    else:
+        raise ValueError("The argument of spooler callable must be a dictionary")
+    body = b""
+    for name in ("body", b"body"):
+        if name in d and isinstance(d[name], (bytes, bytearray, str)):
+            body = _b(d.pop(name))
+    keys, values = _spool_pairs(d)
+    ckeys = ffi.new("uwsgi_str[]", max(len(keys), 1))
+    cvalues = ffi.new("uwsgi_str[]", max(len(keys), 1))
+    keep = []
+    for i, (k, v) in enumerate(zip(keys, values)):
+        kb, vb = ffi.from_buffer(k), ffi.from_buffer(v)
+        keep += [kb, vb]
+        ckeys[i].ptr, ckeys[i].len = kb, len(k)
+        cvalues[i].ptr, cvalues[i].len = vb, len(v)
+    out = ffi.new("char[]", SPOOLER_TASK_MAX)
+    # the cffi call releases PyPy's GIL while the core writes and fsyncs the file
+    rc = host.spool(ckeys, cvalues, len(keys), body, len(body), out, SPOOLER_TASK_MAX)
+    if rc == UWSGI_ELIMIT:
+        raise ValueError("unable to spool job: the arguments exceed 64 KiB (use 'body' for big "
+                         "values)")
+    if rc != UWSGI_OK:
+        raise ValueError("unable to spool job (the reason is logged)")
+    return ffi.string(out)
+
+
+def _spool_dict(task_name, keys, values, count, body, body_len):
+    """The dict uWSGI hands the spooler function: bytes keys and values, plus the str keys
+    'spooler_task_name' (bytes) and 'body' (when the task has one)."""
+    d = {"spooler_task_name": task_name}
+    for i in range(count):
+        d[ffi.unpack(keys[i].ptr, keys[i].len)] = ffi.unpack(values[i].ptr, values[i].len)
+    if body_len:
+        d["body"] = ffi.unpack(ffi.cast("const char *", body), body_len)
+    return d
+
+
+_SPOOLER_HANDLER = ("int(void *, const char *, const uwsgi_str *, const uwsgi_str *, size_t, "
+                    "const void *, size_t)")
+
+
+@ffi.callback(_SPOOLER_HANDLER, error=UWSGI_SPOOL_RETRY)  # noqa: F821 (generated)
+def _spooler_trampoline(ctx, task, keys, values, count, body, body_len):
+    fn = getattr(state.uwsgi, "spooler", None)
+    if fn is None:
+        return UWSGI_SPOOL_IGNORE  # noqa: F821 (the core logs that nobody took the task)
+    # uWSGI names the task by its file name: the spooler runs in the task's directory
+    d = _spool_dict(os.path.basename(ffi.string(task)), keys, values, count, body, body_len)
+    try:
+        ret = fn(d)
+    except BaseException:
+        # as uWSGI: an exception keeps the task for the next scan (SPOOL_RETRY), logged
+        log_exception("the spooler function raised on %s; the task is kept and retried:"
+                      % ffi.string(task).decode("utf-8", "replace"))
+        return UWSGI_SPOOL_RETRY  # noqa: F821
+    if isinstance(ret, bool) or not isinstance(ret, int):
+        return UWSGI_SPOOL_RETRY  # noqa: F821 (uWSGI: anything but an int retries)
+    return int(ret)
+
+
+@ffi.callback(_SPOOLER_HANDLER, error=-1)
+def _spooler_collect(ctx, task, keys, values, count, body, body_len):
+    ffi.from_handle(ctx).append(_spool_dict(ffi.string(task), keys, values, count, body,
+                                            body_len))
+    return 0
+
+
+@ffi.callback("void(void *)")
+def _spooler_init(ctx):
+    """In each spooler process before its first task: --spooler-import modules or files."""
+    for name in opt_values("spooler-import"):
+        try:
+            if "/" in name or name.endswith(".py"):
+                run_file(name)
+            else:
+                __import__(name)
+        except BaseException:
+            log_exception("--spooler-import %s failed:" % name)
+
+
+state.spooler_callbacks = [_spooler_trampoline, _spooler_collect, _spooler_init]
+
+
+def _add_spooler_api(m):
+    count = host.spooler_count()
+    dirs = [_cstr(host.spooler_dir(i)) for i in range(count)]
+    m.i_am_the_spooler = lambda: True if host.spooler_index() >= 0 else None
+
+    def spooler_dir():
+        i = host.spooler_index()
+        if i < 0:
+            raise ValueError("This process is not a spooler")
+        return dirs[i]
+    m.spooler_dir = spooler_dir
+    # as uWSGI: the spooler functions exist only when there is a spooler to spool to
+    if not count and not opt_values("spooler-external"):
+        return
+    if count:
+        m.spoolers = tuple(dirs)  # uWSGI lists each directory once per process
+        host.register_spooler(_spooler_trampoline, _spooler_init, ffi.NULL)
+    m.spool = m.send_to_spooler = _spool
+
+    def spooler_pid():
+        return host.spooler_pid(0) if count else 0
+    m.spooler_pid = spooler_pid
+    m.spooler_pids = lambda: [host.spooler_pid(i) for i in range(count)]
+
+    def set_spooler_frequency(secs):
+        host.set_spooler_frequency(int(secs))
+        return True
+    m.set_spooler_frequency = set_spooler_frequency
+
+    def spooler_jobs():
+        """The task files waiting in the first spooler's directory (not its priority
+        sub-directories, as uWSGI), as absolute bytes paths."""
+        import stat
+        if not count:
+            return []
+        jobs = []
+        for name in os.listdir(dirs[0]):
+            if not name.startswith(b"uwsgi_spoolfile_on_"):
+                continue
+            path = dirs[0] + b"/" + name
+            try:
+                if stat.S_ISREG(os.lstat(path).st_mode) and os.access(path, os.R_OK | os.W_OK):
+                    jobs.append(path)
+            except OSError:
+                pass
+        return jobs
+    m.spooler_jobs = spooler_jobs
+
+    def spooler_get_task(path):
+        got = []
+        handle = ffi.new_handle(got)
+        if host.spooler_read_task(_b(path, "task path"), _spooler_collect, handle) != UWSGI_OK:
+            return None
+        return got[0] if got else None
+    m.spooler_get_task = spooler_get_task
+
+
 def _log_gc_choice():
     """One start-up line with what PyPy's GC runs with here. The library's GC reads the same
     PYPY_GC_* variables and detects the same cache size as the pypy3 binary (it does both inside
@@ -1838,6 +2009,7 @@ def _setup():
     uwsgi = _make_module()
     _add_cache_functions(uwsgi)
     _add_mule_functions(uwsgi)
+    _add_spooler_api(uwsgi)
     sys.modules["uwsgi"] = uwsgi
     state.uwsgi = uwsgi
 

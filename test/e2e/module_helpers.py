@@ -10,14 +10,16 @@ import time
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
 
 
-def start_app(server, flavour, tmp_path, app, *extra, workers=2, wait=True):
+def start_app(server, flavour, tmp_path, app, *extra, workers=2, wait=True, env=None,
+              **server_kw):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     args = ["--http-socket", "127.0.0.1:{port}", "--master", "--processes", str(workers)]
     args += flavour.app_args(os.path.join(APPS, app)) + list(extra)
-    env = {k: None for k in os.environ if k.startswith("UWSGI_")}  # uWSGI reads them as options
-    env["MODULE_TEST_DIR"] = str(out)
-    s = server(*args, binary=flavour.binary, env=env, wait=wait)
+    full_env = {k: None for k in os.environ if k.startswith("UWSGI_")}  # uWSGI reads them
+    full_env.update(env or {})
+    full_env["MODULE_TEST_DIR"] = str(out)
+    s = server(*args, binary=flavour.binary, env=full_env, wait=wait, **server_kw)
     s.out_dir = str(out)
     return s
 

@@ -113,7 +113,6 @@ TEST_CASE("uwsgi_host") {
 }
 
 TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
-    CHECK(sizeof(uwsgi_host) == 528);
     CHECK(offsetof(uwsgi_host, opt_kind) == 288);
     CHECK(offsetof(uwsgi_host, worker_stats) == 296);
     CHECK(offsetof(uwsgi_host, total_requests) == 304);
@@ -156,6 +155,21 @@ TEST_CASE("uwsgi_process_kind (ABI 1.1)") {
     CHECK(offsetof(uwsgi_process_kind, run) == 16);
     CHECK(offsetof(uwsgi_process_kind, stop) == 24);
     CHECK(offsetof(uwsgi_process_kind, ctx) == 32);
+}
+
+TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
+    CHECK(sizeof(uwsgi_host) == 592);
+    CHECK(offsetof(uwsgi_host, spool) == 528);
+    CHECK(offsetof(uwsgi_host, register_spooler) == 536);
+    CHECK(offsetof(uwsgi_host, spooler_read_task) == 544);
+    CHECK(offsetof(uwsgi_host, spooler_count) == 552);
+    CHECK(offsetof(uwsgi_host, spooler_pid) == 560);
+    CHECK(offsetof(uwsgi_host, spooler_dir) == 568);
+    CHECK(offsetof(uwsgi_host, spooler_index) == 576);
+    CHECK(offsetof(uwsgi_host, set_spooler_frequency) == 584);
+    CHECK(UWSGI_SPOOL_OK == -2);
+    CHECK(UWSGI_SPOOL_RETRY == -1);
+    CHECK(UWSGI_SPOOL_IGNORE == 0);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {

@@ -34,7 +34,9 @@
  *                    ws_send: RFC 6455 in the core for every plugin); uwsgi signals
  *                    (register, raise, wait, timers, cron, file monitors); extra processes
                     the master supervises (register_process, process_kind); mules (mule_msg,
-                    mule_get_msg, in_farm; descriptor hooks mule and mule_msg).
+                    mule_get_msg, in_farm; descriptor hooks mule and mule_msg); the spooler
+ *                    (spool, register_spooler, spooler_read_task, spooler_count/pid/dir/
+ *                    index, set_spooler_frequency; uwsgi_spooler_handler, UWSGI_SPOOL_*).
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
  *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
@@ -242,6 +244,18 @@ typedef struct uwsgi_process_kind {
     void (*stop)(void *ctx); /* optional */
     void *ctx;
 } uwsgi_process_kind;
+/* uWSGI's spooler (ABI 1.1): a task is a list of key/value byte strings (uWSGI's uwsgi packet
+ * with modifier1 17 in a file) plus an optional body. A handler runs one task in a spooler
+ * process; ctx is what the plugin registered it with, task the task file's path. It returns
+ * UWSGI_SPOOL_OK (done: the file is removed), UWSGI_SPOOL_RETRY (kept for the next scan) or
+ * UWSGI_SPOOL_IGNORE (not this plugin's: the next handler is asked; a task no handler takes is
+ * kept and logged). The arrays and the body are valid until the handler returns. */
+#define UWSGI_SPOOL_OK (-2)
+#define UWSGI_SPOOL_RETRY (-1)
+#define UWSGI_SPOOL_IGNORE 0
+typedef int (*uwsgi_spooler_handler)(void *ctx, const char *task, const uwsgi_str *keys,
+                                     const uwsgi_str *values, size_t count, const void *body,
+                                     size_t body_len);
 
 /* The table of core services handed to every plugin's init(). Append-only. */
 typedef struct uwsgi_host {
@@ -396,6 +410,28 @@ typedef struct uwsgi_host {
     int (*mule_msg)(const void *msg, size_t len, int32_t mule_id, const char *farm);
     int64_t (*mule_get_msg)(void *buf, size_t len, int32_t flags, int32_t timeout_ms);
     int (*in_farm)(const char *farm);
+    /* ABI 1.1: uWSGI's spooler (--spooler DIR). spool writes one task file atomically (whole or
+     * not at all) and copies its NUL-terminated path into task (task_size bytes); special keys
+     * as uWSGI: "spooler" (the --spooler directory to use, default the first), "priority" (a
+     * sub-directory), "at" (unix time, not run before). UWSGI_OK, UWSGI_ELIMIT when the
+     * key/value block exceeds 65535 bytes or the path does not fit, UWSGI_ERROR otherwise (no
+     * spooler, unknown directory, I/O error: logged). register_spooler adds a handler (before
+     * fork: every spooler process's); init, when not NULL, runs once in each spooler process
+     * before its first task. spooler_read_task decodes a task file and calls fn once (UWSGI_OK),
+     * or returns UWSGI_ERROR when the file is missing or not a task. spooler_count: the spooler
+     * processes (--spooler dirs times --spooler-processes); spooler_pid: the pid of process
+     * index (0 when not running); spooler_dir: its directory (NULL past the end);
+     * spooler_index: this process's index, -1 when it is no spooler; set_spooler_frequency:
+     * seconds between scans for every spooler (0: back to --spooler-frequency). */
+    int (*spool)(const uwsgi_str *keys, const uwsgi_str *values, size_t count, const void *body,
+                 size_t body_len, char *task, size_t task_size);
+    int (*register_spooler)(uwsgi_spooler_handler handler, void (*init)(void *ctx), void *ctx);
+    int (*spooler_read_task)(const char *task, uwsgi_spooler_handler fn, void *ctx);
+    int32_t (*spooler_count)(void);
+    int32_t (*spooler_pid)(int32_t index);
+    const char *(*spooler_dir)(int32_t index);
+    int32_t (*spooler_index)(void);
+    void (*set_spooler_frequency)(int32_t secs);
 } uwsgi_host;
 
 #define UWSGI_MULE_FARMS 2u      /* mule_get_msg flags (ABI 1.1) */

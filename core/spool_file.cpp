@@ -1,0 +1,181 @@
+#include "spool_file.hpp"
+
+#include <uwsgi/packet.hpp>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <random>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace packet = uwsgi::packet;
+
+bool encode_task(const std::vector<SpoolPair> &pairs, std::string_view body, std::string &out) {
+    std::string block;
+    for (const auto &p : pairs)
+        if (!packet::append_item(block, p.key) || !packet::append_item(block, p.value))
+            return false;
+    if (block.size() > packet::kMaxItem) return false;
+    out.clear();
+    out.reserve(packet::kHeaderSize + block.size() + body.size());
+    packet::append_header(out, {kSpoolModifier1, uint16_t(block.size()), 0});
+    out += block;
+    out += body;
+    return true;
+}
+
+bool decode_task(std::string_view file, DecodedTask &out) {
+    if (file.size() < packet::kHeaderSize) return false;
+    auto h = packet::decode_header(reinterpret_cast<const unsigned char *>(file.data()));
+    if (file.size() - packet::kHeaderSize < h.size) return false;
+    std::string_view block = file.substr(packet::kHeaderSize, h.size);
+    out.pairs.clear();
+    bool whole = packet::for_each_var(block, [&](std::string_view k, std::string_view v) {
+        out.pairs.push_back({k, v});
+        return true;
+    });
+    out.body = file.substr(packet::kHeaderSize + h.size);
+    return whole;
+}
+
+SpoolPlacement placement_of(const std::vector<SpoolPair> &pairs) {
+    SpoolPlacement p;
+    for (const auto &kv : pairs) {
+        if (kv.key == "spooler") p.spooler = kv.value;
+        else if (kv.key == "priority") p.priority = kv.value;
+        else if (kv.key == "at") {
+            // uWSGI: "at can be a float", its digits up to the dot
+            int64_t n = 0;
+            for (char c : kv.value) {
+                if (c < '0' || c > '9') break;
+                n = n * 10 + (c - '0');
+            }
+            p.at = n;
+        }
+    }
+    return p;
+}
+
+std::string check_priority(std::string_view priority) {
+    if (priority.empty()) return "";
+    if (priority.size() > 32 || priority.find_first_not_of("0123456789") != std::string_view::npos)
+        return fmt::format("priority '{}' must be a number (it names a sub-directory the spooler "
+                           "runs in order)",
+                           priority);
+    return "";
+}
+
+std::string spool_file_name(const std::string &hostname, pid_t pid, uint64_t counter) {
+    timeval tv{};
+    gettimeofday(&tv, nullptr);
+    static thread_local std::minstd_rand rng{std::random_device{}()};
+    return fmt::format("{}{}_{}_{}_{}_{}_{}", kSpoolFilePrefix, hostname, int(pid), counter,
+                       int(rng() & 0x7fffffff), int64_t(tv.tv_sec), int64_t(tv.tv_usec));
+}
+
+namespace {
+
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        ssize_t n = write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(size_t(n));
+    }
+    return true;
+}
+
+void fsync_dir(const std::string &dir) {
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+}
+
+}  // namespace
+
+std::string write_task_file(const std::string &dir, const std::string &name,
+                            std::string_view bytes, int64_t at, std::string &error) {
+    if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+        error = fmt::format("cannot create {}: {}", dir, strerror(errno));
+        return "";
+    }
+    std::string temp = dir + "/" + std::string(kSpoolTempPrefix) + name;
+    std::string path = dir + "/" + name;
+    int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    if (fd < 0) {
+        error = fmt::format("cannot create {}: {}", temp, strerror(errno));
+        return "";
+    }
+    bool ok = write_all(fd, bytes) && fsync(fd) == 0;
+    if (ok && at > 0) {
+        // uWSGI's convention: a task's mtime is the time it may run from
+        timespec ts[2] = {{at, 0}, {at, 0}};
+        ok = futimens(fd, ts) == 0;
+    }
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok && rename(temp.c_str(), path.c_str()) != 0) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        unlink(temp.c_str());
+        error = fmt::format("cannot write {}: {}", path, strerror(saved));
+        return "";
+    }
+    fsync_dir(dir);
+    return path;
+}
+
+LockedTask::~LockedTask() {
+    if (fd >= 0) close(fd);  // releases the fcntl lock
+}
+
+TaskOpen open_task(const std::string &path, LockedTask &task) {
+    task.fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (task.fd < 0) return TaskOpen::Gone;
+    // uWSGI's protocol: whoever holds the write lock owns the task (a spooler running it, or
+    // uWSGI's writer still filling it)
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(task.fd, F_SETLK, &fl) != 0) return TaskOpen::Busy;
+    // the spooler that ran it may have unlinked it between our open and our lock
+    struct stat st {};
+    if (fstat(task.fd, &st) != 0 || st.st_nlink == 0) return TaskOpen::Gone;
+    if (st.st_size == 0) return TaskOpen::Busy;  // uWSGI's writer created it, no byte yet
+    task.content.resize(size_t(st.st_size));
+    size_t got = 0;
+    while (got < task.content.size()) {
+        ssize_t n = pread(task.fd, task.content.data() + got, task.content.size() - got,
+                          off_t(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += size_t(n);
+    }
+    task.content.resize(got);
+    return TaskOpen::Ready;
+}
+
+bool read_task_file(const std::string &path, std::string &content) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    content.clear();
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) content.append(buf, size_t(n));
+    close(fd);
+    return n == 0;
+}
+
+}  // namespace core

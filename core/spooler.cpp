@@ -1,0 +1,459 @@
+#include "spooler.hpp"
+
+#include "clock.hpp"
+#include "extra_processes.hpp"
+#include "runtime.hpp"
+#include "spool_file.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <mutex>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace core {
+namespace {
+
+// One spooler process, in shared memory: every process reads the pids (uwsgi.spooler_pids()).
+struct SpoolerSlot {
+    std::atomic<int32_t> pid{0};
+};
+struct SpoolerShared {
+    std::atomic<int32_t> frequency{0};  // set_spooler_frequency(); 0: --spooler-frequency
+};
+
+struct Handler {
+    uwsgi_spooler_handler fn;
+    void (*init)(void *);
+    void *ctx;
+};
+
+struct Options {
+    std::vector<std::string> dirs;      // one per spooler process (realpath)
+    std::vector<std::string> external;  // --spooler-external: spool targets run elsewhere
+    int frequency = 30;
+    bool ordered = false;
+    bool quiet = false;
+    std::string chdir_to;  // --spooler-chdir
+    int64_t max_tasks = 0;
+    int harakiri = 0;
+};
+
+Options g_opts;
+SpoolerShared *g_shared = nullptr;
+SpoolerSlot *g_slots = nullptr;  // spooler_process_count() of them, after g_shared
+std::vector<Handler> g_handlers;  // this process's (inherited by spoolers when set before fork)
+int g_index = -1;                 // this process's spooler index, once it runs
+std::string g_hostname;
+std::atomic<uint64_t> g_counter{0};
+std::mutex g_write_mutex;  // one task at a time per process, as uWSGI's per-spooler lock
+
+// the running spooler process
+uint64_t g_tasks = 0;
+std::atomic<bool> g_stop{false};  // the master asked it to stop: after the task in hand
+int g_wake_fd = -1;               // an eventfd: stop() wakes the wait between scans
+int g_inotify = -1;               // a new task in a watched directory wakes it too
+std::atomic<int64_t> g_task_started_ms{0};  // for --spooler-harakiri; 0: idle
+std::string g_task_path;                    // the running task, for the harakiri line
+std::mutex g_task_mutex;
+
+std::string usable_dir(const std::string &dir, const char *option) {
+    // uWSGI: a missing directory is created (rwx for the owner, rx for the group)
+    if (access(dir.c_str(), R_OK | W_OK | X_OK) != 0 && mkdir(dir.c_str(), 0750) != 0) {
+        int err = errno;
+        throw ConfigError(fmt::format(
+            "--{} {}: {}: {}; give a directory this user ({}) can read, write and enter, or "
+            "create it with those rights",
+            option, dir, errno == EEXIST ? "exists but is not usable" : "cannot be created",
+            strerror(err), getuid()));
+    }
+    char real[PATH_MAX];
+    if (!realpath(dir.c_str(), real))
+        throw ConfigError(fmt::format("--{} {}: {}", option, dir, strerror(errno)));
+    struct stat st {};
+    if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw ConfigError(fmt::format("--{} {}: not a directory", option, dir));
+    return real;
+}
+
+// The --spooler (or --spooler-external) directory a task's "spooler" key names: its path as
+// given to the option or resolved.
+const std::string *target_dir(std::string_view wanted) {
+    if (wanted.empty()) {
+        if (!g_opts.dirs.empty()) return &g_opts.dirs.front();
+        return g_opts.external.empty() ? nullptr : &g_opts.external.front();
+    }
+    std::string w(wanted);
+    char real[PATH_MAX];
+    std::string resolved = realpath(w.c_str(), real) ? std::string(real) : w;
+    for (auto *list : {&g_opts.dirs, &g_opts.external})
+        for (const auto &d : *list)
+            if (d == w || d == resolved) return &d;
+    return nullptr;
+}
+
+std::string log_prefix() {
+    return fmt::format("[spooler {} pid: {}]", g_opts.dirs[size_t(g_index)], int(getpid()));
+}
+
+void views_of(const DecodedTask &t, std::vector<uwsgi_str> &keys, std::vector<uwsgi_str> &values) {
+    for (const auto &p : t.pairs) {
+        keys.push_back({p.key.data(), p.key.size()});
+        values.push_back({p.value.data(), p.value.size()});
+    }
+}
+
+// Runs one task file through the registered handlers (uWSGI's spooler_manage_task).
+void manage_task(const std::string &dir, const std::string &name) {
+    std::string path = dir + "/" + name;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (st.st_mtime > time(nullptr)) return;  // "at": not yet
+    LockedTask task;
+    if (open_task(path, task) != TaskOpen::Ready) return;
+    DecodedTask decoded;
+    if (!decode_task(task.content, decoded)) {
+        // as uWSGI: a task that cannot be read is removed; named in the log, never silently
+        spdlog::error("{} task {} is corrupted ({} bytes, shorter than its header says or "
+                      "malformed); removing it",
+                      log_prefix(), path, task.content.size());
+        unlink(path.c_str());
+        return;
+    }
+    std::vector<uwsgi_str> keys, values;
+    views_of(decoded, keys, values);
+    if (!g_opts.quiet) spdlog::info("{} managing request {} ...", log_prefix(), path);
+    int64_t started = monotonic_ms();
+    {
+        std::lock_guard<std::mutex> l(g_task_mutex);
+        g_task_path = path;
+    }
+    g_task_started_ms.store(started);
+    // as uWSGI: a task runs in its directory (handlers get its file name), or --spooler-chdir
+    const std::string &cwd = g_opts.chdir_to.empty() ? dir : g_opts.chdir_to;
+    if (chdir(cwd.c_str()) != 0)
+        spdlog::error("{} chdir {}: {}", log_prefix(), cwd, strerror(errno));
+    bool handled = false;
+    for (const auto &h : g_handlers) {
+        int rc = h.fn(h.ctx, path.c_str(), keys.data(), values.data(), keys.size(),
+                      decoded.body.data(), decoded.body.size());
+        if (rc == UWSGI_SPOOL_IGNORE) continue;
+        handled = true;
+        ++g_tasks;
+        if (rc == UWSGI_SPOOL_OK) {
+            if (!g_opts.quiet)
+                spdlog::info("{} done with task {} after {} seconds", log_prefix(), path,
+                             (monotonic_ms() - started) / 1000);
+            if (unlink(path.c_str()) != 0) {
+                spdlog::critical("{} cannot remove the finished task {}: {}; stopping this "
+                                 "spooler rather than running it again",
+                                 log_prefix(), path, strerror(errno));
+                _exit(1);
+            }
+        }
+        break;  // SPOOL_RETRY (or any other value): kept for the next scan
+    }
+    g_task_started_ms.store(0);
+    if (!handled)
+        spdlog::error("{} no spooler function took task {} (is uwsgi.spooler set in the "
+                      "spooler process?); it stays for the next scan",
+                      log_prefix(), path);
+}
+
+// The directories a spooler waits on: a task renamed in (ours), or closed after writing
+// (uWSGI's writers, another instance) wakes it at once instead of at the next --spooler-frequency.
+void watch(const std::string &dir) {
+    if (g_inotify >= 0)
+        inotify_add_watch(g_inotify, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
+}
+
+void drain(int fd) {
+    char buf[4096];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+}
+
+bool is_number(const std::string &s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// One pass over a directory. --spooler-ordered: names in version order (priority
+// sub-directories, digits, first, lowest first; then tasks), as uWSGI's scandir. uWSGI descends
+// into priority sub-directories only when ordered, so a task spooled with a priority never runs
+// without --spooler-ordered; here they are scanned after the directory's own tasks then.
+void scan(const std::string &dir) {
+    std::vector<std::string> names, priorities;
+    DIR *d = opendir(dir.c_str());
+    if (!d) {
+        spdlog::error("{} cannot read {}: {}", log_prefix(), dir, strerror(errno));
+        return;
+    }
+    while (dirent *e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.rfind(kSpoolFilePrefix, 0) == 0) names.push_back(n);
+        else if (is_number(n)) priorities.push_back(n);
+    }
+    closedir(d);
+    auto version_less = [](const std::string &a, const std::string &b) {
+        return strverscmp(a.c_str(), b.c_str()) < 0;
+    };
+    if (g_opts.ordered) {
+        std::sort(priorities.begin(), priorities.end(), version_less);
+        std::sort(names.begin(), names.end(), version_less);
+        for (const auto &p : priorities) {
+            std::string sub = dir + "/" + p;
+            struct stat st {};
+            if (lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) scan(sub);
+            if (g_stop) return;
+        }
+    }
+    watch(dir);
+    for (const auto &n : names) {
+        manage_task(dir, n);
+        if (g_stop) return;
+        if (g_opts.max_tasks > 0 && int64_t(g_tasks) >= g_opts.max_tasks) return;
+    }
+    if (!g_opts.ordered)
+        for (const auto &p : priorities) {
+            std::string sub = dir + "/" + p;
+            struct stat st {};
+            if (lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) scan(sub);
+            if (g_stop) return;
+        }
+}
+
+// A writer killed between creating its temporary file and renaming it leaves the temporary
+// file (never a task); it goes once it is a minute old, here and in priority sub-directories.
+void remove_stale_temporaries(const std::string &dir, int depth = 0) {
+    DIR *d = opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> subdirs;
+    while (dirent *e = readdir(d)) {
+        std::string n = e->d_name, path = dir + "/" + n;
+        struct stat st {};
+        if (depth == 0 && is_number(n)) subdirs.push_back(path);
+        if (n.rfind(kSpoolTempPrefix, 0) != 0 || lstat(path.c_str(), &st) != 0) continue;
+        if (S_ISREG(st.st_mode) && st.st_mtime < time(nullptr) - 60 && unlink(path.c_str()) == 0)
+            spdlog::warn("{} removed {}: its writer stopped before it was complete (the task "
+                         "was never spooled)",
+                         log_prefix(), path);
+    }
+    closedir(d);
+    for (const auto &s : subdirs) remove_stale_temporaries(s, 1);
+}
+
+// --spooler-harakiri: a task running longer than SECS kills its spooler (the master respawns
+// it; the task, never finished, stays for the next scan), as uWSGI's master does.
+void start_harakiri_watch() {
+    if (g_opts.harakiri <= 0) return;
+    std::thread([] {
+        for (;;) {
+            usleep(200 * 1000);
+            int64_t since = g_task_started_ms.load();
+            if (!since || monotonic_ms() - since <= int64_t(g_opts.harakiri) * 1000) continue;
+            std::string path;
+            {
+                std::lock_guard<std::mutex> l(g_task_mutex);
+                path = g_task_path;
+            }
+            spdlog::error("HARAKIRI: {} task {} ran longer than --spooler-harakiri {} s; killing "
+                          "this spooler",
+                          log_prefix(), path, g_opts.harakiri);
+            kill(getpid(), SIGKILL);
+        }
+    }).detach();
+}
+
+}  // namespace
+
+void create_spoolers(const Config &c) {
+    if (!c.has("spooler") && !c.has("spooler-external")) return;
+    g_opts.frequency = int(c.number("spooler-frequency", 30));
+    int64_t processes = c.number("spooler-processes", 1);
+    g_opts.max_tasks = c.number("spooler-max-tasks", 0);
+    g_opts.harakiri = int(c.number("spooler-harakiri", 0));
+    g_opts.ordered = c.flag("spooler-ordered");
+    g_opts.quiet = c.flag("spooler-quiet");
+    g_opts.chdir_to = c.value_or("spooler-chdir", "");
+    if (g_opts.frequency < 1)
+        throw ConfigError("--spooler-frequency must be at least 1 (seconds between scans)");
+    if (processes < 1 || processes > 64)
+        throw ConfigError("--spooler-processes must be 1..64 (processes per --spooler dir)");
+    if (g_opts.max_tasks < 0 || g_opts.harakiri < 0)
+        throw ConfigError("--spooler-max-tasks and --spooler-harakiri take a number >= 0");
+    for (const auto &dir : c.all("spooler")) {
+        std::string real = usable_dir(dir, "spooler");
+        for (int64_t i = 0; i < processes; ++i) g_opts.dirs.push_back(real);
+    }
+    for (const auto &dir : c.all("spooler-external"))
+        g_opts.external.push_back(usable_dir(dir, "spooler-external"));
+    size_t size = sizeof(SpoolerShared) + sizeof(SpoolerSlot) * g_opts.dirs.size();
+    void *mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::runtime_error("cannot map the spooler table");
+    g_shared = static_cast<SpoolerShared *>(mem);  // zeroed: atomics of 0
+    g_slots = reinterpret_cast<SpoolerSlot *>(g_shared + 1);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    g_hostname = host;
+    if (g_opts.dirs.empty()) return;  // only --spooler-external: nothing to run here
+    // the master forks, respawns and stops them (extra_processes.hpp); signal target "spooler"
+    static uwsgi_process_kind kind{
+        sizeof(uwsgi_process_kind), 0, "spooler",
+        [](void *, int32_t index) { return run_spooler_process(index - 1); },
+        [](void *) { stop_spooler_process(); }, nullptr};
+    kind.count = int32_t(g_opts.dirs.size());
+    if (register_process_kind(&kind) != UWSGI_OK)
+        throw ConfigError("cannot start the spooler processes; see the message above");
+}
+
+int spooler_process_count() { return int(g_opts.dirs.size()); }
+const std::string &spooler_process_dir(int index) { return g_opts.dirs.at(size_t(index)); }
+
+int run_spooler_process(int index) {
+    g_index = index;
+    g_slots[index].pid.store(getpid());
+    // as uWSGI: the spooler yields the CPU to the workers
+    setpriority(PRIO_PROCESS, 0, PRIO_MAX);
+    g_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    g_inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (g_wake_fd < 0) {
+        spdlog::error("spooler {}: eventfd: {}", index, strerror(errno));
+        return 1;
+    }
+    const std::string &dir = g_opts.dirs[size_t(index)];
+    spdlog::info("spooler {} on {} (pid {}) started", index, dir, int(getpid()));
+    for (const auto &h : g_handlers)
+        if (h.init) h.init(h.ctx);
+    remove_stale_temporaries(dir);
+    start_harakiri_watch();
+    while (!g_stop) {
+        scan(dir);
+        if (g_stop) break;
+        if (g_opts.max_tasks > 0 && int64_t(g_tasks) >= g_opts.max_tasks) {
+            spdlog::info("{} maximum number of tasks reached ({}) recycling ...", log_prefix(),
+                         g_opts.max_tasks);
+            break;
+        }
+        int freq = g_shared->frequency.load();
+        if (freq <= 0) freq = g_opts.frequency;
+        pollfd fds[2] = {{g_wake_fd, POLLIN, 0}, {g_inotify, POLLIN, 0}};
+        if (poll(fds, g_inotify >= 0 ? 2 : 1, freq * 1000) > 0 && g_inotify >= 0) drain(g_inotify);
+    }
+    spdlog::info("{} stopped after {} task(s)", log_prefix(), g_tasks);
+    return 0;
+}
+
+void stop_spooler_process() {
+    g_stop = true;
+    uint64_t one = 1;
+    if (g_wake_fd >= 0 && write(g_wake_fd, &one, sizeof one) < 0) {
+    }
+}
+
+int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, const void *body,
+               size_t body_len, char *task, size_t task_size) {
+    if (g_opts.dirs.empty() && g_opts.external.empty()) {
+        spdlog::error("[uwsgi-spooler] no spooler available: start the server with --spooler DIR");
+        return UWSGI_ERROR;
+    }
+    std::vector<SpoolPair> pairs;
+    pairs.reserve(count);
+    for (size_t i = 0; i < count; ++i)
+        pairs.push_back({{keys[i].ptr, keys[i].len}, {values[i].ptr, values[i].len}});
+    std::string bytes;
+    if (!encode_task(pairs, {static_cast<const char *>(body), body ? body_len : 0}, bytes)) {
+        spdlog::error("[uwsgi-spooler] args buffer is limited to 64k, use the 'body' for bigger "
+                      "values");
+        return UWSGI_ELIMIT;
+    }
+    SpoolPlacement where = placement_of(pairs);
+    const std::string *base = target_dir(where.spooler);
+    if (!base) {
+        spdlog::error("[uwsgi-spooler] unable to find spooler \"{}\" (give a --spooler or "
+                      "--spooler-external directory)",
+                      where.spooler);
+        return UWSGI_ERROR;
+    }
+    std::string why = check_priority(where.priority);
+    if (!why.empty()) {
+        spdlog::error("[uwsgi-spooler] {}", why);
+        return UWSGI_ERROR;
+    }
+    std::string dir = where.priority.empty() ? *base : *base + "/" + std::string(where.priority);
+    std::string name = spool_file_name(g_hostname, getpid(), ++g_counter);
+    std::string error, path;
+    {
+        std::lock_guard<std::mutex> l(g_write_mutex);
+        path = write_task_file(dir, name, bytes, where.at, error);
+    }
+    if (path.empty()) {
+        spdlog::error("[uwsgi-spooler] {}", error);
+        return UWSGI_ERROR;
+    }
+    if (path.size() + 1 > task_size) {
+        spdlog::error("[uwsgi-spooler] task {} written, but its name does not fit the caller's "
+                      "{} bytes",
+                      path, task_size);
+        return UWSGI_ELIMIT;
+    }
+    std::memcpy(task, path.c_str(), path.size() + 1);
+    if (!g_opts.quiet)
+        spdlog::info("[spooler] written {} bytes to file {}", bytes.size(), path);
+    return UWSGI_OK;
+}
+
+int register_spooler_handler(uwsgi_spooler_handler handler, void (*init)(void *), void *ctx) {
+    if (!handler) return UWSGI_ERROR;
+    g_handlers.push_back({handler, init, ctx});
+    return UWSGI_OK;
+}
+
+int read_spool_task(const char *task, uwsgi_spooler_handler fn, void *ctx) {
+    std::string content;
+    DecodedTask decoded;
+    if (!task || !fn || !read_task_file(task, content) || !decode_task(content, decoded))
+        return UWSGI_ERROR;
+    std::vector<uwsgi_str> keys, values;
+    views_of(decoded, keys, values);
+    fn(ctx, task, keys.data(), values.data(), keys.size(), decoded.body.data(),
+       decoded.body.size());
+    return UWSGI_OK;
+}
+
+int32_t spooler_pid_of(int32_t index) {
+    if (!g_shared || index < 0 || index >= spooler_process_count()) return 0;
+    return g_slots[index].pid.load();
+}
+
+const char *spooler_dir_of(int32_t index) {
+    if (index < 0 || index >= spooler_process_count()) return nullptr;
+    return g_opts.dirs[size_t(index)].c_str();
+}
+
+int32_t this_spooler_index() {
+    int32_t index = 0;
+    const char *kind = current_process_kind(&index);
+    return kind && std::strcmp(kind, "spooler") == 0 ? index - 1 : -1;
+}
+
+void set_spooler_frequency(int32_t secs) {
+    if (g_shared) g_shared->frequency.store(secs > 0 ? secs : 0);
+}
+
+}  // namespace core

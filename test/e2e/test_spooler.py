@@ -1,0 +1,307 @@
+"""uWSGI's spooler: uwsgi.spool()/send_to_spooler() with the uwsgi.spooler hook, SPOOL_OK /
+SPOOL_RETRY / SPOOL_IGNORE and a raising handler, bodies, `at`, priorities, target directories,
+spooler_pid(s)/jobs/get_task/set_spooler_frequency/i_am_the_spooler, --spooler-processes,
+--spooler-import, --spooler-max-tasks, --spooler-harakiri, the `spooler` signal target, Debian's
+uwsgidecorators, a spooler killed and respawned, SIGKILL of the whole server, and task files
+exchanged with Debian's uWSGI both ways. Each test runs on our PyPy server and on Debian's uWSGI
+(CPython plugin), where uWSGI has the behaviour."""
+import ast
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import Flavour, upstream_python_available
+from module_helpers import get, start_app, wait_for
+
+
+def spooled(s):
+    """What the tasks recorded; a line still being written (no newline yet) is left out."""
+    try:
+        with open(os.path.join(s.out_dir, "spooled")) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    return [ast.literal_eval(line) for line in text[:text.rfind("\n") + 1].splitlines()]
+
+
+def runs(s, tag, kind="run"):
+    return [e for e in spooled(s) if e[0] == kind and e[2 if kind == "run" else 1] == tag]
+
+
+def task_files(d):
+    found = []
+    for root, _, files in os.walk(os.path.realpath(d)):
+        found += [os.path.join(root, f) for f in files if f.startswith("uwsgi_spoolfile_on_")]
+    return found
+
+
+def start(server, flavour, tmp_path, *extra, app="spooler_app.py", spool_dir=None, **kw):
+    spool_dir = spool_dir or str(tmp_path / "spool")
+    s = start_app(server, flavour, tmp_path, app, "--spooler", spool_dir, *extra, **kw)
+    s.spool_dir = spool_dir
+    return s
+
+
+def spool(s, **args):
+    query = "&".join("%s=%s" % kv for kv in args.items())
+    return get(s, "/spool?" + query)[1]
+
+
+def test_a_spooled_task_runs_in_the_spooler_and_its_file_goes(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path)
+    name = spool(s, kind="ok", tag="t1", extra="value")
+    assert isinstance(name, bytes)
+    real_dir = os.path.realpath(s.spool_dir).encode()
+    assert os.path.dirname(name) == real_dir
+    assert os.path.basename(name).startswith(b"uwsgi_spoolfile_on_")
+    run = wait_for(lambda: runs(s, "t1"), what="the task to run")[0]
+    _, kind, tag, pid, is_spooler, cwd, task_name, keys, body_len, _ = run
+    assert is_spooler is True
+    assert pid == get(s, "/info")[1][0]  # spooler_pid()
+    # as uWSGI: the handler gets the file's name and runs in the spooler directory
+    assert task_name == os.path.basename(name)
+    assert cwd.encode() == real_dir
+    assert keys == ["extra", "kind", "spooler_task_name", "tag"]
+    assert body_len == 0
+    wait_for(lambda: not os.path.exists(name), what="SPOOL_OK to remove the task file")
+    assert get(s, "/info")[1][2] is None  # a worker is not the spooler
+    assert s.wait_log("managing request")
+
+
+def test_send_to_spooler_and_a_body_beyond_64k(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path)
+    get(s, "/send_to_spooler?kind=ok&tag=alias")
+    spool(s, kind="ok", tag="big", body_size=200000)
+    wait_for(lambda: runs(s, "alias"), what="send_to_spooler's task")
+    run = wait_for(lambda: runs(s, "big"), what="the task with a body")[0]
+    assert run[8] == 200000 and run[9] == b"B" * 16
+    assert "body" in run[7]
+    # the key/value block is limited to 64 KiB. uWSGI checks the whole block but cuts each
+    # value's length to 16 bits first, so a 70000-byte value is spooled as its first 4464
+    # bytes without a word; here it is refused.
+    result = get(s, "/spool_big_args")[1]
+    if not flavour.upstream:
+        assert result[:2] == ("error", "ValueError")
+    assert get(s, "/spool_nothing")[1][:2] == ("error", "ValueError")
+
+
+def test_retry_and_raise_keep_the_task_ignore_leaves_it(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-frequency", "1")
+    spool(s, kind="retry", tag="r")
+    spool(s, kind="raise", tag="x")
+    ignored = spool(s, kind="ignore", tag="i")
+    wait_for(lambda: len(runs(s, "r")) == 3, what="SPOOL_RETRY twice, then SPOOL_OK")
+    wait_for(lambda: len(runs(s, "x")) == 2, what="a raising handler's task to run again")
+    assert s.wait_log("task x fails on its first run")  # the traceback is logged
+    wait_for(lambda: len(runs(s, "i")) >= 2, what="an ignored task to stay and run again")
+    assert os.path.exists(ignored)
+    wait_for(lambda: task_files(s.spool_dir) == [ignored.decode()],
+             what="only the ignored task left")
+    time.sleep(1.5)
+    assert len(runs(s, "r")) == 3 and len(runs(s, "x")) == 2
+
+
+def test_at_delays_a_task_and_jobs_and_get_task_see_it(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-frequency", "1")
+    at = int(time.time()) + 4
+    name = spool(s, kind="get_task", tag="later", at=at)
+    assert os.stat(name).st_mtime == at  # uWSGI's convention: the mtime says when
+    assert get(s, "/jobs")[1] == [name]
+    task = get(s, "/get_task?path=" + name.decode())[1]
+    assert task["spooler_task_name"] == name
+    assert task[b"kind"] == b"get_task" and task[b"at"] == str(at).encode()
+    assert get(s, "/get_task?path=/no/such/task")[1] is None
+    time.sleep(2)
+    assert not runs(s, "later")
+    wait_for(lambda: runs(s, "later"), what="the task after its time")
+    assert time.time() >= at
+    got = wait_for(lambda: runs(s, "later", kind="get_task"), what="spooler_get_task in the task")
+    assert got[0][2][b"tag"] == b"later"
+
+
+def test_set_spooler_frequency(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-frequency", "600")
+    assert get(s, "/freq?n=1")[1] is True
+    # spooling wakes the spooler, which from then on scans every second: the task due in 2 s
+    # runs long before the 600 s of --spooler-frequency
+    spool(s, kind="ok", tag="soon", at=int(time.time()) + 2)
+    wait_for(lambda: runs(s, "soon"), timeout=20, what="the task at the new frequency")
+
+
+def test_ordered_priorities_run_lowest_first(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-ordered", "--spooler-frequency", "1")
+    spool(s, kind="slow", tag="blocker", secs=4)
+    wait_for(lambda: runs(s, "blocker"), what="the slow task to start")
+    spool(s, kind="ok", tag="plain")
+    spool(s, kind="ok", tag="p2", priority=2)
+    spool(s, kind="ok", tag="p1", priority=1)
+    wait_for(lambda: runs(s, "plain") and runs(s, "p1") and runs(s, "p2"), what="all three")
+    order = [e[2] for e in spooled(s) if e[0] == "run" and e[2] != "blocker"]
+    assert order == ["p1", "p2", "plain"]
+    assert os.path.isdir(os.path.join(s.spool_dir, "1"))
+
+
+def test_processes_pids_and_target_directories(server, flavour, tmp_path):
+    other = str(tmp_path / "other")
+    s = start(server, flavour, tmp_path, "--spooler", other, "--spooler-processes", "2")
+    dirs = get(s, "/info")[1][3]
+    real, real_other = os.path.realpath(s.spool_dir), os.path.realpath(other)
+    assert dirs == (real.encode(),) * 2 + (real_other.encode(),) * 2
+    wait_for(lambda: all(get(s, "/info")[1][1]), what="every spooler's pid")
+    pid, pids = get(s, "/info")[1][:2]
+    assert len(pids) == 4 and len(set(pids)) == 4 and pid == pids[0]
+    name = spool(s, kind="ok", tag="there", spooler=real_other)
+    assert os.path.dirname(name) == real_other.encode()
+    run = wait_for(lambda: runs(s, "there"), what="the task in the other directory")[0]
+    assert run[3] in pids[2:] and run[5] == real_other
+    result = spool(s, kind="ok", tag="nowhere", spooler=str(tmp_path / "unknown"))
+    assert result[:2] == ("error", "ValueError")
+
+
+def test_spooler_import_runs_in_the_spooler(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-import", "spooler_import_mod")
+    spool(s, kind="ok", tag="imp")
+    got = wait_for(lambda: [e for e in spooled(s) if e[0] == "imported"], what="the import's hook")
+    assert got[0][2] == "imp"
+    assert not runs(s, "imp")  # the app's own hook was replaced in the spooler only
+
+
+def test_spooler_signal_target(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, env={"SPOOLER_SIGNAL": "17"})
+    wait_for(lambda: get(s, "/info")[1][0], what="the spooler's pid")
+    get(s, "/signal?n=17")
+    got = wait_for(lambda: [e for e in spooled(s) if e[0] == "signal"],
+                   what="the spooler's handler")
+    assert got[0][1] == 17 and got[0][2] == get(s, "/info")[1][0] and got[0][3] is True
+
+
+def test_a_killed_spooler_is_respawned_and_runs_on(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path)
+    first = wait_for(lambda: get(s, "/info")[1][0], what="the spooler's pid")
+    os.kill(first, signal.SIGKILL)
+    second = wait_for(lambda: (lambda p: p if p and p != first else 0)(get(s, "/info")[1][0]),
+                      what="a new spooler pid")
+    spool(s, kind="ok", tag="after")
+    run = wait_for(lambda: runs(s, "after"), what="a task in the respawned spooler")[0]
+    assert run[3] == second
+
+
+def test_max_tasks_recycles_the_spooler(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-max-tasks", "2")
+    first = wait_for(lambda: get(s, "/info")[1][0], what="the spooler's pid")
+    for i in range(3):
+        spool(s, kind="ok", tag="m%d" % i)
+    wait_for(lambda: all(runs(s, "m%d" % i) for i in range(3)), what="three tasks")
+    assert runs(s, "m0")[0][3] == first and runs(s, "m2")[0][3] != first
+    assert s.wait_log("maximum number of tasks reached")
+
+
+def test_spooler_harakiri_kills_a_stuck_task(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-harakiri", "2", "--spooler-frequency", "1")
+    first = wait_for(lambda: get(s, "/info")[1][0], what="the spooler's pid")
+    spool(s, kind="slow", tag="stuck", secs=300)
+    wait_for(lambda: runs(s, "stuck"), what="the stuck task to start")
+    wait_for(lambda: len(runs(s, "stuck")) >= 2, timeout=30,
+             what="the task to run again in a new spooler")
+    assert runs(s, "stuck")[1][3] != first
+    assert s.wait_log("HARAKIRI")
+
+
+def test_uwsgidecorators_spool_spoolforever_spoolraw(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, "--spooler-frequency", "1",
+              app="spool_decorators_app.py")
+    name = get(s, "/spool?tag=s1")[1]
+    assert os.path.basename(name).startswith(b"uwsgi_spoolfile_on_")
+    get(s, "/pickled")
+    get(s, "/forever?tag=f1")
+    get(s, "/raw")
+    got = lambda kind: [e for e in spooled(s) if e[0] == kind]  # noqa: E731
+    wait_for(lambda: got("spool") and got("spool_pickled") and got("spoolraw"),
+             what="@spool, @spool(pass_arguments=True) and @spoolraw")
+    assert got("spool")[0][2:] == ("s1", True)
+    assert got("spool_pickled")[0][1:] == (7, [1, "two", (3,)], {"k": b"v"})
+    assert got("spoolraw")[0][2] == "r1" and "other" in got("spoolraw")[0][1]
+    wait_for(lambda: len(got("spoolforever")) >= 3, what="@spoolforever to run again and again")
+    wait_for(lambda: not os.path.exists(name), what="@spool's task file to go")
+    assert len(task_files(s.spool_dir)) == 1  # only the forever task stays
+
+
+def test_missing_spooler_dir_is_created_an_unusable_one_refused(server, flavour, tmp_path):
+    s = start(server, flavour, tmp_path, spool_dir=str(tmp_path / "new"))
+    assert os.path.isdir(str(tmp_path / "new"))
+    s.stop()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    bad = str(blocker / "spool")
+    s = start(server, flavour, tmp_path, spool_dir=bad, wait=False)
+    assert s.proc.wait(timeout=60) != 0
+    if not flavour.upstream:
+        out = s.output()
+        assert "--spooler %s: cannot be created" % bad in out
+        assert "give a directory this user" in out
+
+
+def test_spool_without_a_spooler_is_an_error(server, flavour, tmp_path):
+    s = start_app(server, flavour, tmp_path, "spooler_app.py")
+    # as uWSGI: without --spooler (or --spooler-external) the module has no spool functions
+    assert get(s, "/spool?kind=ok&tag=none")[1][:2] == ("error", "AttributeError")
+
+
+def test_sigkill_of_the_whole_server_loses_no_task(server, flavour, tmp_path):
+    """Enqueue behind a slow task, kill -9 every process of the server, start it again on the
+    same directory: the queued task runs exactly once (the slow one, never finished, again)."""
+    s = start(server, flavour, tmp_path, preexec_fn=os.setsid)
+    spool(s, kind="slow", tag="slow", secs=8)
+    wait_for(lambda: runs(s, "slow"), what="the slow task to start")
+    queued = spool(s, kind="ok", tag="queued")
+    os.killpg(s.pid, signal.SIGKILL)
+    s.proc.wait(timeout=30)
+    assert not runs(s, "queued")
+    assert os.path.exists(queued)
+    s2 = start(server, flavour, tmp_path, spool_dir=s.spool_dir, preexec_fn=os.setsid)
+    wait_for(lambda: runs(s2, "queued"), what="the queued task after the restart")
+    wait_for(lambda: not os.path.exists(queued), what="its file to go")
+    time.sleep(2)
+    assert len(runs(s2, "queued")) == 1
+    assert len(runs(s2, "slow")) == 2  # it never finished: it runs again
+
+
+@pytest.mark.skipif(not upstream_python_available(), reason="Debian's uWSGI is not installed")
+@pytest.mark.parametrize("writer,runner", [("cpython", "pypy"), ("pypy", "cpython")])
+def test_task_files_interoperate_with_debian_uwsgi(server, tmp_path, writer, runner):
+    """A task spooled by one server (--spooler-external: it writes, runs nothing) runs in the
+    other's spooler: the files are the same format both ways."""
+    shared = str(tmp_path / "shared")
+    os.mkdir(shared)
+    w = start_app(server, Flavour(writer), tmp_path, "spooler_app.py",
+                  "--spooler-external", shared)
+    name = get(w, "/spool?kind=ok&tag=cross&body_size=70000&x=%s" % writer)[1]
+    assert os.path.dirname(name) == os.path.realpath(shared).encode()
+    assert os.path.exists(name)
+    time.sleep(1)
+    assert not runs(w, "cross")  # nobody runs an external spooler here
+    r = start(server, Flavour(runner), tmp_path, spool_dir=shared)
+    run = wait_for(lambda: runs(r, "cross"), what="the other server's task")[0]
+    assert run[7] == ["body", "body_size", "kind", "spooler_task_name", "tag", "x"]
+    assert run[8] == 70000
+    wait_for(lambda: not os.path.exists(name), what="the task file to go")
+
+
+@pytest.mark.needs_plugin("pypy")
+def test_a_temporary_file_a_killed_writer_left_is_removed(server, tmp_path):
+    """Ours only (uWSGI writes tasks in place): a writer killed before its rename leaves a
+    temporary file, never a task; the spooler removes it once it is a minute old."""
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    stale = spool_dir / ".uwsgi_spooltmp_uwsgi_spoolfile_on_h_1_1_1_1_1"
+    stale.write_bytes(b"\x11\x10\x00\x00\x03")  # cut short
+    os.utime(stale, (time.time() - 3600,) * 2)
+    fresh = spool_dir / ".uwsgi_spooltmp_uwsgi_spoolfile_on_h_2_1_1_1_1"
+    fresh.write_bytes(b"\x11")  # a writer may still be filling this one
+    s = start(server, Flavour("pypy"), tmp_path, spool_dir=str(spool_dir))
+    assert s.wait_log("removed %s" % os.path.realpath(stale))
+    assert not stale.exists() and fresh.exists()
+    spool(s, kind="ok", tag="after")
+    wait_for(lambda: runs(s, "after"), what="tasks to run as usual")

@@ -1,0 +1,143 @@
+// Spooler task files: uWSGI's byte layout, special keys, names, and the atomic write (no task
+// name ever holds a partial task; the lock protocol uWSGI's writers and spoolers use).
+#include "spool_file.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace core;
+
+namespace {
+
+std::string temp_dir() {
+    char tmpl[] = "/tmp/spool_file_test_XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    return tmpl;
+}
+
+std::vector<std::string> entries(const std::string &dir) {
+    std::vector<std::string> out;
+    DIR *d = opendir(dir.c_str());
+    while (dirent *e = readdir(d))
+        if (e->d_name[0] != '.' || std::string(e->d_name).size() > 2) out.push_back(e->d_name);
+    closedir(d);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a task is uWSGI's packet: modifier1 17, little-endian size, modifier2 0, body after") {
+    std::string out;
+    REQUIRE(encode_task({{"a", "bc"}}, "BODY", out));
+    // 2 + 1 + 2 + 2 = 7 bytes of vars
+    std::string expected("\x11\x07\x00\x00\x01\x00" "a" "\x02\x00" "bc" "BODY", 4 + 7 + 4);
+    CHECK(out == expected);
+    DecodedTask t;
+    REQUIRE(decode_task(out, t));
+    REQUIRE(t.pairs.size() == 1);
+    CHECK(t.pairs[0].key == "a");
+    CHECK(t.pairs[0].value == "bc");
+    CHECK(t.body == "BODY");
+}
+
+TEST_CASE("the key/value block is limited to 64 KiB, the body is not") {
+    std::string big(70000, 'x'), out;
+    CHECK_FALSE(encode_task({{"k", big}}, "", out));
+    CHECK_FALSE(encode_task({{"k", std::string(40000, 'x')}, {"l", std::string(40000, 'y')}}, "",
+                            out));
+    REQUIRE(encode_task({{"k", "v"}}, big, out));
+    DecodedTask t;
+    REQUIRE(decode_task(out, t));
+    CHECK(t.body.size() == big.size());
+}
+
+TEST_CASE("a truncated or malformed task does not decode") {
+    std::string out;
+    REQUIRE(encode_task({{"key", "value"}}, "", out));
+    DecodedTask t;
+    CHECK_FALSE(decode_task(out.substr(0, 3), t));
+    CHECK_FALSE(decode_task(out.substr(0, out.size() - 1), t));
+    std::string bad("\x11\x03\x00\x00\x05\x00" "a", 7);  // a key longer than the block
+    CHECK_FALSE(decode_task(bad, t));
+}
+
+TEST_CASE("special keys: spooler, priority, at (a float's fraction dropped)") {
+    std::vector<SpoolPair> pairs = {{"spooler", "/srv/s"}, {"priority", "3"}, {"at", "1700000000.75"}};
+    SpoolPlacement p = placement_of(pairs);
+    CHECK(p.spooler == "/srv/s");
+    CHECK(p.priority == "3");
+    CHECK(p.at == 1700000000);
+    CHECK(check_priority("3").empty());
+    CHECK_FALSE(check_priority("../x").empty());
+    CHECK_FALSE(check_priority("high").empty());
+}
+
+TEST_CASE("names are uWSGI's: uwsgi_spoolfile_on_HOST_PID_COUNTER_RAND_SEC_USEC") {
+    std::string n = spool_file_name("host", 42, 7);
+    CHECK(n.rfind("uwsgi_spoolfile_on_host_42_7_", 0) == 0);
+    int fields = 0;
+    for (char c : n.substr(std::string("uwsgi_spoolfile_on_host_").size())) fields += c == '_';
+    CHECK(fields == 4);
+    CHECK(spool_file_name("host", 42, 7) != n);
+}
+
+TEST_CASE("a written task is whole under its name, with at as mtime; no temporary file stays") {
+    std::string dir = temp_dir(), error, bytes;
+    REQUIRE(encode_task({{"k", "v"}}, "body", bytes));
+    std::string path = write_task_file(dir + "/5", "uwsgi_spoolfile_on_t_1", bytes, 2000000000,
+                                       error);
+    REQUIRE(path == dir + "/5/uwsgi_spoolfile_on_t_1");
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    CHECK(st.st_mtime == 2000000000);
+    CHECK(entries(dir + "/5") == std::vector<std::string>{"uwsgi_spoolfile_on_t_1"});
+    std::string content;
+    REQUIRE(read_task_file(path, content));
+    CHECK(content == bytes);
+    LockedTask task;
+    REQUIRE(open_task(path, task) == TaskOpen::Ready);
+    CHECK(task.content == bytes);
+}
+
+TEST_CASE("an unwritable directory is an error naming it") {
+    std::string error;
+    CHECK(write_task_file("/proc/no/such", "uwsgi_spoolfile_on_x", "x", 0, error).empty());
+    CHECK(error.find("/proc/no/such") != std::string::npos);
+}
+
+TEST_CASE("a task locked by another process (a spooler running it, uWSGI writing it) is busy") {
+    std::string dir = temp_dir(), error, bytes;
+    REQUIRE(encode_task({{"k", "v"}}, "", bytes));
+    std::string path = write_task_file(dir, "uwsgi_spoolfile_on_t_2", bytes, 0, error);
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        LockedTask held;
+        _exit(open_task(path, held) == TaskOpen::Ready && write(ready[1], "x", 1) == 1 &&
+                      usleep(500 * 1000) == 0
+                  ? 0
+                  : 1);
+    }
+    char c;
+    REQUIRE(read(ready[0], &c, 1) == 1);
+    {
+        LockedTask mine;
+        CHECK(open_task(path, mine) == TaskOpen::Busy);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    LockedTask after;
+    CHECK(open_task(path, after) == TaskOpen::Ready);
+    unlink(path.c_str());
+    LockedTask gone;
+    CHECK(open_task(path, gone) == TaskOpen::Gone);
+}
