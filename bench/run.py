@@ -348,7 +348,8 @@ def main():
         print(table)
     else:
         path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-        # sections other benchmarks write (bench/cache_bench.py, bench/embedded_vs_binary.py):
+        # sections other benchmarks write (bench/cache_bench.py, bench/spooler_bench.py,
+        # bench/embedded_vs_binary.py):
         # everything from the first of their headings on is kept as it is
         with open(path) as f:
             old = f.read()
@@ -363,6 +364,7 @@ KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profil
                  "## Behind nginx: realistic pages (bench/run.py --deploy)",
                  "## Cache (bench/cache_bench.py)", STATIC_SECTION,
                  "## Mule messages (bench/mule_bench.py)",
+                 "## Spooler (bench/spooler_bench.py)",
                  "## Embedded PyPy against the pypy3 binary",
                  "## Scale-out behind one nginx (bench/scaleout_bench.py)")
 
