@@ -171,6 +171,11 @@ def services(workers):
 
     pypy_app = ["--pypy-pp", HERE, "--pypy-wsgi", "apps"]
     out.append(ours("ours-pypy-http", *pypy_app))
+    # the --http router process in front of the workers (uwsgi protocol to them)
+    port = free_port()
+    out.append(Service("ours-pypy-router",
+                       [UWSGI, "--http", "127.0.0.1:%d" % port, "--http-keepalive", "--master",
+                        "--processes", w, "--disable-logging"] + pypy_app, port))
     out.append(ours("ours-pypy-nginx", *pypy_app, front=True))
     out.append(ours("ours-native-http", "--plugin", "example"))
     port = free_port()
@@ -362,6 +367,7 @@ def main():
 
 KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profile)",
                  "## Behind nginx: realistic pages (bench/run.py --deploy)",
+                 "## The --http router against --http-socket",
                  "## Cache (bench/cache_bench.py)", STATIC_SECTION,
                  "## Mule messages (bench/mule_bench.py)",
                  "## Spooler (bench/spooler_bench.py)",
@@ -439,6 +445,8 @@ def ratios(results):
         ("ours (PyPy, http) / uWSGI+CPython, CPU-bound page (Python loops)", "ours-pypy-http", "uwsgi-cpython-http", "CPU-bound page (Python loops)", 3.0),
         ("ours (PyPy, http) / uWSGI+CPython, CPU-bound page (Jinja2)", "ours-pypy-http", "uwsgi-cpython-http", "CPU-bound page (Jinja2 template)", None),
         ("ours (PyPy, http) / uWSGI+CPython, 1 MiB POST echo", "ours-pypy-http", "uwsgi-cpython-http", "1 MiB POST echo", 1.0),
+        ("ours --http router / ours --http-socket (PyPy), hello keep-alive", "ours-pypy-router", "ours-pypy-http", "hello keep-alive", None),
+        ("ours --http router / ours --http-socket (PyPy), hello close", "ours-pypy-router", "ours-pypy-http", "hello close", None),
         ("ours (PyPy, http) / gunicorn on PyPy, hello keep-alive", "ours-pypy-http", "gunicorn-pypy", "hello keep-alive", None),
         ("ours (PyPy, http) / nginx return 200, hello keep-alive, 32 conns (#20)", "ours-pypy-http", "nginx-return-200", "hello keep-alive", 0.8),
         ("ours (native, http) / nginx return 200, keep-alive, 32 conns", "ours-native-http", "nginx-return-200", "hello keep-alive", 0.6),

@@ -34,8 +34,6 @@ const std::pair<const char *, const char *> kNotes[] = {
                        "nothing is buffered ahead (wsgi.input is not seekable)"},
     {"lazy", "as --lazy-apps: apps load in each worker"},
     {"worker-reload-mercy", "as --reload-mercy: how long stopping workers may take"},
-    {"http", "no separate HTTP router process here: the workers serve HTTP themselves on ADDR, "
-             "as --http-socket"},
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "host_table.hpp"
 
+#include "sockets.hpp"
+
 #include "clock.hpp"
 #include "connection.hpp"
 #include "extra_processes.hpp"
@@ -211,6 +213,7 @@ int setting(const char *name, int64_t *value) {
     else if (n == "max-requests") *value = s.max_requests;
     else if (n == "listen") *value = s.listen_backlog;
     else if (n == "mules") *value = mule_count();
+    else if (n == "router-socket-port" && router_socket_port()) *value = router_socket_port();
     else return UWSGI_ERROR;
     return UWSGI_OK;
 }

@@ -160,6 +160,13 @@ std::vector<Listener> open_listeners(const Runtime &rt) {
     }
     for (auto &addr : rt.config.all("socket"))
         out.push_back(open_listener("socket", addr, socket_protocol));
+    // uWSGI's --http router without --socket: as uWSGI does, the workers get a uwsgi socket on
+    // 127.0.0.1 with a free port, and the router passes requests to it (unless --http-to names
+    // other nodes: the workers then still have a socket to serve).
+    if (rt.config.has("http") && !rt.config.has("socket")) {
+        out.push_back(open_listener("socket", "127.0.0.1:0", &uwsgi_socket_protocol()));
+        set_router_socket(out.back().fd);
+    }
     // --https-socket ADDR,CERT,KEY[,CIPHERS,CA]: the http plugin's protocol over TLS
     for (auto &value : rt.config.all("https-socket")) {
         TlsSpec spec = parse_tls_spec("https-socket", value);

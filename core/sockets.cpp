@@ -175,6 +175,20 @@ Listener open_listener(const std::string &option, const std::string &address,
     return l;
 }
 
+static int g_router_socket_port = 0;
+
+void set_router_socket(int fd) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    if (getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0)
+        g_router_socket_port = ntohs(a.sin_port);
+    spdlog::info("--http: the router passes requests to the workers on 127.0.0.1:{} (uwsgi "
+                 "protocol)",
+                 g_router_socket_port);
+}
+
+int router_socket_port() { return g_router_socket_port; }
+
 void export_listeners(const std::vector<Listener> &listeners) {
     std::string env;
     for (auto &l : listeners) {

@@ -46,6 +46,10 @@ Listener open_listener(const std::string &option, const std::string &address,
 std::vector<Listener> adopt_unclaimed_activated(const std::vector<Listener> &open,
                                                 const uwsgi_protocol *protocol);
 
+// The uwsgi socket bound for the --http router (host->setting "router-socket-port"), 0: none.
+void set_router_socket(int fd);
+int router_socket_port();
+
 // Exports listener fds (non-close-on-exec) for the next image of this server.
 void export_listeners(const std::vector<Listener> &listeners);
 

@@ -323,8 +323,9 @@ typedef struct uwsgi_host {
      * so plugins never re-parse core options. Names (units): "buffer-size" (bytes), "max-vars",
      * "limit-post" (bytes, 0 unlimited), "socket-timeout" (seconds), "processes", "threads",
      * "harakiri" (seconds, 0 off), "max-requests" (0 unlimited), "listen", "mules" (ABI 1.1,
-     * the number of mules). UWSGI_OK with *value
-     * set, or UWSGI_ERROR for an unknown name. */
+     * the number of mules), "router-socket-port" (the port of the 127.0.0.1 uwsgi socket the core
+     * bound for the --http router; UWSGI_ERROR when there is none). UWSGI_OK with *value set, or
+     * UWSGI_ERROR for an unknown name. */
     int (*setting)(const char *name, int64_t *value); /* ABI 1.1 */
 
     /* ABI 1.1: the services behind uWSGI's `uwsgi` module */

@@ -2,9 +2,11 @@
 // Every entry point is noexcept and turns a C++ failure into a status code.
 #include "config.hpp"
 #include "connection.hpp"
+#include "router.hpp"
 
 #include <uwsgi/plugin.hpp>
 
+#include <cstddef>
 #include <new>
 #include <string>
 
@@ -14,13 +16,66 @@ using uwsgi_http::Config;
 using uwsgi_http::Connection;
 
 const uwsgi_host *g_host = nullptr;
+
+void log_error(const std::string &msg) {
+    if (g_host) g_host->log(UWSGI_LOG_ERROR, "http", msg.data(), msg.size());
+}
+
 Config g_config;
+uwsgi_http::RouterConfig g_router;
+std::vector<int> g_router_fds;
+
+// The router process (host->register_process): the workers' address is known only now, after
+// the core bound its sockets.
+int router_run(void *, int32_t index) noexcept {
+    try {
+        std::vector<std::string> backends = g_router.to;
+        int64_t port = 0;
+        if (backends.empty() && g_host->opt_count("socket") > 0)
+            backends.push_back(g_host->opt_at("socket", 0));
+        else if (backends.empty() && g_host->setting("router-socket-port", &port) == UWSGI_OK)
+            backends.push_back("127.0.0.1:" + std::to_string(port));
+        if (backends.empty()) {
+            log_error("router: no worker socket to pass requests to");
+            return 1;
+        }
+        return uwsgi_http::run_router(*g_host, g_router, g_router_fds, backends, index);
+    } catch (const std::exception &e) {
+        log_error(std::string("router failed: ") + e.what());
+        return 1;
+    }
+}
+
+void router_stop(void *) noexcept { uwsgi_http::stop_router(); }
+
+// --http: binds the router's addresses now (a busy port stops start-up) and registers its
+// processes with the master.
+bool start_router(const uwsgi_host *host, std::string &error) {
+    if (!uwsgi_http::load_router_config(*host, g_router, error)) return false;
+    if (g_router.listen.empty()) return true;
+    if (host->struct_size < offsetof(uwsgi_host, process_kind) + sizeof host->process_kind ||
+        !host->register_process) {
+        error = "--http: this core cannot run a router process (it has no register_process)";
+        return false;
+    }
+    if (!uwsgi_http::bind_router_sockets(g_router, g_router_fds, error)) return false;
+    static const uwsgi_process_kind kind = {
+        .struct_size = sizeof(uwsgi_process_kind),
+        .count = g_router.processes,
+        .name = "http",
+        .run = router_run,
+        .stop = router_stop,
+        .ctx = nullptr,
+    };
+    if (host->register_process(&kind) != UWSGI_OK) {
+        error = "--http: the router process could not be registered (it needs --master)";
+        return false;
+    }
+    return true;
+}
 
 const uwsgi_option kOptions[] = {
-    // uWSGI's --http starts an HTTP router process in front of the workers; here the workers
-    // serve HTTP themselves, which a client cannot tell apart (the core logs it when used).
     {.name = "http-socket",
-     .aliases = "http",
      .kind = UWSGI_OPT_LIST,
      .metavar = "ADDR",
      .help = "serve HTTP/1.1 on ADDR (host:port, :port or a UNIX path)"},
@@ -40,6 +95,35 @@ const uwsgi_option kOptions[] = {
      .kind = UWSGI_OPT_FLAG,
      .help = "every --http-socket connection starts with a PROXY protocol v1 header (HAProxy, "
              "AWS ELB): its source address is the request's REMOTE_ADDR"},
+    {.name = "http",
+     .kind = UWSGI_OPT_LIST,
+     .metavar = "ADDR",
+     .help = "an HTTP router process on ADDR in front of the workers (uwsgi protocol to them); "
+             "needs --master"},
+    {.name = "http-to",
+     .kind = UWSGI_OPT_LIST,
+     .metavar = "ADDR",
+     .help = "the router passes requests to these uwsgi sockets in turn (default: the workers' "
+             "first --socket, else one on 127.0.0.1 bound for it)"},
+    {.name = "http-processes",
+     .aliases = "http-workers",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "N",
+     .help = "router processes (default 1)"},
+    {.name = "http-timeout",
+     .kind = UWSGI_OPT_VALUE,
+     .metavar = "SECS",
+     .help = "the router closes a client or gives up on a worker silent this long (default 60)"},
+    {.name = "http-keepalive",
+     .kind = UWSGI_OPT_OPTIONAL,
+     .metavar = "[N]",
+     .help = "the router keeps HTTP/1.1 client connections open between requests"},
+    {.name = "http-auto-chunked",
+     .kind = UWSGI_OPT_FLAG,
+     .help = "the router chunk-encodes answers without Content-Length, so keep-alive survives them"},
+    {.name = "http-enable-proxy-protocol",
+     .kind = UWSGI_OPT_OPTIONAL,
+     .help = "router connections start with a PROXY protocol v1 header"},
     {.name = "add-header",
      .kind = UWSGI_OPT_LIST,
      .metavar = "\"NAME: VALUE\"",
@@ -47,16 +131,13 @@ const uwsgi_option kOptions[] = {
     {},
 };
 
-void log_error(const std::string &msg) {
-    if (g_host) g_host->log(UWSGI_LOG_ERROR, "http", msg.data(), msg.size());
-}
 
 int http_init(const uwsgi_host *host) noexcept {
     g_host = host;
     uwsgi::Host::set(host);
     try {
         std::string error;
-        if (!uwsgi_http::load_config(*host, g_config, error)) {
+        if (!uwsgi_http::load_config(*host, g_config, error) || !start_router(host, error)) {
             log_error(error);
             return 1;
         }
@@ -167,7 +248,7 @@ const uwsgi_plugin kPlugin = {
     UWSGI_PLUGIN_HEADER_FIELDS,
     .name = "http",
     .version = "0.1.0",
-    .description = "HTTP/1.1 socket protocol (--http-socket)",
+    .description = "HTTP/1.1 socket protocol (--http-socket) and router (--http)",
     .options = kOptions,
     .init = http_init,
     .modifier1 = -1,
