@@ -67,13 +67,13 @@ class Instance:
     def ready(self):
         try:
             return http_get(self.addr, self.stats_port, "/ready", timeout=2)[0] == 200
-        except OSError:
+        except (OSError, http.client.HTTPException):  # e.g. an answer cut by a reload's re-exec
             return False
 
     def stats(self):
         try:
             return json.loads(http_get(self.addr, self.stats_port, "/", timeout=3)[1])
-        except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):
             return None
 
     def requests(self):
