@@ -67,8 +67,24 @@ std::string stats_json(const StatsSnapshot &s) {
             .num("can_offload", uint64_t(0))
             .done();
     };
-    return Object()
-        .str("version", s.version)
+    auto cache = [](const CacheStats &c) {
+        return Object()
+            .str("name", c.name)
+            .str("hash", "fnv1a")  // the one hash this server's caches use
+            .num("hashsize", c.hashsize)
+            .num("keysize", c.keysize)
+            .num("max_items", c.max_items)
+            .num("blocks", c.max_items)  // one value block per item
+            .num("blocksize", c.blocksize)
+            .num("items", c.items)
+            .num("hits", c.hits)
+            .num("miss", c.miss)
+            .num("full", c.full)
+            .num("last_modified_at", uint64_t(0))  // uWSGI's lastmod key is not supported
+            .done();
+    };
+    Object doc;
+    doc.str("version", s.version)
         .num("listen_queue", s.listen_queue)
         .num("listen_queue_errors", uint64_t(0))  // overflows are not counted yet
         .num("signal_queue", uint64_t(0))
@@ -77,12 +93,11 @@ std::string stats_json(const StatsSnapshot &s) {
         .num("uid", uint64_t(s.uid))
         .num("gid", uint64_t(s.gid))
         .str("cwd", s.cwd)
-        .raw("locks", list(s.locks, lock))
-        // "caches" is left out as uWSGI does without caches: the cache plugin's caches are
-        // not reported to the core yet
-        .raw("sockets", list(s.sockets, socket))
-        .raw("workers", list(s.workers, worker_json))
-        .done() + "\n";
+        .raw("locks", list(s.locks, lock));
+    if (!s.caches.empty()) doc.raw("caches", list(s.caches, cache));  // uWSGI: only with caches
+    return doc.raw("sockets", list(s.sockets, socket))
+               .raw("workers", list(s.workers, worker_json))
+               .done() + "\n";
 }
 
 }  // namespace core

@@ -47,6 +47,21 @@ std::string stats_prometheus(const StatsSnapshot &s) {
                  return std::pair(fmt::format("name=\"{}\",proto=\"{}\"", so.name, so.proto),
                                   double(so.max_queue));
              });
+    struct CacheField {
+        const char *name, *type, *help;
+        uint64_t CacheStats::*value;
+    };
+    static const CacheField cache_fields[] = {
+        {"uwsgi_cache_items", "gauge", "items stored", &CacheStats::items},
+        {"uwsgi_cache_max_items", "gauge", "items the cache holds at most", &CacheStats::max_items},
+        {"uwsgi_cache_hits_total", "counter", "reads that found their key", &CacheStats::hits},
+        {"uwsgi_cache_misses_total", "counter", "reads that did not", &CacheStats::miss},
+        {"uwsgi_cache_full_total", "counter", "stores that found the cache full", &CacheStats::full},
+    };
+    for (const CacheField &f : cache_fields)
+        if (!s.caches.empty()) e.family(f.name, f.type, f.help, s.caches, [&f](const CacheStats &c) {
+            return std::pair(fmt::format("cache=\"{}\"", c.name), double(c.*f.value));
+        });
     struct Field {
         const char *name, *type, *help;
         double (*get)(const WorkerStats &);

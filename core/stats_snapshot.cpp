@@ -1,8 +1,11 @@
 #include "stats_snapshot.hpp"
 
+#include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
 #include "user_locks.hpp"
+
+#include <uwsgi/cache.h>
 
 #include <climits>
 #include <cstdio>
@@ -89,6 +92,22 @@ static WorkerStats worker_stats(int id) {
     return w;
 }
 
+// The caches through the cache plugin's extension: the same shared memory every worker uses.
+std::vector<CacheStats> read_caches() {
+    std::vector<CacheStats> out;
+    auto *api = static_cast<const uwsgi_cache_api *>(
+        runtime().registry.extension(UWSGI_CACHE_EXTENSION));
+    if (!api) return out;
+    for (int32_t id = 0;; ++id) {
+        uwsgi_cache_info info{};
+        info.struct_size = sizeof info;
+        if (api->info(id, &info) != UWSGI_OK) break;
+        out.push_back({info.name ? info.name : "", info.hashsize, info.keysize, info.max_items,
+                       info.blocksize, info.items, info.hits, info.misses, info.full});
+    }
+    return out;
+}
+
 StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners) {
     StatsSnapshot s;
     s.version = UWSGI_VERSION;
@@ -105,6 +124,7 @@ StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners) {
     }
     for (int i = 0; i < user_lock_count(); ++i)
         s.locks.push_back({"user " + std::to_string(i), user_lock_holder(uint32_t(i))});
+    s.caches = read_caches();
     for (int id = 1; id <= scoreboard_size(); ++id) {
         s.workers.push_back(worker_stats(id));
         s.load += s.workers.back().busy;  // workers busy on a request right now

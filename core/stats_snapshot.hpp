@@ -41,6 +41,13 @@ struct LockStats {
     pid_t holder = 0;
 };
 
+// One cache of the cache plugin (uwsgi.cache/1), as uWSGI's stats list it.
+struct CacheStats {
+    std::string name;
+    uint64_t hashsize = 0, keysize = 0, max_items = 0, blocksize = 0;
+    uint64_t items = 0, hits = 0, miss = 0, full = 0;
+};
+
 struct StatsSnapshot {
     std::string version, cwd;
     pid_t pid = 0;
@@ -48,6 +55,7 @@ struct StatsSnapshot {
     gid_t gid = 0;
     uint64_t listen_queue = 0, load = 0;
     std::vector<LockStats> locks;
+    std::vector<CacheStats> caches;
     std::vector<SocketStats> sockets;
     std::vector<WorkerStats> workers;
 };

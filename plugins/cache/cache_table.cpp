@@ -453,6 +453,7 @@ void Table::info(uwsgi_cache_info &out) {
     out.misses = header_->misses;
     out.full = header_->full;
     out.purge_lru = spec_.purge_lru ? 1 : 0;
+    out.hashsize = header_->buckets;
 }
 
 uint64_t Table::sweep() {

@@ -2,6 +2,7 @@
 cache shared by every worker and thread, uWSGI's return conventions, expiry, purge_lru, store
 across a restart, exact concurrent arithmetic, cachelib. Runs on our PyPy server and on Debian's
 uWSGI (CPython plugin), so what is asserted is uWSGI's behaviour."""
+import json
 import os
 import socket
 import subprocess
@@ -135,6 +136,32 @@ def test_clear_on_full_empties_a_full_cache_and_stores(server, flavour, tmp_path
     assert [call(s, "cache_set", "k%d" % i, b"v") for i in range(6)] == [True] * 6
     assert call(s, "cache_get", "k5") == b"v"  # the item that found the cache full is kept
     assert call(s, "cache_get", "k0") is None  # emptied by the first clear
+
+
+def test_stats_server_lists_each_cache_with_its_counters(server, flavour, tmp_path):
+    port = free_port()
+    s = start_app(server, flavour, tmp_path, "cache_app.py", "--threads", "2",
+                  CACHE, "name=main,items=16,blocksize=128,keysize=32", CACHE, "name=other,items=8",
+                  "--stats", "127.0.0.1:%d" % port)
+    assert call(s, "cache_set", "a", b"1") is True
+    assert call(s, "cache_set", "b", b"2") is True
+    assert call(s, "cache_get", "a") == b"1"
+    assert call(s, "cache_get", "nope") is None
+    stats = {}
+
+    def read():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            stats["doc"] = json.loads(read_until_closed(conn))
+        return stats["doc"].get("caches")
+    wait_for(read, what="the stats server")
+    caches = {c["name"]: c for c in stats["doc"]["caches"]}
+    assert set(caches) == {"main", "other"}
+    main = caches["main"]
+    assert (main["max_items"], main["blocksize"], main["keysize"]) == (16, 128, 32)
+    assert (main["items"], main["hits"], main["miss"], main["full"]) == (2, 1, 1, 0)
+    for key in ("hash", "hashsize", "blocks", "last_modified_at"):  # uwsgitop's cache keys
+        assert key in main
+    assert caches["other"]["items"] == 0
 
 
 def test_store_keeps_the_cache_across_a_restart(server, flavour, tmp_path):

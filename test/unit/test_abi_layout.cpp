@@ -253,7 +253,7 @@ TEST_CASE("uwsgi.cache/1") {
     CHECK(offsetof(uwsgi_cache_api, math) == 56);
     CHECK(offsetof(uwsgi_cache_api, key_at) == 64);
     CHECK(offsetof(uwsgi_cache_api, info) == 72);
-    CHECK(sizeof(uwsgi_cache_info) == 80);
+    CHECK(sizeof(uwsgi_cache_info) == 88);
     CHECK(offsetof(uwsgi_cache_info, name) == 8);
     CHECK(offsetof(uwsgi_cache_info, max_items) == 16);
     CHECK(offsetof(uwsgi_cache_info, blocksize) == 24);
@@ -263,6 +263,7 @@ TEST_CASE("uwsgi.cache/1") {
     CHECK(offsetof(uwsgi_cache_info, misses) == 56);
     CHECK(offsetof(uwsgi_cache_info, full) == 64);
     CHECK(offsetof(uwsgi_cache_info, purge_lru) == 72);
+    CHECK(offsetof(uwsgi_cache_info, hashsize) == 80);
 }
 
 TEST_CASE("uwsgi_plugin: the ABI 1.1 fields") {

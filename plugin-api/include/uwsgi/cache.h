@@ -9,7 +9,8 @@
  * Keys and values are bytes (not NUL-terminated). Expiry: seconds from now, 0 never.
  *
  * History:
- *   uwsgi.cache/1  2026-11-30  lookup, get, set/update, remove, exists, clear, math, key_at, info.
+ *   uwsgi.cache/1  2026-11-30  lookup, get, set/update, remove, exists, clear, math, key_at, info
+ *                              (uwsgi_cache_info with hashsize, for the stats server).
  */
 #ifndef UWSGI_CACHE_H
 #define UWSGI_CACHE_H
@@ -45,6 +46,7 @@ typedef struct uwsgi_cache_info {
     uint64_t full;        /* sets refused (or evictions, with purge_lru) because it was full */
     uint32_t purge_lru;   /* 1: the least recently used item is evicted when full */
     uint32_t reserved2;
+    uint64_t hashsize;    /* buckets of its hash table */
 } uwsgi_cache_info;
 
 typedef struct uwsgi_cache_api {
