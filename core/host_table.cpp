@@ -156,6 +156,7 @@ int worker_stats(int32_t id, uwsgi_worker_stats *out) {
     st.pid = w.pid;
     st.busy = w.busy;
     st.accepting = w.accepting;
+    st.cheaped = w.cheaped;
     st.requests = w.requests;
     st.tx = w.tx;
     st.running_time = w.running_time;

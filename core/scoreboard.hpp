@@ -23,8 +23,8 @@ struct WorkerSlot {
     std::atomic<uint64_t> respawn_count{0};
     std::atomic<int64_t> last_spawn{0};        // unix time
     std::atomic<int64_t> user_harakiri_ms{0};  // monotonic deadline set by the app; 0: none
-    std::atomic<int32_t> ready{0};
-    std::atomic<int32_t> cheaped{0};  // retired by --cheaper (stats status "cheap")  // its request threads wait for connections (chain reload)
+    std::atomic<int32_t> ready{0};    // its request threads wait for connections (chain reload)
+    std::atomic<int32_t> cheaped{0};  // retired by --cheaper (stats status "cheap")
 };
 
 // One request thread ("core" in uWSGI's stats).

@@ -1140,7 +1140,7 @@ def _workers():
         out.append({
             "id": st.id, "pid": st.pid, "requests": st.requests, "delta_requests": 0,
             "signals": st.signals, "exceptions": st.exceptions,
-            "status": b"busy" if st.busy else b"idle",
+            "status": b"cheap" if st.cheaped else b"busy" if st.busy else b"idle",
             "rss": rss, "vsz": vsz, "running_time": st.running_time,
             "last_spawn": st.last_spawn, "respawn_count": st.respawn_count, "tx": st.tx,
             "avg_rt": st.avg_rt, "apps": _app_stats(),

@@ -72,6 +72,12 @@ def test_cheaper_initial_starts_that_many_workers(server, flavour):
     assert wait_children(s.pid, lambda n: n == 3), live_children(s.pid)
 
 
+def test_uwsgi_workers_reports_cheaped_workers(server, flavour):
+    s = start_workers_app(server, flavour, "--processes", "3", "--cheaper", "1",
+                          "--cheaper-initial", "1", "--cheaper-overload", "30")
+    assert get(s, "/status") == "busy,cheap,cheap"  # the first answers this very request
+
+
 def test_max_worker_lifetime_not_above_min_lifetime_is_refused(flavour):
     r = run_to_exit(flavour, "--processes", "1", "--max-worker-lifetime", "5")
     assert r.returncode == 1, r.stdout + r.stderr

@@ -179,7 +179,7 @@ TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {
     CHECK(offsetof(uwsgi_worker_stats, pid) == 8);
     CHECK(offsetof(uwsgi_worker_stats, busy) == 12);
     CHECK(offsetof(uwsgi_worker_stats, accepting) == 16);
-    CHECK(offsetof(uwsgi_worker_stats, reserved) == 20);
+    CHECK(offsetof(uwsgi_worker_stats, cheaped) == 20);
     CHECK(offsetof(uwsgi_worker_stats, requests) == 24);
     CHECK(offsetof(uwsgi_worker_stats, tx) == 32);
     CHECK(offsetof(uwsgi_worker_stats, running_time) == 40);

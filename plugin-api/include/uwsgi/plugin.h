@@ -212,7 +212,7 @@ typedef struct uwsgi_worker_stats {
     int32_t pid;       /* 0 when not running */
     int32_t busy;      /* 1 while serving a request */
     int32_t accepting; /* 0 after the worker said so (uwsgi.accepting(False)) */
-    int32_t reserved;
+    int32_t cheaped;   /* 1 while retired by --cheaper (uWSGI's status "cheap") */
     uint64_t requests;      /* served since the master started it the first time */
     uint64_t tx;            /* response bytes sent */
     uint64_t running_time;  /* total time spent serving requests */

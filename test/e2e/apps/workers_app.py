@@ -2,6 +2,7 @@
 
 /sleep?s=N  holds the worker N seconds (to make it busy), then answers the pid
 /grow?mb=N  keeps N more megabytes of written memory alive in this worker (rss grows)
+/status     answers the status of each worker in uwsgi.workers() instead, comma separated
 """
 import os
 import sys
@@ -22,5 +23,8 @@ def application(environ, start_response):
         # bytes * n writes every page, so the memory is resident (not a lazy zero mapping)
         _kept.append(b"x" * (int(query.get("mb", "1")) * 1024 * 1024))
     body = str(os.getpid()).encode()
+    if path == "/status":
+        import uwsgi
+        body = b",".join(w["status"] for w in uwsgi.workers())
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
