@@ -1,4 +1,4 @@
-# A thin layer over meson for the seed's build commands:
+# A thin layer over meson for the build commands of uWSGI's PyPy plugin documentation:
 #
 #   UWSGI_PROFILE=pypy make                            ./uwsgi with pypy, http, rpc and cache linked in
 #   UWSGI_PROFILE=pypy UWSGI_AS_LIB=libuwsgi.so make   ./libuwsgi.so, the same as a library

@@ -336,8 +336,9 @@ int server_main(int argc, char **argv, char **envp, const Launch &launch) {
     if (!launch.library_mode) remember_argv_area(argc, argv);
     ParseInput input;
     input.args.assign(argv + 1, argv + argc);
-    // A launcher may pass an empty envp (the seed's fakeuwsgi.py does, so that nothing writes
-    // over the host's environ); UWSGI_* options are then read from the process environment.
+    // A launcher may pass an empty envp (examples/fakeuwsgi.py, from uWSGI's PyPy plugin
+    // documentation, does, so that nothing writes over the host's environ); UWSGI_* options are
+    // then read from the process environment.
     if (launch.library_mode && (!envp || !*envp)) envp = environ;
     for (char **e = envp; e && *e; ++e) input.env.emplace_back(*e);
     if (launch.library_mode) {

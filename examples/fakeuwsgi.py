@@ -1,5 +1,6 @@
 #!/usr/bin/env pypy3
-"""Runs uwsgi inside this PyPy: library mode, the seed's "alternative approach".
+"""Runs uwsgi inside this PyPy: library mode, the "alternative approach" of uWSGI's PyPy plugin
+documentation.
 
     pypy3 examples/fakeuwsgi.py --http-socket 127.0.0.1:9090 --master --processes 2 --threads 8 \
         --pypy-pp examples/hello --pypy-wsgi app --binary-path examples/fakeuwsgi.py

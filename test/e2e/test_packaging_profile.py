@@ -67,7 +67,7 @@ def test_profile_binary_prints_the_embedded_setup_script(tmp_path):
         assert r.stdout == f.read()
 
 
-def test_makefile_maps_the_seed_variables_to_meson_options():
+def test_makefile_maps_the_documented_variables_to_meson_options():
     def dry_run(**env):
         return subprocess.run(["make", "-n", "-C", ROOT], capture_output=True, text=True,
                               env=dict(os.environ, **env), timeout=30).stdout
