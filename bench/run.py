@@ -292,16 +292,7 @@ def static_bench(args):
     if args.print:
         print(section)
         return
-    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-    with open(path) as f:
-        old = f.read()
-    if STATIC_SECTION in old:  # replace our section, up to the next heading of its level
-        start = old.index(STATIC_SECTION)
-        nxt = old.find("\n## ", start + len(STATIC_SECTION))
-        old = old[:start] + (old[nxt + 1:] if nxt >= 0 else "")
-    with open(path, "w") as f:
-        f.write(old.rstrip("\n") + "\n\n" + section)
-    print("wrote %s" % path, file=sys.stderr)
+    replace_section(STATIC_SECTION, section)
 
 
 def main():
@@ -389,7 +380,7 @@ def replace_section(heading, section):
         later = [old.index(h) for h in KEPT_SECTIONS if h in old]
         start = end = min(later) if later else len(old)
     with open(path, "w") as f:
-        f.write(old[:start] + section.rstrip("\n") + "\n\n" + old[end:])
+        f.write((old[:start] + section.rstrip("\n") + "\n\n" + old[end:]).rstrip("\n") + "\n")
     print("wrote %s" % path, file=sys.stderr)
 
 

@@ -19,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 from scaleout_hosts import Hosts  # noqa: E402
 
+import run  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 UWSGI = os.environ.get("UWSGI_BIN", os.path.join(ROOT, "build", "core", "uwsgi"))
 HEADING = "## Scale-out behind one nginx (bench/scaleout_bench.py)"
 APP = """
@@ -157,18 +159,7 @@ def main():
     if args.print:
         print(section)
         return
-    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-    with open(path) as f:
-        doc = f.read()
-    if HEADING in doc:
-        start = doc.index(HEADING)
-        nxt = doc.find("\n## ", start + len(HEADING))
-        doc = doc[:start] + section + (doc[nxt + 1:] if nxt >= 0 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(doc)
-    print("wrote %s" % path, file=sys.stderr)
+    run.replace_section(HEADING, section)
 
 
 if __name__ == "__main__":
