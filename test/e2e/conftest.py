@@ -3,6 +3,7 @@
 Every server a test starts binds a port chosen here (or a path in the test's tmp dir) and is
 stopped by its pid at the end of the test, whatever happened.
 """
+import http.client
 import os
 import signal
 import socket
@@ -39,6 +40,17 @@ def wait_for_port(port, proc, log_path, timeout=30.0, host="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("server did not listen on %d:\n%s" % (port, read(log_path)))
+
+
+def http_get(port, path="/", timeout=5, host="127.0.0.1"):
+    """One GET on a new connection with Python's http.client: (status, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
 
 
 def wait_for(predicate, timeout=15.0):

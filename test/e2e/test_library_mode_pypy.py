@@ -1,6 +1,5 @@
 """Library mode: Debian's pypy3 runs examples/fakeuwsgi.py, which loads libuwsgi.so with ctypes
 and calls uwsgi_init(); the pypy plugin adopts the running PyPy (no --pypy-home/--pypy-lib)."""
-import http.client
 import os
 import shutil
 import signal
@@ -10,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, free_port, read, wait_for, wait_for_port, wait_for_text
+from conftest import BUILD, ROOT, free_port, http_get, read, wait_for, wait_for_port, wait_for_text
 
 PYPY = "/usr/bin/pypy3"
 FAKEUWSGI = os.path.join(ROOT, "examples", "fakeuwsgi.py")
@@ -71,16 +70,6 @@ def launcher(tmp_path):
         s.stop()
 
 
-def get(port, path="/", timeout=20):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
 def children(pid):
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
@@ -104,7 +93,7 @@ def test_fakeuwsgi_serves_hello_with_2_processes_and_8_threads(launcher):
     results = []
 
     def one():
-        results.append(get(s.port))
+        results.append(http_get(s.port, timeout=20))
 
     threads = [threading.Thread(target=one) for _ in range(16)]
     for t in threads:
@@ -117,14 +106,14 @@ def test_fakeuwsgi_serves_hello_with_2_processes_and_8_threads(launcher):
 
 def test_sighup_reload_reexecutes_the_launcher_and_keeps_serving(launcher, tmp_path):
     s = launcher(*SERVE_HELLO, "--binary-path", FAKEUWSGI)
-    assert get(s.port) == (200, b"Hello World")
+    assert http_get(s.port, timeout=20) == (200, b"Hello World")
     ok, failed = [], []
     running = True
 
     def loop():
         while running:
             try:
-                (ok if get(s.port) == (200, b"Hello World") else failed).append(1)
+                (ok if http_get(s.port, timeout=20) == (200, b"Hello World") else failed).append(1)
             except OSError as e:
                 failed.append(repr(e))
 
@@ -155,14 +144,14 @@ def test_reload_without_binary_path_reexecutes_the_host_command_line(launcher, t
     os.kill(s.proc.pid, signal.SIGHUP)
     assert s.wait_log("reloading: executing %s (%s %s" % (os.path.realpath(PYPY), PYPY, script))
     assert s.wait_log("uwsgi 0.1.0 serving", count=2), s.output()
-    assert get(s.port) == (200, b"Hello World")
+    assert http_get(s.port, timeout=20) == (200, b"Hello World")
 
 
 def test_profile_library_has_the_plugins_linked_in(launcher, tmp_path):
     # Outside the build tree's plugin folders: everything comes from the library itself.
     s = launcher("--http-socket", "127.0.0.1:{port}", "--pypy-pp", HELLO_DIR, "--pypy-wsgi",
                  "app", lib=PROFILE_LIB, cwd=str(tmp_path))
-    assert get(s.port) == (200, b"Hello World")
+    assert http_get(s.port, timeout=20) == (200, b"Hello World")
     for line in ("plugin pypy 0.1.0 active (built-in pypy)",
                  "plugin http 0.1.0 active (built-in http)", "PyPy already running in this process"):
         assert s.wait_log(line), s.output()

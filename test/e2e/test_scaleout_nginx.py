@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import PYPY_HOME, UWSGI, free_port, plugin_available, read, wait_for
+from conftest import PYPY_HOME, UWSGI, free_port, http_get, plugin_available, read, wait_for
 from nginx_helper import Nginx
 from process_tree import descendants
 from scaleout_hosts import Hosts
@@ -34,16 +34,6 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"served by %d" % os.getpid()]
 """
-
-
-def http_get(host, port, path, timeout=5):
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
 class Instance:
@@ -66,13 +56,13 @@ class Instance:
 
     def ready(self):
         try:
-            return http_get(self.addr, self.stats_port, "/ready", timeout=2)[0] == 200
+            return http_get(self.stats_port, host=self.addr, path="/ready", timeout=2)[0] == 200
         except (OSError, http.client.HTTPException):  # e.g. an answer cut by a reload's re-exec
             return False
 
     def stats(self):
         try:
-            return json.loads(http_get(self.addr, self.stats_port, "/", timeout=3)[1])
+            return json.loads(http_get(self.stats_port, host=self.addr, path="/", timeout=3)[1])
         except (OSError, ValueError, http.client.HTTPException):
             return None
 
@@ -123,7 +113,7 @@ class Load:
     def run(self):
         while not self.stopping.is_set():
             try:
-                status, body = http_get("127.0.0.1", self.port, "/", timeout=15)
+                status, body = http_get(self.port, "/", timeout=15)
                 good = status == 200 and body.startswith(b"served by")
                 with self.lock:
                     if good:
@@ -227,7 +217,7 @@ def test_sigterm_drains_in_flight_and_reports_not_ready(tmp_path):
         result = {}
 
         def slow():
-            result["answer"] = http_get("127.0.0.1", port, "/slow?" + marker, timeout=30)
+            result["answer"] = http_get(port, "/slow?" + marker, timeout=30)
 
         t = threading.Thread(target=slow)
         t.start()
@@ -247,6 +237,6 @@ def test_sigterm_drains_in_flight_and_reports_not_ready(tmp_path):
 
 def _ready(stats_port):
     try:
-        return http_get("127.0.0.1", stats_port, "/ready", timeout=2)[0]
+        return http_get(stats_port, "/ready", timeout=2)[0]
     except OSError:
         return None
