@@ -38,6 +38,19 @@ static int parse_socket_mode(const Config &c) {
     return int(std::stoi(*mode, nullptr, 8));
 }
 
+// --websocket-max-connections: a WebSocket holds its request thread while the app loops, so a
+// worker never holds more than it has threads; by default it keeps one thread for plain requests
+// (uWSGI has no such cap: there WebSockets can take every thread and plain requests then wait in
+// the listen queue until one closes). A single-threaded worker can only give its one thread.
+static int websocket_cap(const Config &c, int threads) {
+    int64_t cap = positive(c, "websocket-max-connections", threads > 1 ? threads - 1 : 1, 1);
+    if (cap > threads)
+        throw ConfigError("option --websocket-max-connections " + std::to_string(cap) +
+                          " is more than --threads " + std::to_string(threads) +
+                          ": each WebSocket holds a request thread; raise --threads or lower it");
+    return int(cap);
+}
+
 Settings Settings::from(const Config &c) {
     Settings s;
     s.buffer_size = size_t(positive(c, "buffer-size", 4096, 64, 1 << 30));
@@ -84,6 +97,7 @@ Settings Settings::from(const Config &c) {
     s.websocket_pong_tolerance_ms =
         positive(c, "websocket-pong-tolerance", 3, 1, INT_MAX / 1000) * 1000;
     s.websocket_max_size = size_t(positive(c, "websocket-max-size", 1024, 1, 1 << 30)) * 1024;
+    s.websocket_max_connections = websocket_cap(c, s.threads);
     s.offload_threads = int(positive(c, "offload-threads", 0, 0, 256));
     return s;
 }

@@ -41,6 +41,9 @@ struct Settings {
     int64_t websocket_ping_freq_ms = 30000;
     int64_t websocket_pong_tolerance_ms = 3000;
     size_t websocket_max_size = 1024 * 1024;  // bytes (the option is in KiB, as uWSGI's)
+    // WebSockets one worker holds at once (each keeps a request thread): by default all threads
+    // but one, so plain requests always find a thread; past it an upgrade is answered 503
+    int websocket_max_connections = 1;
     int offload_threads = 0;  // per worker (--offload-threads)
 
     static Settings from(const Config &config);

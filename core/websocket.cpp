@@ -4,6 +4,7 @@
 
 #include "clock.hpp"
 #include "request.hpp"
+#include "runtime.hpp"
 #include "settings.hpp"
 
 #include <boost/beast/core/detail/base64.hpp>
@@ -13,6 +14,7 @@
 #include <uwsgi/plugin.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -61,25 +63,53 @@ size_t accept_value(std::string_view key, char out[29]) {
 }
 
 // A refused handshake gets a complete HTTP answer naming the problem (uWSGI raises in the app,
-// which then answers 500).
-int refuse(uwsgi_request *req, std::string_view status, std::string_view why) {
+// which then answers 500); `extra` is one more header, e.g. RFC 6455 4.4's version on a 426.
+int refuse(uwsgi_request *req, std::string_view status, std::string_view why,
+           uwsgi_header extra = {}) {
     spdlog::info("websocket handshake refused ({}): {}", status, why);
-    char body[160];
+    char body[200];
     size_t n = std::min(sizeof body - 1, why.size());
     std::memcpy(body, why.data(), n);
     body[n++] = '\n';
-    uwsgi_header headers[] = {
-        {uwsgi::str("Content-Type"), uwsgi::str("text/plain")},
-        {uwsgi::str("Sec-WebSocket-Version"), uwsgi::str("13")},  // RFC 6455 4.4 on 426
-    };
     char length[24];
     int len_size = std::snprintf(length, sizeof length, "%zu", n);
-    uwsgi_header all[] = {headers[0], {uwsgi::str("Content-Length"), {length, size_t(len_size)}},
-                          headers[1]};
-    size_t count = status.substr(0, 3) == "426" ? 3 : 2;
-    if (resp_start(req, status.data(), status.size(), all, count) == UWSGI_OK)
+    uwsgi_header headers[] = {{uwsgi::str("Content-Type"), uwsgi::str("text/plain")},
+                              {uwsgi::str("Content-Length"), {length, size_t(len_size)}},
+                              extra};
+    size_t count = extra.name.len ? 3 : 2;
+    if (resp_start(req, status.data(), status.size(), headers, count) == UWSGI_OK)
         resp_write(req, body, n);
     return UWSGI_ERROR;
+}
+
+// The WebSockets this worker process holds (each on a request thread): at most
+// --websocket-max-connections, so a worker keeps threads for plain requests.
+std::atomic<int> g_open{0};
+
+bool take_thread_slot() {
+    int cap = settings().websocket_max_connections, open = g_open.load();
+    do {
+        if (open >= cap) return false;
+    } while (!g_open.compare_exchange_weak(open, open + 1));
+    static std::atomic<bool> told{false};
+    if (open + 1 == settings().threads && !told.exchange(true))
+        spdlog::warn("worker {}: all {} request thread(s) now hold WebSockets; plain requests "
+                     "wait for one to close (--threads above --websocket-max-connections keeps "
+                     "a thread free)", runtime().worker_id, settings().threads);
+    return true;
+}
+
+// uWSGI upgrades whatever comes, and once every thread holds a WebSocket new connections wait
+// unanswered in the listen queue; here the upgrade that would take the last free thread(s) is
+// answered 503 at once, and plain requests keep being served.
+int refuse_full(uwsgi_request *req) {
+    char why[200];
+    int n = std::snprintf(why, sizeof why,
+                          "this worker holds %d WebSockets, its --websocket-max-connections (of "
+                          "--threads %d); retry later",
+                          g_open.load(), settings().threads);
+    return refuse(req, "503 Service Unavailable", {why, size_t(n)},
+                  {uwsgi::str("Retry-After"), uwsgi::str("1")});
 }
 
 }  // namespace
@@ -99,7 +129,8 @@ int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_v
         if (!has_token(req->var("HTTP_UPGRADE"), "websocket"))
             return refuse(req, "400 Bad Request", "not a WebSocket upgrade (Upgrade: websocket missing)");
         if (req->var("HTTP_SEC_WEBSOCKET_VERSION") != "13")
-            return refuse(req, "426 Upgrade Required", "Sec-WebSocket-Version must be 13");
+            return refuse(req, "426 Upgrade Required", "Sec-WebSocket-Version must be 13",
+                          {uwsgi::str("Sec-WebSocket-Version"), uwsgi::str("13")});
         if (!key_valid(key))
             return refuse(req, "400 Bad Request",
                           key.empty() ? "Sec-WebSocket-Key missing"
@@ -109,6 +140,7 @@ int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_v
     if (c->protocol->has_pending && c->protocol->has_pending(c->state))
         return refuse(req, "400 Bad Request",
                       "the client sent data before the 101 answer (RFC 6455 4.1)");
+    if (!take_thread_slot()) return refuse_full(req);
 
     char accept[32];
     size_t accept_len = accept_value(key, accept);
@@ -127,7 +159,10 @@ int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_v
     // From here the connection is the WebSocket's: the protocol frames nothing more on it.
     req->started = true;
     req->status = 101;
-    if (int r = conn_write(c, head, size_t(n)); r != UWSGI_OK) return r;
+    if (int r = conn_write(c, head, size_t(n)); r != UWSGI_OK) {
+        g_open.fetch_sub(1);
+        return r;
+    }
     req->bytes_sent += size_t(n);
 
     const Settings &s = settings();
@@ -257,6 +292,9 @@ int WebSocket::send_frame(uint8_t opcode, const void *buf, size_t len) {
 void WebSocket::finish(bool handler_failed) {
     if (!active_) return;
     active_ = false;
+    struct Release {  // the thread is free again once the close is done
+        ~Release() { g_open.fetch_sub(1); }
+    } release;
     if (closed_ && close_sent_) return;  // the close handshake is done
     if (!close_sent_ && send_close(handler_failed ? ws::kInternalError : ws::kNormal) != UWSGI_OK)
         return;

@@ -155,21 +155,107 @@ def test_server_close(server, flavour):
 
 def test_twenty_clients_on_four_threads(server, flavour):
     """A WebSocket holds a request thread while its app loops (uWSGI's threaded mode): with 20
-    clients and --threads 4, 4 are served at once and the others wait for a thread (their
-    handshake is answered when one frees); none is lost."""
+    clients and --threads 4, uWSGI serves 4 at once and the others wait unanswered for a thread;
+    ours holds 3 (--websocket-max-connections defaults to --threads - 1) and answers the others
+    503 with Retry-After, so they retry as real clients do. None is lost either way."""
     s = start(server, flavour, threads=4)
+    refused = []
 
     async def client(i):
-        async with websockets.connect(ws_url(s, "/echo"), open_timeout=60) as ws:
-            for k in range(5):
-                msg = "client %d message %d \u00e9" % (i, k)
-                await ws.send(msg)
-                assert await ws.recv() == msg
-        return i
+        while True:
+            try:
+                ws = await websockets.connect(ws_url(s, "/echo"), open_timeout=60)
+            except websockets.InvalidStatusCode as e:
+                assert e.status_code == 503 and not flavour.upstream, e
+                refused.append(i)
+                await asyncio.sleep(0.05)  # the client's back-off before its retry
+                continue
+            try:
+                for k in range(5):
+                    msg = "client %d message %d \u00e9" % (i, k)
+                    await ws.send(msg)
+                    assert await ws.recv() == msg
+            finally:
+                await ws.close()
+            return i
     async def go():
         return await asyncio.gather(*(client(i) for i in range(20)))
     assert sorted(run(go())) == list(range(20))
     assert plain_ok(s)
+
+
+def read_refusal(sock, head):
+    """The status line and body of an answer that is no 101 (its head read by raw_upgrade)."""
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return head.split(b"\r\n")[0], body
+
+
+def test_idle_websockets_leave_a_thread_for_plain_requests(server, flavour):
+    """--threads 4 with 3 idle WebSockets: plain requests are still served (both servers). One
+    more upgrade: uWSGI gives it the last thread, after which its plain requests wait in the
+    listen queue until a WebSocket closes (checked by hand: curl times out); ours answers it 503
+    at once, names the limit in the body and the log, and upgrades again once one closed."""
+    s = start(server, flavour, threads=4)
+    held = []
+    try:
+        for _ in range(3):
+            sock, head = raw_upgrade(s, "/hold")
+            held.append(sock)
+            assert head.startswith(b"HTTP/1.1 101"), head
+            assert read_frame_exactly(sock) == (1, b"held")
+        for _ in range(3):  # each on a new connection: a free thread takes each
+            assert plain_ok(s)
+        sock, head = raw_upgrade(s, "/hold")
+        held.append(sock)
+        if flavour.upstream:
+            assert head.startswith(b"HTTP/1.1 101"), head  # uWSGI: the 4th thread is taken too
+            return
+        status, body = read_refusal(sock, head)
+        assert status == b"HTTP/1.1 503 Service Unavailable", head
+        assert b"Retry-After: 1" in head, head
+        assert b"holds 3 WebSockets, its --websocket-max-connections" in body, body
+        assert s.wait_log("websocket handshake refused (503 Service Unavailable)")
+        assert plain_ok(s)  # the refusal did not cost the free thread
+        held.pop().close()
+        held.pop().close()  # one held WebSocket goes: its thread takes an upgrade again
+
+        def upgraded():
+            sock, head = raw_upgrade(s, "/hold")
+            held.append(sock)
+            return head.startswith(b"HTTP/1.1 101")
+        assert wait_for(upgraded)
+        assert plain_ok(s)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_websocket_max_connections_option(server, flavour, tmp_path):
+    """--websocket-max-connections 1 on --threads 2: the second upgrade gets the 503; a value
+    above --threads is refused at start-up, naming both options."""
+    if flavour.upstream:
+        pytest.skip("uWSGI has no such limit (its WebSockets may take every thread)")
+    s = start(server, flavour, "--websocket-max-connections", "1", threads=2)
+    first, head = raw_upgrade(s, "/hold")
+    try:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        second, head = raw_upgrade(s, "/hold")
+        second.close()
+        assert head.startswith(b"HTTP/1.1 503"), head
+        assert plain_ok(s)
+    finally:
+        first.close()
+    bad = server(*(["--http-socket", "127.0.0.1:{port}", "--threads", "2",
+                    "--websocket-max-connections", "3"] + flavour.app_args(APP)),
+                 binary=flavour.binary, wait=False)
+    assert bad.proc.wait(timeout=60) == 1
+    assert "--websocket-max-connections 3 is more than --threads 2" in bad.output()
 
 
 # --- bad input, over a raw socket so the client can break the protocol ---
@@ -232,6 +318,24 @@ def read_frames(sock, quiet_after=None):
         frames.append((data[0] & 0x0F, data[at:at + n]))
         data = data[at + n:]
     return frames
+
+
+def read_frame_exactly(sock):
+    """One whole server frame: (opcode, payload)."""
+    def take(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "connection closed mid-frame"
+            data += chunk
+        return data
+    b0, b1 = take(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", take(2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", take(8))[0]
+    return b0 & 0x0F, take(n)
 
 
 def close_code(frames):
