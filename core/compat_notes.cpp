@@ -28,8 +28,8 @@ const std::pair<const char *, const char *> kNotes[] = {
     {"log-reopen", "the log file is reopened on every reload: the server re-executes itself"},
     {"log-date", "log lines always start with the date"},
     {"logdate", "log lines always start with the date"},
-    {"log-master", "every process writes its own lines to the same log (no log pipe through "
-                   "the master)"},
+    {"log-master", "every process writes its own lines to the same log; with --logger, "
+                   "--req-logger, --log-route or --log-encoder a log process takes them all"},
     {"post-buffering", "request bodies are read from the socket as the app reads wsgi.input; "
                        "nothing is buffered ahead (wsgi.input is not seekable)"},
     {"lazy", "as --lazy-apps: apps load in each worker"},

@@ -51,19 +51,26 @@ void check_log_rotation(bool may_rotate) {
         return;
     }
     if (!may_rotate || uint64_t(fd_st.st_size) <= g_max) return;
-    std::string to = g_backup.empty() ? fmt::format("{}.{}", g_path, time(nullptr)) : g_backup;
+    if (rotate_log_file(g_path, g_backup, uint64_t(fd_st.st_size), 2)) dup2(2, 1);
+}
+
+bool rotate_log_file(const std::string &path, const std::string &backup, uint64_t size, int fd) {
+    std::string to = backup.empty() ? fmt::format("{}.{}", path, time(nullptr)) : backup;
     // uWSGI's words, written raw into the file being rotated
-    std::string note = fmt::format("logsize: {}, triggering rotation to {}...\n",
-                                   fd_st.st_size, to);
-    ssize_t ignored = write(2, note.data(), note.size());
+    std::string note = fmt::format("logsize: {}, triggering rotation to {}...\n", size, to);
+    ssize_t ignored = write(fd, note.data(), note.size());
     (void)ignored;
-    if (std::rename(g_path.c_str(), to.c_str()) != 0) {
-        std::string err = fmt::format("unable to rotate log: rename({}, {}): {}\n", g_path, to,
+    if (std::rename(path.c_str(), to.c_str()) != 0) {
+        std::string err = fmt::format("unable to rotate log: rename({}, {}): {}\n", path, to,
                                       std::strerror(errno));
-        ignored = write(2, err.data(), err.size());
-        return;
+        ignored = write(fd, err.data(), err.size());
+        return false;
     }
-    reopen(O_TRUNC);
+    int fresh = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640);
+    if (fresh < 0) return false;
+    dup2(fresh, fd);  // dup2 clears close-on-exec: fd keeps the flags it had as stderr
+    close(fresh);
+    return true;
 }
 
 }  // namespace core

@@ -4,6 +4,9 @@
 
 #include "config.hpp"
 
+#include <cstdint>
+#include <string>
+
 namespace core {
 
 // Remembers the log file and the limit; ConfigError for a limit without a log file to rotate.
@@ -14,5 +17,10 @@ void configure_log_rotation(const Config &c);
 // stderr (the master rotated), reopens it, so a worker writes at most a second into the
 // rotated file.
 void check_log_rotation(bool may_rotate);
+
+// Renames the file at `path` (open as `fd`, `size` bytes) to `backup` (else PATH.UNIXTIME)
+// and points `fd` at a fresh empty file, with uWSGI's note in the old one. Also the rotation
+// of a `--logger file:logfile=PATH,maxsize=N` backend.
+bool rotate_log_file(const std::string &path, const std::string &backup, uint64_t size, int fd);
 
 }  // namespace core

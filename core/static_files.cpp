@@ -5,10 +5,9 @@
 #include "http_date.hpp"
 #include "mime_types.hpp"
 #include "offload.hpp"
+#include "pcre_regex.hpp"
 #include "static_path.hpp"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <uwsgi/plugin.hpp>
 
 #include <fmt/format.h>
@@ -47,27 +46,6 @@ struct StaticConfig {
 };
 
 std::unique_ptr<StaticConfig> g_static;
-
-pcre2_code *compile_regex(const std::string &option, const std::string &pattern) {
-    int err = 0;
-    PCRE2_SIZE at = 0;
-    pcre2_code *re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   0, &err, &at, nullptr);
-    if (!re) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(err, msg, sizeof msg);
-        throw ConfigError(fmt::format("--{} {}: bad regular expression at offset {}: {}", option,
-                                      pattern, at, reinterpret_cast<char *>(msg)));
-    }
-    return re;
-}
-
-bool regex_matches(pcre2_code *re, std::string_view s) {
-    // one match block per thread, made at its first use: matching allocates nothing after
-    thread_local pcre2_match_data *md = pcre2_match_data_create(1, nullptr);
-    return pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md,
-                       nullptr) >= 0;
-}
 
 // "KEY SECS" as uWSGI writes the regex forms (the regex may hold '='), or "KEY=SECS".
 void split_rule(const std::string &option, const std::string &value, char sep, std::string &key,

@@ -129,7 +129,7 @@ def test_req_logger_stdio_and_the_default_line(server, flavour, tmp_path):
 def test_bad_logger_backend_is_refused_at_start_up(tmp_path):
     for args, says in [(["--req-logger", "syslogd:x"], "unknown logger backend"),
                        (["--logger", "file:%s/no/such/dir/x.log" % tmp_path], "cannot open"),
-                       (["--logger", "mine file:/tmp/x"], "named loggers")]:
+                       (["--logger", "mine ftp:/tmp/x"], "unknown logger backend")]:
         r = subprocess.run([UWSGI, "--plugin", "example", "--socket",
                             "127.0.0.1:%d" % free_port()] + args,
                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)

@@ -1,0 +1,177 @@
+"""uWSGI's named loggers and log routes, the file logger's keyval form and the log encoders:
+several --logger (each unnamed one gets every line), `--logger NAME BACKEND` with
+`--log-route NAME REGEX` / `--log-req-route`, `file:logfile=PATH,maxsize=N,backupname=F`, and
+`--log-encoder json ...`. Each test runs on our server (PyPy) and on Debian's uWSGI (CPython,
+its logfile plugin), with the same assertions; both read --log-route's regex with PCRE."""
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+
+from conftest import UWSGI, Flavour, free_port, wait_for
+from module_helpers import start_app
+from test_request_log import read_text, request
+
+FORMAT = "REQ %(uri) status=%(status)"
+DROPPED = re.compile(r"uwsgi: (\d+) request log line\(s\) of pid \d+ dropped")
+
+
+def start_logged(server, flavour, tmp_path, *logging, log_format=FORMAT):
+    """The test app with the logger options given (Debian's uWSGI: its logfile plugin)."""
+    return start_app(server, flavour, tmp_path, "module_app.py", "--plugin", "logfile",
+                     *logging, "--log-format", log_format)
+
+
+def logged(path, line):
+    """Whether `line` arrives in the file at `path` (bounded wait); else the file's tail."""
+    assert wait_for(lambda: line in read_text(path)), read_text(path)[-2000:]
+
+
+def answered(s, *paths):
+    """The log line each request gets, once it answered with the status its path asks."""
+    lines = []
+    for path in paths:
+        status = int(path.split("status=")[1][:3]) if "status=" in path else 200
+        assert request(s, path)[0] == status
+        lines.append("REQ %s status=%d\n" % (path, status))
+    return lines
+
+
+def test_routes_send_matching_lines_to_named_loggers_only(server, flavour, tmp_path):
+    every, every2, errors = (tmp_path / n for n in ("every.log", "every2.log", "errors.log"))
+    s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % every,
+                     "--logger", "file:%s" % every2, "--logger", "errors file:%s" % errors,
+                     "--log-route", "errors status=5[0-9][0-9]")
+    fine, broken = answered(s, "/?n=fine", "/?n=broken&status=503+Down")
+    logged(errors, broken)
+    for unnamed in (every, every2):  # each unnamed logger gets every line no route took
+        logged(unnamed, fine)
+        assert broken not in read_text(unnamed)
+    assert fine not in read_text(errors)
+    # the server's own lines (start-up) went to both unnamed loggers, none to the named one
+    assert read_text(every).count("\n") > 2 and read_text(every2).count("\n") > 2
+    assert "REQ " not in s.output()
+
+
+def test_log_req_route_with_req_logger(server, flavour, tmp_path):
+    general, requests, missing = (tmp_path / n for n in ("server.log", "req.log", "404.log"))
+    s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % general,
+                     "--logger", "missing file:%s" % missing, "--req-logger", "file:%s" % requests,
+                     "--log-req-route", "missing status=404")
+    here, gone = answered(s, "/?n=here", "/?n=gone&status=404+Not+Found")
+    logged(missing, gone)
+    logged(requests, here)
+    assert gone not in read_text(requests)
+    assert "REQ " not in read_text(general)
+
+
+def test_file_logger_keyval_form_rotates(server, flavour, tmp_path):
+    log, backup = tmp_path / "app.log", tmp_path / "app.log.old"
+    s = start_logged(server, flavour, tmp_path,
+                     "--logger", "file:logfile=%s,maxsize=3000,backupname=%s" % (log, backup),
+                     log_format=FORMAT + " " + "x" * 200)
+    n = 0
+    while not backup.exists() and n < 200:  # each line is about 230 bytes
+        n += 1
+        assert request(s, "/?n=%d" % n)[0] == 200
+    assert wait_for(backup.exists), read_text(log)[-2000:]
+    assert "REQ /?n=" in read_text(backup)
+    assert len(read_text(backup)) > 3000, "rotated only once past maxsize"
+    assert request(s, "/?n=after")[0] == 200
+    assert wait_for(lambda: "REQ /?n=after " in read_text(log)), read_text(log)
+    assert len(read_text(log)) < 3000 + 1000
+
+
+def test_json_log_encoder(server, flavour, tmp_path):
+    log = tmp_path / "json.log"
+    s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % log,
+                     "--log-encoder", 'json {"msg":"${msg}","time":${unix},"ms":${millis}}',
+                     "--log-encoder", "nl", log_format='REQ "%(uri)"\t%(status)')
+    assert request(s, "/?n=json")[0] == 200
+
+    def records():
+        out = []
+        for line in read_text(log).splitlines():
+            if line.strip():
+                out.append(json.loads(line))  # every line is a JSON document
+        return out
+    assert wait_for(lambda: any(r["msg"].startswith("REQ ") for r in records())), read_text(log)
+    req = [r for r in records() if r["msg"].startswith("REQ ")][0]
+    assert req["msg"] == 'REQ "/?n=json"\t200'
+    assert isinstance(req["time"], int) and abs(req["ms"] // 1000 - req["time"]) <= 1
+
+
+def test_format_and_prefix_encoders_for_one_named_logger(server, flavour, tmp_path):
+    plain, tagged = tmp_path / "plain.log", tmp_path / "tagged.log"
+    s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % plain,
+                     "--logger", "tag file:%s" % tagged, "--log-route", "tag REQ",
+                     "--log-encoder", "prefix:tag [T] ")
+    line, = answered(s, "/?n=p")
+    assert wait_for(lambda: "[T] " + line in read_text(tagged)), read_text(tagged)
+    assert "[T]" not in read_text(plain)
+
+
+def run_refused(args):
+    r = subprocess.run([UWSGI, "--plugin", "example", "--socket", "127.0.0.1:%d" % free_port()]
+                       + args, capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    return r.returncode, r.stderr
+
+
+def test_bad_routes_and_encoders_are_refused_at_start_up(tmp_path):
+    f = "file:%s" % (tmp_path / "x.log")
+    for args, says in [
+            (["--logger", f, "--log-route", "nobody x"], "no logger is named 'nobody'"),
+            (["--logger", "a " + f, "--log-route", "a ("], "bad regular expression"),
+            (["--logger", "a " + f, "--log-route", "a"], "give NAME REGEX"),
+            (["--logger", "file:logfile=%s,maxsize=x" % (tmp_path / "y")], "not a number"),
+            (["--logger", "file:maxsize=10"], "needs logfile=PATH"),
+            (["--logger", "file:logfile=/tmp/z,colour=red"], "unknown key 'colour'"),
+            (["--log-encoder", "rot13"], "unknown log encoder"),
+            (["--log-encoder", "json {\"m\":\"${mesage}\"}"], "unknown variable ${mesage}")]:
+        code, err = run_refused(args)
+        assert code == 1, (args, err)
+        assert says in err, (args, err)
+
+
+def test_a_stuck_log_drops_counted_lines_instead_of_holding_requests(server, tmp_path):
+    """Ours only: the request queue to the log process is bounded and written without waiting.
+    uWSGI's request log pipe is non-blocking too but drops without a word, and its log master
+    (the master itself) stalls on the stuck write. Here the log is a FIFO nobody reads: the
+    requests keep their pace, and every line is either written or counted as dropped."""
+    fifo = tmp_path / "stuck.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, not read yet: writes block
+    got = []
+    s = start_app(server, Flavour("pypy"), tmp_path, "module_app.py",
+                  "--req-logger", "file:%s" % fifo, "--log-format", "REQ %(uri) " + "x" * 8000)
+    try:
+        made, slowest = 0, 0.0
+        for n in range(300):  # 300 lines of 8 KB: far past the FIFO's and the queue's room
+            t = time.monotonic()
+            assert request(s, "/?n=%d" % n)[0] == 200
+            slowest = max(slowest, time.monotonic() - t)
+            made += 1
+        assert slowest < 5, "a request waited %.1f s on the stuck log" % slowest
+
+        def drain():  # ends at EOF, when the log process is gone
+            os.set_blocking(reader, True)
+            while chunk := os.read(reader, 1 << 16):
+                got.append(chunk)
+        threading.Thread(target=drain, daemon=True).start()
+
+        def balanced():
+            text = b"".join(got).decode(errors="replace")
+            dropped = sum(int(m) for m in DROPPED.findall(text))
+            return text.count("REQ /?n=") + dropped == made and dropped > 0
+        for n in range(40):  # each worker logs its count with its next line that fits
+            assert request(s, "/?n=after%d" % n)[0] == 200
+            made += 1
+            if wait_for(balanced, timeout=2):
+                break
+        assert balanced(), b"".join(got)[-3000:]
+    finally:
+        s.stop()  # the log process ends after the server: the drain thread sees EOF
+        os.close(reader)
