@@ -120,16 +120,10 @@ env = APP_MODE=production
 env = APP_SECRET=$(CONFIG_TEST_SECRET)
 '''
 
-DJANGO_SETTINGS = '''
-SECRET_KEY = "test-only"
-DEBUG = False
-ALLOWED_HOSTS = ["*"]
-ROOT_URLCONF = "mysite.urls"
-INSTALLED_APPS = []
-MIDDLEWARE = []
-DATABASES = {}
-USE_TZ = True
-'''
+# the same minimal project settings as the corpus's Django app (test_real_config_corpus.py)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "real_configs", "apps",
+                       "mysite", "settings.py")) as _settings:
+    DJANGO_SETTINGS = _settings.read()
 
 DJANGO_URLS = '''
 from django.http import HttpResponse
