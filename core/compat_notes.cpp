@@ -28,6 +28,8 @@ const std::pair<const char *, const char *> kNotes[] = {
     {"log-reopen", "the log file is reopened on every reload: the server re-executes itself"},
     {"log-date", "log lines always start with the date"},
     {"logdate", "log lines always start with the date"},
+    {"threaded-logger", "log writes already happen in a log process of their own (with "
+                        "--logger, --req-logger, --log-route or --log-encoder), off the master"},
     {"log-master", "every process writes its own lines to the same log; with --logger, "
                    "--req-logger, --log-route or --log-encoder a log process takes them all"},
     {"post-buffering", "request bodies are read from the socket as the app reads wsgi.input; "

@@ -180,6 +180,7 @@ const uwsgi_option kCoreOptions[] = {
     FLAG("close-on-exec", nullptr, "accepted: sockets and files are always close-on-exec"),
     FLAG("log-date", "logdate", "accepted: log lines always carry the date"),
     FLAG("log-master", nullptr, "accepted: each process writes its lines to the same log"),
+    FLAG("threaded-logger", nullptr, "accepted: the log process (with --logger and friends) already keeps log writes off the master"),
     VALUE("post-buffering", nullptr, "BYTES", "accepted: bodies are read as the app reads wsgi.input"),
     FLAG("help", "h", "show the options of the core and of every installed plugin"),
     FLAG("version", nullptr, "print the version and exit"),

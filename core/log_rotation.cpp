@@ -37,9 +37,11 @@ void configure_log_rotation(const Config &c) {
         if (const std::string *p = c.get(name)) g_path = *p;
     if (g_max && g_path.empty())
         throw ConfigError("--log-maxsize rotates the --logto or --daemonize file: give one of "
-                          "them (a --logger file:PATH is not rotated here)");
+                          "them (or rotate a logger: --logger file:logfile=PATH,maxsize=BYTES)");
     if (!g_max) g_path.clear();
 }
+
+RotatedLog rotated_log() { return {g_path, g_backup, g_max}; }
 
 void check_log_rotation(bool may_rotate) {
     if (g_path.empty()) return;

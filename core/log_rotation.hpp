@@ -18,6 +18,14 @@ void configure_log_rotation(const Config &c);
 // rotated file.
 void check_log_rotation(bool may_rotate);
 
+// The --logto/--daemonize file --log-maxsize rotates (path empty: none). With a log process
+// (log_targets.hpp) stderr is its socket; the log process rotates this file then.
+struct RotatedLog {
+    std::string path, backup;
+    uint64_t max = 0;
+};
+RotatedLog rotated_log();
+
 // Renames the file at `path` (open as `fd`, `size` bytes) to `backup` (else PATH.UNIXTIME)
 // and points `fd` at a fresh empty file, with uWSGI's note in the old one. Also the rotation
 // of a `--logger file:logfile=PATH,maxsize=N` backend.

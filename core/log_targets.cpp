@@ -221,7 +221,13 @@ void close_other_fds(std::initializer_list<int> keep_fds) {
         signal(sig, SIG_IGN);  // it stops when the last writer is gone, after their last line
     prctl(PR_SET_NAME, "uwsgi logger");
     close_other_fds({general_fd, request_fd});
-    g_raw.fd = 2;
+    g_raw.fd = 2;  // the --logto file, the terminal, ...
+    if (g_general.active()) {  // the master's stderr is our socket: --log-maxsize is ours
+        RotatedLog logto = rotated_log();
+        g_raw.path = logto.path;
+        g_raw.backup = logto.backup;
+        g_raw.maxsize = logto.max;
+    }
     // request lines use the request side when there is one (--req-logger, --log-req-route,
     // --log-req-encoder), else they are server lines as in uWSGI (where they go to stderr)
     bool request_side = g_request.active();

@@ -263,8 +263,8 @@ int serve(Runtime &rt) {
     log_compat_notes(rt.config);
     run_config_hooks(rt.config, "asap");
     set_settings(Settings::from(rt.config));
+    configure_log_rotation(rt.config);  // first: the log process rotates the --logto file
     configure_loggers(rt.config);
-    configure_log_rotation(rt.config);
     configure_request_log(rt.config);
     configure_static_files(rt.config);
     if (!settings().honour_stdin) {

@@ -6,6 +6,7 @@ its logfile plugin), with the same assertions; both read --log-route's regex wit
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -82,6 +83,51 @@ def test_file_logger_keyval_form_rotates(server, flavour, tmp_path):
     assert request(s, "/?n=after")[0] == 200
     assert wait_for(lambda: "REQ /?n=after " in read_text(log)), read_text(log)
     assert len(read_text(log)) < 3000 + 1000
+
+
+def test_routes_hold_across_a_reload(server, flavour, tmp_path):
+    """After a graceful reload (SIGHUP: ours re-executes itself, as uWSGI) each line still goes
+    once to where it belongs: no second copy through the log process of before the reload."""
+    every, errors = tmp_path / "every.log", tmp_path / "errors.log"
+    s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % every,
+                     "--logger", "errors file:%s" % errors, "--log-route", "errors status=5[0-9][0-9]")
+    before, = answered(s, "/?n=before")
+    logged(every, before)
+    os.kill(s.pid, signal.SIGHUP)
+
+    def served_after_reload():
+        try:
+            return answered(s, "/?n=after-reload-started")
+        except (AssertionError, OSError):
+            return None
+    assert wait_for(lambda: "graceful" in read_text(every).split(before, 1)[1].lower()), \
+        read_text(every)[-3000:]
+    assert wait_for(served_after_reload, timeout=60), read_text(every)[-3000:]
+    fine, broken = answered(s, "/?n=fine-after", "/?n=broken-after&status=502+Bad")
+    logged(every, fine)
+    logged(errors, broken)
+    assert read_text(every).count(fine) == 1 and read_text(every).count(before) == 1
+    assert read_text(errors).count(broken) == 1 and broken not in read_text(every)
+    assert "REQ " not in s.output()
+
+
+def test_log_maxsize_rotates_the_logto_file_behind_the_log_process(server, flavour, tmp_path):
+    """--logto with --log-maxsize, and a named logger: the lines no route takes go to the
+    --logto file, which is still rotated (uWSGI's master rotates its original log fd)."""
+    main, backup, errors = tmp_path / "main.log", tmp_path / "main.log.old", tmp_path / "e.log"
+    s = start_logged(server, flavour, tmp_path, "--logto", str(main), "--log-maxsize", "3000",
+                     "--log-backupname", str(backup), "--logger", "errs file:%s" % errors,
+                     "--log-route", "errs status=5[0-9][0-9]",
+                     log_format=FORMAT + " " + "x" * 200)
+    for n in range(400):  # about 230 bytes a line; uWSGI checks the size once a second
+        answered(s, "/?n=%d" % n)
+        if backup.exists():
+            break
+    assert wait_for(backup.exists), read_text(main)[-2000:]
+    assert "REQ /?n=" in read_text(backup)
+    broken = answered(s, "/?n=after&status=500+Err")[0].rstrip("\n")  # then the x's
+    logged(errors, broken)
+    assert broken not in read_text(main)
 
 
 def test_json_log_encoder(server, flavour, tmp_path):
