@@ -149,6 +149,21 @@ def test_json_log_encoder(server, flavour, tmp_path):
     assert isinstance(req["time"], int) and abs(req["ms"] // 1000 - req["time"]) <= 1
 
 
+def test_json_request_lines_with_log_req_encoder(server, flavour, tmp_path):
+    """JSON request lines only: --log-req-encoder encodes what the --req-logger gets; the
+    server's own lines stay plain."""
+    general, requests = tmp_path / "server.log", tmp_path / "requests.jsonl"
+    s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % general,
+                     "--req-logger", "file:%s" % requests,
+                     "--log-req-encoder", 'format {"req":"${msg}","at":${micros}}',
+                     "--log-req-encoder", "nl")
+    line, = answered(s, "/?n=jsonl")
+    assert wait_for(lambda: read_text(requests).endswith("}\n")), read_text(requests)
+    record = json.loads(read_text(requests).splitlines()[0])
+    assert record["req"] == line.rstrip("\n") and record["at"] > 10 ** 15
+    assert "{" not in read_text(general).splitlines()[0]
+
+
 def test_format_and_prefix_encoders_for_one_named_logger(server, flavour, tmp_path):
     plain, tagged = tmp_path / "plain.log", tmp_path / "tagged.log"
     s = start_logged(server, flavour, tmp_path, "--logger", "file:%s" % plain,
