@@ -6,9 +6,10 @@ Servers: ours on PyPy and Debian's uWSGI with its CPython plugin (both `uwsgi_pa
 the floor). Pages: bench/pages_app.py (hello, Django + SQLite, Flask + Jinja2, JSON). Every server
 is started first (time to first answer measured one at a time, through nginx); then each page is
 run on each server in turn (interleaved: a change of the machine's load hits every server of a
-page alike), wrk -t1 -c32 after a warm-up; then PSS (/proc/PID/smaps_rollup) of the master and
-the workers. During each measured run the CPU time of every process (workers, master, nginx, wrk)
-is read, so the table shows what limits the row. bench/page_speed.py, run under pypy3 and
+page alike), wrk -t1 -c32 after a warm-up (its seconds times the workers: every PyPy worker
+compiles its own JIT code, so each gets the same warm-up); then PSS (/proc/PID/smaps_rollup) of
+the master and the workers. During each measured run the CPU time of every process (workers,
+master, nginx, wrk) is read, so the table shows what limits the row. bench/page_speed.py, run under pypy3 and
 python3 in the same run, gives each page function's own speed ratio.
 """
 import json
@@ -144,7 +145,9 @@ def run_workers(workers, warmup, seconds, only, log):
             for d in deployed:
                 if d.pages is not None and path not in d.pages:
                     continue
-                run.wrk(d.svc.url_port(), path, [], 32, warmup)
+                # each worker warms its own JIT (PyPy) up: the same warm-up per worker whatever
+                # their number, or the 2-worker rows measure half-warm PyPy workers
+                run.wrk(d.svc.url_port(), path, [], 32, warmup * workers)
                 results[(d.name, path)] = r = wrk_measured(d, path, seconds)
                 log("   %-16s %-16s %8.0f req/s  p99 %7.2f ms  err %d  cpu %s" % (
                     d.name, label, r[0], r[1], r[2],
@@ -197,7 +200,8 @@ def report(runs, speed, started, loads, args):
     lines = [DEPLOY_HEADING, "",
              "Written by `bench/run.py --deploy` (bench/deploy_bench.py): every server behind "
              "the same nginx 1.22 (one worker process; `uwsgi_pass`, gunicorn `proxy_pass`), "
-             "wrk -t1 -c32 for %d s after a %d s warm-up, pages from `bench/pages_app.py`. "
+             "wrk -t1 -c32 for %d s after a warm-up of %d s per worker process, pages from "
+             "`bench/pages_app.py`. "
              "Machine: %s, %d cores, %s; load average (1, 5, 15 min) %s. One run: compare "
              "ratios, not absolute figures."
              % (args.duration, args.warmup, platform.machine(), os.cpu_count(), started,

@@ -37,7 +37,6 @@ def pieces(req):
 
     return [
         ("environ (whole)", lambda: g["_environ"](req)),
-        ("  request vars", lambda: g["_request_vars"](req)),
         ("  api.pack_vars (one crossing)", lambda: api.pack_vars(req, buf, len(buf), keys_len)),
         ("  Input + Errors objects", lambda: (g["Input"](req), g["Errors"]())),
         ("one host call (req_var_at)", lambda: host.req_var_at(req, 0, key, value)),

@@ -371,6 +371,40 @@ def _check_headers(headers):
     return out
 
 
+class _HeaderSet(object):
+    """A header list that passed the checks, ready for api.respond: the names and values joined
+    (`blob`), their lengths packed as the uint32_t[] respond takes (`lens`), and whether it
+    names a Content-Length. Apps send the same few header lists again and again (a new list of
+    the same tuples per request), so one is built per distinct list (up to _SEEN_MAX) and a
+    request that repeats one skips the checks, the join and the lengths loop."""
+    __slots__ = ("pairs", "blob", "lens", "count", "has_length")
+
+    def __init__(self, pairs):
+        self.pairs = tuple(pairs)
+        self.blob = b"".join(p for pair in pairs for p in pair)
+        self.lens = ffi.buffer(ffi.new("uint32_t[]", [len(p) for pair in pairs
+                                                      for p in pair] or [0]))[:]
+        self.count = len(pairs)
+        self.has_length = any(n.lower() == b"content-length" for n, _ in pairs)
+
+
+_header_sets = {}  # tuple of the app's (name, value) pairs -> its _HeaderSet
+
+
+def _header_set(headers):
+    """The checked _HeaderSet of a start_response() header list; raises as _check_headers.
+    The cache key is the list's items as a tuple: an item that is no hashable tuple (a list)
+    takes the checks every time, which raise for it."""
+    try:
+        key = tuple(headers)
+        hs = _header_sets.get(key)
+    except TypeError:
+        return _HeaderSet(_check_headers(headers))
+    if hs is None:
+        hs = _remember(_header_sets, key, _HeaderSet(_check_headers(headers)))
+    return hs
+
+
 def _body_bytes(chunk):
     if type(chunk) is bytes:
         return chunk
@@ -384,7 +418,8 @@ class Response(object):
     def __init__(self, req):
         self.req = req
         self.status = None   # bytes, validated
-        self.headers = None  # [(bytes, bytes)], validated
+        self.headers = None  # ((bytes, bytes), ...), validated
+        self.hset = None     # the _HeaderSet of `headers` while nothing was added to them
         self.sent = False
         self.peer_gone = False
 
@@ -400,8 +435,8 @@ class Response(object):
         if not isinstance(headers, list):
             raise TypeError("headers must be a list, not %s" % type(headers).__name__)
         s = _check_status(status)
-        h = _check_headers(headers)
-        self.status, self.headers = s, h
+        hs = _header_set(headers)
+        self.status, self.headers, self.hset = s, hs.pairs, hs
         return self.write if state.write_exceptions else self.write_quietly
 
     def write_quietly(self, data):
@@ -413,6 +448,10 @@ class Response(object):
             self.write(data)
         except ClientGone:
             pass
+
+    def add_header(self, name, value):
+        self.headers += ((name, value),)
+        self.hset = None
 
     def has_header(self, lname):
         for n, _ in self.headers:
@@ -445,25 +484,27 @@ class Response(object):
         rc = host.resp_start(self.req, self.status, len(self.status), arr, n)
         self._check(rc, "sending the response headers")
 
-    def send_all(self, body):
-        """The head and the first body chunk in one crossing into C (api.respond), where
-        send_headers() then write() would build a header array per request and cross twice."""
-        n = len(self.headers)
-        if self.sent or self.status is None or n > _FAST_HEADERS:
+    def respond_once(self, hs, body):
+        """The head (headers `hs`, a _HeaderSet) and the whole body in one crossing into C
+        (api.respond), where send_headers() then write() would build a header array and cross
+        twice; the Content-Length the headers lack is appended here."""
+        n = hs.count
+        if n >= _FAST_HEADERS:
+            if not hs.has_length:
+                self.add_header(b"Content-Length", str(len(body)).encode())
             self.write(body)
             return
         self.sent = True
         scratch = _scratch()
         lens, failed_at = scratch[3], scratch[4]
-        parts = []
-        i = 0
-        for name, value in self.headers:
-            lens[i] = len(name)
-            lens[i + 1] = len(value)
-            parts.append(name)
-            parts.append(value)
-            i += 2
-        blob = b"".join(parts)
+        ffi.memmove(lens, hs.lens, 8 * n)
+        blob = hs.blob
+        if not hs.has_length:
+            length = str(len(body)).encode()
+            blob += b"Content-Length" + length
+            lens[2 * n] = 14
+            lens[2 * n + 1] = len(length)
+            n += 1
         rc = api.respond(self.req, self.status, len(self.status), blob, lens, n, body,
                          len(body), failed_at)
         if rc != UWSGI_OK:
@@ -504,7 +545,7 @@ class Response(object):
             pos = os.lseek(fd, 0, os.SEEK_CUR)
         count = max(st.st_size - pos, 0)
         if not self.sent and not self.has_header(b"content-length"):
-            self.headers.append((b"Content-Length", str(count).encode()))
+            self.add_header(b"Content-Length", str(count).encode())
         self.send_headers()
         if count:
             self._check(host.resp_sendfile(self.req, fd, pos, count), "sending a file")
@@ -515,6 +556,10 @@ class Response(object):
         return True
 
     def consume(self, result):
+        if (type(result) is list and len(result) == 1 and type(result[0]) is bytes
+                and self.hset is not None and not self.sent):
+            self.respond_once(self.hset, result[0])  # the common answer, in one crossing
+            return
         if type(result) is FileWrapper and self.status is not None and self.sendfile(result):
             return
         if isinstance(result, (str, bytes)):
@@ -523,12 +568,12 @@ class Response(object):
                             % type(result).__name__)
         if type(result) in (list, tuple) and not self.sent and self.status is not None:
             chunks = [_body_bytes(c) for c in result]
+            if len(chunks) == 1 and type(chunks[0]) is bytes:
+                self.respond_once(self.hset or _HeaderSet(self.headers), chunks[0])
+                return
             if not self.has_header(b"content-length"):
                 total = sum(len(c) for c in chunks)
-                self.headers.append((b"Content-Length", str(total).encode()))
-            if len(chunks) == 1 and type(chunks[0]) is bytes:
-                self.send_all(chunks[0])  # the common answer: head and body in one crossing
-                return
+                self.add_header(b"Content-Length", str(total).encode())
             result = chunks
         for chunk in result:
             chunk = _body_bytes(chunk)
@@ -546,7 +591,7 @@ def _url_scheme(environ):
     return "http"
 
 
-_key_sets = {}  # packed keys (bytes) -> (their str objects, template environ), up to _SEEN_MAX
+_key_sets = {}  # packed keys (bytes) -> their _KeySet, up to _SEEN_MAX
 
 
 def _wsgi_constants():
@@ -562,61 +607,92 @@ def _wsgi_constants():
     return constants
 
 
-def _key_set(packed_keys):
-    """The str keys of a packed key set, and a template environ holding them (values None) and
-    the per-process constants: a copy of it is the next request's dict, already of its size.
-    No template when a var is named like a constant (a uwsgi-protocol client may send any name):
-    the constants must win over it."""
-    keys = packed_keys.decode("latin-1").split("\0")[:-1]
-    template = None
-    if not any(k.startswith("wsgi.") for k in keys):
-        template = dict.fromkeys(keys)
+class _KeySet(object):
+    """What a request's packed var names give every request with the same names: `keys` (str
+    objects, hashes computed), and when its environ is the same apart from the values, a
+    `template` holding them (values None) with the CGI renames and defaults of _complete() done
+    and the per-process constants: a copy of it plus the values is the request's environ."""
+    __slots__ = ("keys", "names", "template", "scheme_varies")
+
+    def __init__(self, keys):
+        self.keys = keys
+        self.names = None
+        self.template = None
+        self.scheme_varies = True
+        if any(k.startswith("wsgi.") for k in keys):
+            return  # a uwsgi-protocol client may send any name: the constants must win over it
+        names = list(keys)
+        for http_key, key in _CGI_FROM_HTTP:
+            if http_key in keys:
+                if key in keys:
+                    return  # both sent: the CGI one wins, the HTTP_ one goes (_complete)
+                names = [key if k == http_key else k for k in names]
+        template = dict.fromkeys(names)
+        for key in _CGI_DEFAULTS:
+            template.setdefault(key, "")
+        self.scheme_varies = "UWSGI_SCHEME" in keys or "HTTPS" in keys
+        if not self.scheme_varies:
+            template["wsgi.url_scheme"] = "http"
         template.update(_wsgi_constants())
-    return _remember(_key_sets, packed_keys, (keys, template))
+        self.names, self.template = names, template
 
 
-def _request_vars(req):
-    """A new environ dict holding the request's vars and the per-process wsgi.* constants. One
-    crossing packs every var, keys then values (api.pack_vars); a key set seen before reuses its
-    str objects (hashes computed) and its template dict, so only the values are decoded and
-    split: a quarter of the time of two crossings and four new objects per var. Vars that do not
-    fit the scratch buffer or hold a NUL are read one by one."""
+def _key_set(packed_keys):
+    keys = packed_keys.decode("latin-1").split("\0")[:-1]
+    return _remember(_key_sets, packed_keys, _KeySet(keys))
+
+
+def _environ(req):
+    """The request's environ. One crossing packs every var, keys then values (api.pack_vars);
+    a key set seen before reuses its str objects and its template environ, so only the values
+    are decoded and split: a quarter of the time of two crossings and four new objects per var.
+    Vars that do not fit the scratch buffer or hold a NUL are read one by one."""
     scratch = _scratch()
     buf, keys_len = scratch[2], scratch[5]
     n = api.pack_vars(req, buf, len(buf), keys_len)
     if n >= 0:
         klen = keys_len[0]
         packed_keys = ffi.unpack(buf, klen)
-        keys, template = _key_sets.get(packed_keys) or _key_set(packed_keys)
-        env = template.copy() if template is not None else {}
+        ks = _key_sets.get(packed_keys) or _key_set(packed_keys)
         values = ffi.unpack(buf + klen, n - klen).decode("latin-1").split("\0")
+        template = ks.template
+        if template is not None:
+            env = template.copy()
+            names = ks.names
+            for i in range(len(names)):
+                env[names[i]] = values[i]
+            if ks.scheme_varies:
+                env["wsgi.url_scheme"] = _url_scheme(env)
+            env["wsgi.input"] = Input(req)
+            env["wsgi.errors"] = Errors()
+            return env
+        keys = ks.keys
+        env = {}
         for i in range(len(keys)):
             env[keys[i]] = values[i]
-        if template is None:
-            env.update(_wsgi_constants())
-        return env
-    env = {}
-    k, v = scratch[:2]
-    unpack = ffi.unpack
-    for i in range(host.req_var_count(req)):
-        if host.req_var_at(req, i, k, v) != UWSGI_OK:
-            continue
-        env[unpack(k.ptr, k.len).decode("latin-1")] = unpack(v.ptr, v.len).decode("latin-1")
-    env.update(_wsgi_constants())
-    return env
+    else:
+        env = {}
+        k, v = scratch[:2]
+        unpack = ffi.unpack
+        for i in range(host.req_var_count(req)):
+            if host.req_var_at(req, i, k, v) != UWSGI_OK:
+                continue
+            env[unpack(k.ptr, k.len).decode("latin-1")] = unpack(v.ptr, v.len).decode("latin-1")
+    return _complete(env, req)
 
 
 _CGI_FROM_HTTP = (("HTTP_CONTENT_TYPE", "CONTENT_TYPE"), ("HTTP_CONTENT_LENGTH", "CONTENT_LENGTH"))
+_CGI_DEFAULTS = ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING")
 
 
-def _environ(req):
-    env = _request_vars(req)
+def _complete(env, req):
+    """The vars of a request made a WSGI environ (what a _KeySet template holds done)."""
+    env.update(_wsgi_constants())
     for http_key, key in _CGI_FROM_HTTP:
         if http_key in env:
             env.setdefault(key, env.pop(http_key))
-    env.setdefault("SCRIPT_NAME", "")
-    env.setdefault("PATH_INFO", "")
-    env.setdefault("QUERY_STRING", "")
+    for key in _CGI_DEFAULTS:
+        env.setdefault(key, "")
     env["wsgi.url_scheme"] = _url_scheme(env)
     env["wsgi.input"] = Input(req)
     env["wsgi.errors"] = Errors()

@@ -380,6 +380,13 @@ def application(environ, start_response):
     if path == "/badheader":
         start_response("200 OK", [("X-Bad", "a\r\nInjected: yes")])
         return [b"x"]
+    if path == "/header-as-list":
+        start_response("200 OK", [["Content-Type", "text/plain"]])
+        return [b"x"]
+    if path == "/content-type":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr((environ.get("CONTENT_TYPE"), "HTTP_CONTENT_TYPE" in environ,
+                      environ["SCRIPT_NAME"], environ["wsgi.url_scheme"])).encode()]
     if path == "/echo":
         data = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
@@ -472,6 +479,29 @@ def test_header_with_crlf_is_500(wsgi_server):
     code, headers, _ = wsgi_server.request("/badheader")
     assert code == 500
     assert "injected" not in headers
+
+
+def test_repeated_header_lists_and_var_sets_are_still_checked(wsgi_server):
+    """The plugin remembers header lists and var name sets it has seen (pypy_setup.py's
+    _header_set and _KeySet): a repeat must answer the same, and anything new is checked."""
+    for _ in range(3):
+        pid = wsgi_server.request("/pid")
+        assert pid == (200, {"content-type": "text/plain", "content-length": str(len(pid[2]))},
+                       pid[2])
+        assert wsgi_server.request("/badheader")[0] == 500
+        assert wsgi_server.request("/header-as-list")[0] == 500
+    assert wsgi_server.wait_log("each header must be a (name, value) tuple"), wsgi_server.log()
+    for _ in range(2):
+        # a CGI name the client sent as HTTP_ is renamed, unless it sent both
+        assert wsgi_server.request("/content-type", extra=[("HTTP_CONTENT_TYPE", "a/b")])[2] \
+            == repr(("a/b", False, "", "http")).encode()
+        assert wsgi_server.request("/content-type", extra=[("HTTP_CONTENT_TYPE", "a/b"),
+                                                           ("CONTENT_TYPE", "c/d")])[2] \
+            == repr(("c/d", False, "", "http")).encode()
+        assert wsgi_server.request("/content-type", extra=[("HTTPS", "on")])[2] \
+            == repr((None, False, "", "https")).encode()
+        assert wsgi_server.request("/content-type", extra=[("wsgi.url_scheme", "ftp")])[2] \
+            == repr((None, False, "", "http")).encode()
 
 
 def test_binary_safe_body_echo(wsgi_server):
