@@ -154,7 +154,7 @@ def _scratch():
         s = _tls.scratch = (ffi.new("uwsgi_str *"), ffi.new("uwsgi_str *"),
                             ffi.new("char[]", 65536),
                             ffi.new("uint32_t[]", 2 * _FAST_HEADERS), ffi.new("int32_t *"),
-                            ffi.new("size_t *"))
+                            ffi.new("size_t *"), [b"", None])
     return s
 
 
@@ -653,7 +653,12 @@ def _environ(req):
     if n >= 0:
         klen = keys_len[0]
         packed_keys = ffi.unpack(buf, klen)
-        ks = _key_sets.get(packed_keys) or _key_set(packed_keys)
+        last = scratch[6]  # this thread's last (packed keys, _KeySet): comparing them is
+        if packed_keys == last[0]:  # cheaper than hashing the new bytes for the dict
+            ks = last[1]
+        else:
+            ks = last[1] = _key_sets.get(packed_keys) or _key_set(packed_keys)
+            last[0] = packed_keys
         values = ffi.unpack(buf + klen, n - klen).decode("latin-1").split("\0")
         template = ks.template
         if template is not None:
