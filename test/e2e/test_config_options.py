@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from conftest import free_port, read, run_uwsgi
+from process_tree import alive
 from test_config_files import KINDS, http_get, start, uwsgi_get, wait_answer, write  # noqa: F401 (start: fixture)
 
 APP = '''
@@ -259,14 +260,6 @@ def test_failing_hook_stops_start_up(tmp_path, hook, words):
     assert r.returncode != 0
     for w in words:
         assert w in r.stderr, r.stderr
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def daemon_pids(path):
