@@ -257,7 +257,7 @@ def test_spool_without_a_spooler_is_an_error(server, flavour, tmp_path):
 def test_sigkill_of_the_whole_server_loses_no_task(server, flavour, tmp_path):
     """Enqueue behind a slow task, kill -9 every process of the server, start it again on the
     same directory: the queued task runs exactly once (the slow one, never finished, again)."""
-    s = start(server, flavour, tmp_path, preexec_fn=os.setsid)
+    s = start(server, flavour, tmp_path)  # the server owns its process group (conftest)
     spool(s, kind="slow", tag="slow", secs=8)
     wait_for(lambda: runs(s, "slow"), what="the slow task to start")
     queued = spool(s, kind="ok", tag="queued")
@@ -265,7 +265,7 @@ def test_sigkill_of_the_whole_server_loses_no_task(server, flavour, tmp_path):
     s.proc.wait(timeout=30)
     assert not runs(s, "queued")
     assert os.path.exists(queued)
-    s2 = start(server, flavour, tmp_path, spool_dir=s.spool_dir, preexec_fn=os.setsid)
+    s2 = start(server, flavour, tmp_path, spool_dir=s.spool_dir)
     wait_for(lambda: runs(s2, "queued"), what="the queued task after the restart")
     wait_for(lambda: not os.path.exists(queued), what="its file to go")
     time.sleep(2)
