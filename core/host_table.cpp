@@ -165,6 +165,8 @@ int worker_stats(int32_t id, uwsgi_worker_stats *out) {
     st.last_spawn = w.last_spawn;
     st.exceptions = w.exceptions;
     st.signals = w.signals;
+    st.running_signal = w.running_signal;
+    st.paused = w.paused;
     // a caller built against an older, shorter struct gets what fits
     uint32_t n = out->struct_size < sizeof st ? out->struct_size : uint32_t(sizeof st);
     std::memcpy(reinterpret_cast<char *>(out) + sizeof(uint32_t),

@@ -85,6 +85,7 @@ public:
     void reload_workers(bool brutal) override;
     void log_stats() override;
     void cheaper_nudge(int delta) override;
+    void pause_resume() override;
 
 private:
     void adapt_workers();
@@ -106,6 +107,7 @@ private:
     Phase phase_ = Phase::Serving;
     int64_t mercy_deadline_ms_ = 0;  // when a reload or shutdown stops waiting for workers
     bool killed_ = false;            // the workers of this reload or shutdown got SIGKILL
+    bool paused_ = false;            // SIGTSTP / fifo 'p': workers take no new connection
 
     const std::vector<Listener> &listeners_;
     std::vector<pid_t> pids_;  // index = worker id
@@ -123,6 +125,7 @@ private:
 };
 
 void Master::spawn(int id) {
+    worker_slot(id).running_signal.store(-1);  // its predecessor may have died in a handler
     pid_t pid = fork();
     if (pid < 0) {
         spdlog::error("cannot fork worker {}: {}", id, strerror(errno));
@@ -397,6 +400,17 @@ void Master::check_idle() {
     }
 }
 
+// uWSGI's pause: each worker finishes what it serves and then takes no new connection until
+// the next SIGTSTP (or fifo 'p'); its status is "pause" meanwhile.
+void Master::pause_resume() {
+    paused_ = !paused_;
+    if (paused_)
+        spdlog::info("*** PAUSE (press start to resume, if you do not have a joypad send "
+                     "SIGTSTP) ***");
+    else spdlog::info("*** (SIGTSTP received) resuming workers ***");
+    for (int id = 1; id <= scoreboard_size(); ++id) worker_slot(id).paused.store(paused_ ? 1 : 0);
+}
+
 int Master::run() {
     int n = settings().processes;
     pids_.assign(size_t(n) + 1, 0);
@@ -413,7 +427,7 @@ int Master::run() {
 
     sigset_t set;
     sigemptyset(&set);
-    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD}) sigaddset(&set, s);
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGTSTP}) sigaddset(&set, s);
     const timespec short_tick{0, 20 * 1000 * 1000};  // while waiting for workers to finish
     for (;;) {
         // while serving: 200 ms, or less when a uwsgi signal timer is due sooner
@@ -439,6 +453,7 @@ int Master::run() {
         }
         fifo_.poll(*this);
         if (is_control_signal(sig)) on_control_signal(sig);
+        if (sig == SIGTSTP) pause_resume();
         if (int asked = vassal_poll_emperor()) on_control_signal(asked);
         if (phase_ == Phase::Serving) continue;
         if (live_workers() > 0) {

@@ -74,6 +74,7 @@ void MasterFifo::run(char command, MasterControl &master) {
     case 's': return master.log_stats();
     case '+': return master.cheaper_nudge(1);
     case '-': return master.cheaper_nudge(-1);
+    case 'p': return master.pause_resume();
     case 'P':
         write_pidfile(runtime().config);
         spdlog::info("pidfile updated (master fifo)");

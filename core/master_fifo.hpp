@@ -22,6 +22,7 @@ public:
     virtual void reload_workers(bool brutal) = 0;  // w, W
     virtual void log_stats() = 0;                // s
     virtual void cheaper_nudge(int delta) = 0;   // +, -
+    virtual void pause_resume() = 0;             // p (as SIGTSTP)
 };
 
 class MasterFifo {

@@ -25,6 +25,8 @@ struct WorkerSlot {
     std::atomic<int64_t> user_harakiri_ms{0};  // monotonic deadline set by the app; 0: none
     std::atomic<int32_t> ready{0};    // its request threads wait for connections (chain reload)
     std::atomic<int32_t> cheaped{0};  // retired by --cheaper (stats status "cheap")
+    std::atomic<int32_t> running_signal{-1};  // the uwsgi signal whose handler runs now, or -1
+    std::atomic<int32_t> paused{0};  // the master paused the workers (SIGTSTP, fifo 'p')
 };
 
 // One request thread ("core" in uWSGI's stats).

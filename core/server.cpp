@@ -352,7 +352,8 @@ int server_main(int argc, char **argv, char **envp, const Launch &launch) {
     // Signals are taken with sigtimedwait by the process that owns them, never by handlers.
     sigset_t set;
     sigemptyset(&set);
-    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR2}) sigaddset(&set, s);
+    // SIGTSTP too: the master pauses its workers on it (uWSGI's pause), nobody stops
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR2, SIGTSTP}) sigaddset(&set, s);
     sigprocmask(SIG_BLOCK, &set, nullptr);
     try {
         Prescan pre = prescan(input.args);

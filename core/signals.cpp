@@ -379,9 +379,14 @@ void run_handler(uint8_t sig) {
                       process_name(), sig);
         return;
     }
+    const int id = runtime().worker_id;
+    // while it runs, the worker's status is "sigN", as uWSGI shows it
+    if (id >= 1) worker_slot(id).running_signal.store(sig, std::memory_order_relaxed);
     h.fn(h.ctx, sig);
-    if (int id = runtime().worker_id; id >= 1)
+    if (id >= 1) {
+        worker_slot(id).running_signal.store(-1, std::memory_order_relaxed);
         worker_slot(id).signals.fetch_add(1, std::memory_order_relaxed);
+    }
     {
         std::lock_guard<std::mutex> lock(g_wait_mutex);
         ++g_received_count;

@@ -39,7 +39,7 @@ std::string worker_json(const WorkerStats &w) {
         .num("harakiri_count", w.harakiri_count)
         .num("signals", w.signals)
         .num("signal_queue", uint64_t(0))  // no uwsgi signal queue here
-        .str("status", w.cheaped ? "cheap" : w.busy ? "busy" : "idle")
+        .str("status", worker_status(w))
         .num("rss", w.rss)
         .num("vsz", w.vsz)
         .num("running_time", w.running_time)

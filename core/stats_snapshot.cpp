@@ -67,6 +67,8 @@ WorkerStats read_worker_counters(int id) {
     w.accepting = s.accepting.load();
     w.busy = s.busy_since_ms.load() != 0;
     w.cheaped = s.cheaped.load() != 0;
+    w.paused = s.paused.load() != 0;
+    w.running_signal = s.running_signal.load();
     w.requests = s.requests.load();
     w.delta_requests = s.delta_requests.load();
     w.exceptions = s.exceptions.load();
@@ -78,6 +80,13 @@ WorkerStats read_worker_counters(int id) {
     w.tx = s.tx.load();
     w.avg_rt = average_response_us(s);
     return w;
+}
+
+std::string worker_status(const WorkerStats &w) {
+    if (w.cheaped) return "cheap";
+    if (w.paused && !w.busy) return "pause";
+    if (w.running_signal >= 0) return "sig" + std::to_string(w.running_signal);
+    return w.busy ? "busy" : "idle";
 }
 
 static WorkerStats worker_stats(int id) {

@@ -23,6 +23,8 @@ struct WorkerStats {
     int accepting = 0;
     bool busy = false;
     bool cheaped = false;
+    bool paused = false;
+    int running_signal = -1;  // the uwsgi signal whose handler runs now, or -1
     uint64_t requests = 0, delta_requests = 0, exceptions = 0, harakiri_count = 0, signals = 0;
     uint64_t rss = 0, vsz = 0;  // bytes
     uint64_t running_time = 0;  // microseconds
@@ -62,6 +64,10 @@ struct StatsSnapshot {
 
 // One worker's scoreboard counters (no memory, no cores): also what host->worker_stats returns.
 WorkerStats read_worker_counters(int id);
+
+// uWSGI's status of a worker, in its order: "cheap", "pause" (paused and not busy), "sigN"
+// (running the handler of uwsgi signal N), "busy", "idle".
+std::string worker_status(const WorkerStats &w);
 
 StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners);
 

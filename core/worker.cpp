@@ -45,6 +45,7 @@ public:
 
 private:
     void thread_main(int core);
+    void wait_while_paused();
     void accept_one(const Listener &l, uwsgi_request &req);
     void serve(uwsgi_conn *conn, uwsgi_request &req);
     bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
@@ -142,7 +143,18 @@ void Worker::close_conn(uwsgi_conn *conn) {
     delete conn;
 }
 
+// Paused by the master (uWSGI's pause): no new connection until it resumes us or we stop. The
+// listener is not re-armed meanwhile, so no other request thread of ours accepts either.
+void Worker::wait_while_paused() {
+    const WorkerSlot &slot = worker_slot(id_);
+    if (!slot.paused.load(std::memory_order_relaxed)) return;
+    spdlog::info("*** worker {} suspended ***", id_);
+    while (slot.paused.load(std::memory_order_relaxed) && !stopping_) usleep(50 * 1000);
+    spdlog::info("*** worker {} resumed ***", id_);
+}
+
 void Worker::accept_one(const Listener &l, uwsgi_request &req) {
+    wait_while_paused();
     int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (!stopping_ && !single_thread_) {
         epoll_event ev{};

@@ -1210,6 +1210,17 @@ def _proc_memory(pid="self"):
     return int(resident) * page, int(size) * page
 
 
+def _worker_status(st):
+    """uWSGI's order: cheap, pause (paused and not busy), sigN (in a signal handler), busy."""
+    if st.cheaped:
+        return b"cheap"
+    if st.paused and not st.busy:
+        return b"pause"
+    if st.running_signal >= 0:
+        return b"sig%d" % st.running_signal
+    return b"busy" if st.busy else b"idle"
+
+
 def _workers():
     out = []
     st = ffi.new("uwsgi_worker_stats *")
@@ -1221,7 +1232,7 @@ def _workers():
         out.append({
             "id": st.id, "pid": st.pid, "requests": st.requests, "delta_requests": 0,
             "signals": st.signals, "exceptions": st.exceptions,
-            "status": b"cheap" if st.cheaped else b"busy" if st.busy else b"idle",
+            "status": _worker_status(st),
             "rss": rss, "vsz": vsz, "running_time": st.running_time,
             "last_spawn": st.last_spawn, "respawn_count": st.respawn_count, "tx": st.tx,
             "avg_rt": st.avg_rt, "apps": _app_stats(),

@@ -173,7 +173,7 @@ TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {
-    CHECK(sizeof(uwsgi_worker_stats) == 88);
+    CHECK(sizeof(uwsgi_worker_stats) == 96);
     CHECK(offsetof(uwsgi_worker_stats, struct_size) == 0);
     CHECK(offsetof(uwsgi_worker_stats, id) == 4);
     CHECK(offsetof(uwsgi_worker_stats, pid) == 8);
@@ -188,6 +188,8 @@ TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {
     CHECK(offsetof(uwsgi_worker_stats, last_spawn) == 64);
     CHECK(offsetof(uwsgi_worker_stats, exceptions) == 72);
     CHECK(offsetof(uwsgi_worker_stats, signals) == 80);
+    CHECK(offsetof(uwsgi_worker_stats, running_signal) == 88);
+    CHECK(offsetof(uwsgi_worker_stats, paused) == 92);
 }
 
 TEST_CASE("uwsgi_plugin") {

@@ -221,6 +221,9 @@ typedef struct uwsgi_worker_stats {
     int64_t last_spawn;     /* unix time of its last spawn */
     uint64_t exceptions;    /* requests whose handler failed */
     uint64_t signals;       /* uwsgi signals it handled */
+    int32_t running_signal; /* the uwsgi signal whose handler it runs now, -1 none (uWSGI's
+                             * status "sigN") */
+    int32_t paused;         /* 1 while the master pauses the workers (SIGTSTP; status "pause") */
 } uwsgi_worker_stats;
 
 /* A uwsgi signal handler (ABI 1.1): runs on a worker's signal thread, never on a request
