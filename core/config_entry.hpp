@@ -13,6 +13,9 @@ struct ConfigEntry {
     std::string value;
     std::string origin;      // "site.ini:12", "command line", "environment (UWSGI_X)"
     bool from_file = false;  // unknown keys in files are warnings, elsewhere errors
+    // a config logic key (if-env, endif, for, endfor, else...): no option, but uWSGI lists it
+    // in its exported options (uwsgi.opt) as it read it
+    bool logic = false;
 };
 
 using ConfigEntries = std::vector<ConfigEntry>;

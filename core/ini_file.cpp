@@ -183,6 +183,7 @@ void IniReader::collect(const std::string &key, const std::string &value,
     }
     Block done = std::move(loop);
     blocks.pop_back();
+    if (blocks.empty() || blocks.back().active) export_logic(key, value, where);
     if (!done.active) return;
     for (auto &item : done.items)
         for (auto &l : done.body)
@@ -196,6 +197,7 @@ void IniReader::apply(const std::string &key, std::string value, const std::stri
 
     bool loop = is_loop(key);
     if (loop || key.rfind("if-", 0) == 0) {
+        if (active) export_logic(key, value, where);
         std::string data;
         bool holds = false;
         Block block;
@@ -222,6 +224,7 @@ void IniReader::apply(const std::string &key, std::string value, const std::stri
     if (key == "else") {
         if (blocks.empty()) throw ConfigError(fmt::format("{}: 'else' without an if-*", where));
         bool outer = blocks.size() < 2 || blocks[blocks.size() - 2].active;
+        if (outer) export_logic(key, value, where);
         blocks.back().active = outer && !blocks.back().active;
         return;
     }
@@ -229,6 +232,7 @@ void IniReader::apply(const std::string &key, std::string value, const std::stri
         if (blocks.empty())
             throw ConfigError(fmt::format("{}: '{}' without an if-* before it", where, key));
         blocks.pop_back();
+        if (blocks.empty() || blocks.back().active) export_logic(key, value, where);
         return;
     }
     if (!active) return;
@@ -305,22 +309,26 @@ void IniReader::read(std::istream &in, const std::string &path, const std::strin
     reading_.pop_back();
 }
 
+// The key = value settings read, without the logic keys exported for uwsgi.opt.
+static KeyValues settings_of(const ConfigEntries &entries) {
+    KeyValues out;
+    for (auto &e : entries)
+        if (!e.logic) out.emplace_back(e.key, e.value);
+    return out;
+}
+
 KeyValues read_ini(const std::string &spec) {
     ConfigEntries entries;
     IniReader(entries, [](const std::string &k) {
         return k == "inherit" || !format_for_key(k).empty();
     }).read(spec);
-    KeyValues out;
-    for (auto &e : entries) out.emplace_back(e.key, e.value);
-    return out;
+    return settings_of(entries);
 }
 
 KeyValues parse_ini(std::istream &in, const std::string &path, const std::string &section) {
     ConfigEntries entries;
     IniReader(entries, nullptr).read(in, path, section, "ini");
-    KeyValues out;
-    for (auto &e : entries) out.emplace_back(e.key, e.value);
-    return out;
+    return settings_of(entries);
 }
 
 }  // namespace core

@@ -50,6 +50,10 @@ private:
     // One key = value of the section: logic, %(_), includes, else an entry.
     void apply(const std::string &key, std::string value, const std::string &where,
                const std::string &path, std::vector<Block> &blocks);
+    // uWSGI lists the logic keys it took (if-*, for*, else, end*) in its exported options
+    void export_logic(const std::string &key, const std::string &value, const std::string &where) {
+        out_.push_back({key, value, where, true, true});
+    }
     bool condition(const std::string &key, const std::string &arg, std::string &data) const;
     // Collects a line into the innermost for-block; at its endfor, replays the body per item.
     void collect(const std::string &key, const std::string &value, const std::string &where,

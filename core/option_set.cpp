@@ -219,6 +219,7 @@ Config parse_options(const OptionSet &options, const ParseInput &input,
     Config config;
     for (auto &e : entries) {
         config.add_entry(e.key, e.value);
+        if (e.logic) continue;
         const OptionInfo *info = options.find(e.key);
         if (!info) {
             // uWSGI keeps unknown keys of a file silently (they are placeholders); say so

@@ -60,6 +60,26 @@ def test_opt_keys_are_the_names_the_user_typed(server, flavour, tmp_path):
     assert opt["listen"] == b"64" and opt["not-an-option"] == b"kept"
 
 
+def test_opt_lists_the_config_logic_keys_it_read(server, flavour, tmp_path):
+    """uWSGI exports every key of a config file it took, its logic keys too (if-*, end*,
+    for/endfor: core/config.c add_exported_option), but none from a block whose condition
+    failed. No key repeats here: Debian's uWSGI keeps only a repeated key's last value."""
+    ini = tmp_path / "logic.ini"
+    ini.write_text("[uwsgi]\n"
+                   "if-env = PATH\nlisten = 64\nendif =\n"
+                   "if-not-env = NO_SUCH_VARIABLE_X\nbuffer-size = 8192\nend-if =\n"
+                   "if-exists = /nonexistent/logic/path\nskipped-key = 1\nend =\n"
+                   "for = a\nloop-item = %(_)\nendfor =\n")
+    s = start_app(server, flavour, tmp_path, "module_app.py", "--ini", str(ini))
+    opt = get(s, "/facts")[1]["opt"]
+    expected = {"if-env": b"PATH", "listen": b"64", "endif": b"",
+                "if-not-env": b"NO_SUCH_VARIABLE_X", "buffer-size": b"8192", "end-if": b"",
+                "if-exists": b"/nonexistent/logic/path", "end": b"",
+                "for": b"a", "loop-item": b"a", "endfor": b""}
+    assert {k: opt.get(k) for k in expected} == expected, opt
+    assert "skipped-key" not in opt
+
+
 def test_opt_flags_values_and_repeated_options(server, flavour, tmp_path):
     p1, p2 = (socket.socket(), socket.socket())
     for p in (p1, p2):
