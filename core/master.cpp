@@ -156,6 +156,9 @@ void Master::spawn(int id) {
     }
     bool respawn = spawned_ms_[size_t(id)] != 0;
     pids_[size_t(id)] = pid;
+    // now, not only once the worker runs (after its post-fork hooks): a sibling serving
+    // uwsgi.workers() meanwhile would read pid 0
+    worker_slot(id).pid.store(pid);
     spawned_ms_[size_t(id)] = monotonic_ms();
     WorkerSlot &slot = worker_slot(id);
     slot.busy_since_ms.store(0);

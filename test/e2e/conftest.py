@@ -130,7 +130,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.leftovers += end_group(self.proc.pid)
+        if not self.log.closed:  # once: the group id may be another server's by a later call
+            self.leftovers += end_group(self.proc.pid)
         self.log.close()
         return self.proc.returncode
 
