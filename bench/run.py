@@ -363,7 +363,8 @@ KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profil
                  "## Mule messages (bench/mule_bench.py)",
                  "## Spooler (bench/spooler_bench.py)",
                  "## Embedded PyPy against the pypy3 binary",
-                 "## Scale-out behind one nginx (bench/scaleout_bench.py)")
+                 "## Scale-out behind one nginx (bench/scaleout_bench.py)",
+                 "## uwsgi signals and the request path (bench/signals_bench.py)")
 
 
 def replace_section(heading, section):
