@@ -2,6 +2,7 @@
 
 #include "sockets.hpp"
 
+#include "app_table.hpp"
 #include "clock.hpp"
 #include "connection.hpp"
 #include "extra_processes.hpp"
@@ -189,6 +190,28 @@ void set_accepting(int32_t accepting) {
     if (id >= 1) worker_slot(id).accepting.store(accepting ? 1 : 0);
 }
 
+int32_t app_register(uint8_t modifier1, const char *mountpoint, const char *chdir,
+                     int64_t startup_time) {
+    int id = register_app_slot(modifier1, mountpoint ? mountpoint : "", chdir ? chdir : "",
+                               startup_time);
+    if (id < 0) spdlog::error("cannot register app '{}': {} apps already", mountpoint ? mountpoint : "", kMaxApps);
+    return id < 0 ? UWSGI_ERROR : id;
+}
+// As uWSGI, an app's request counts when it starts (a request sees itself in the counters).
+void req_set_app(uwsgi_request *r, int32_t app_id) {
+    int id = runtime().worker_id;
+    r->app_id = app_id >= 0 && app_id < app_count() && id >= 1 ? app_id : -1;
+    if (r->app_id >= 0) app_counters(id, app_id).requests.fetch_add(1, std::memory_order_relaxed);
+}
+int app_counters_of(int32_t worker_id, int32_t app_id, uint64_t *requests, uint64_t *exceptions) {
+    if (worker_id < 1 || worker_id > scoreboard_size() || app_id < 0 || app_id >= app_count())
+        return UWSGI_ERROR;
+    const AppCounters &c = app_counters(worker_id, app_id);
+    if (requests) *requests = c.requests.load(std::memory_order_relaxed);
+    if (exceptions) *exceptions = c.exceptions.load(std::memory_order_relaxed);
+    return UWSGI_OK;
+}
+
 uwsgi_conn *req_conn(const uwsgi_request *r) { return r->conn; }
 void req_log_this(uwsgi_request *r) { r->log_this = true; }
 int req_set_logvar(uwsgi_request *r, const char *k, size_t kl, const char *v, size_t vl) {
@@ -310,6 +333,9 @@ const uwsgi_host &host_table() {
         h.spooler_dir = spooler_dir_of;
         h.spooler_index = this_spooler_index;
         h.set_spooler_frequency = set_spooler_frequency;
+        h.app_register = app_register;
+        h.req_set_app = req_set_app;
+        h.app_counters = app_counters_of;
         return h;
     }();
     return table;

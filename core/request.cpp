@@ -28,6 +28,7 @@ void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
     bytes_sent = 0;
     started = false;
     log_this = false;
+    app_id = -1;
     logvars.clear();
     ws.reset();
 }

@@ -30,6 +30,7 @@ struct uwsgi_request {
     bool started = false;
     int64_t start_ms = 0;
     bool log_this = false;  // logged even with --disable-logging
+    int32_t app_id = -1;  // the app that serves it (host->req_set_app), -1: none named
     // uWSGI's request log variables; values are copied into the arena.
     std::vector<Var> logvars;
     // The WebSocket this request upgraded to (host->ws_handshake); reused by the next requests.

@@ -1,8 +1,6 @@
 #include "scoreboard.hpp"
 
-#include <new>
-#include <stdexcept>
-#include <sys/mman.h>
+#include "shared_memory.hpp"
 
 namespace core {
 
@@ -11,19 +9,10 @@ static int g_count = 0;
 static CoreSlot *g_cores = nullptr;
 static int g_threads = 0;
 
-template <class T> static T *shared_array(size_t n) {
-    void *mem = mmap(nullptr, sizeof(T) * n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                     -1, 0);
-    if (mem == MAP_FAILED) throw std::runtime_error("cannot map the worker scoreboard");
-    T *a = static_cast<T *>(mem);
-    for (size_t i = 0; i < n; ++i) new (&a[i]) T();
-    return a;
-}
-
 void create_scoreboard(int workers, int threads) {
-    g_cores = shared_array<CoreSlot>(size_t(workers + 1) * size_t(threads));
+    g_cores = shared_array<CoreSlot>(size_t(workers + 1) * size_t(threads), "worker scoreboard");
     g_threads = threads;
-    g_slots = shared_array<WorkerSlot>(size_t(workers + 1));
+    g_slots = shared_array<WorkerSlot>(size_t(workers + 1), "worker scoreboard");
     g_count = workers;
 }
 

@@ -21,6 +21,7 @@
 #include "run_files.hpp"
 #include "process_options.hpp"
 #include "runtime.hpp"
+#include "app_table.hpp"
 #include "scoreboard.hpp"
 #include "signals.hpp"
 #include "spooler.hpp"
@@ -279,6 +280,7 @@ int serve(Runtime &rt) {
                   AttachedDaemons::wanted(rt.config) || has_emperor();
     // shared tables and pipes first: a plugin's init may already register a signal
     create_scoreboard(settings().processes, settings().threads);
+    create_app_table(settings().processes);
     create_user_locks(settings().locks);
     create_signals(settings().processes, master);
     allow_extra_processes(master);

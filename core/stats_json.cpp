@@ -11,6 +11,19 @@ using json::list;
 using json::Object;
 using json::quoted;
 
+// uWSGI's keys, in its order (core/stats.c, uwsgi_master_generate_stats)
+std::string app_json(const AppStats &a) {
+    return Object()
+        .num("id", uint64_t(a.id))
+        .num("modifier1", uint64_t(a.modifier1))
+        .str("mountpoint", a.mountpoint)
+        .num("startup_time", a.startup_time)
+        .num("requests", a.requests)
+        .num("exceptions", a.exceptions)
+        .str("chdir", a.chdir)
+        .done();
+}
+
 std::string core_json(const CoreStats &c) {
     // Static files, routing and offloading do not exist here: those counters are truly 0.
     // vars and req_info of the request in flight are not published yet.
@@ -48,7 +61,7 @@ std::string worker_json(const WorkerStats &w) {
         .num("respawn_count", w.respawn_count + (w.last_spawn ? 1 : 0))
         .num("tx", w.tx)
         .num("avg_rt", w.avg_rt)
-        .raw("apps", "[]")  // the core keeps no per-app table yet
+        .raw("apps", list(w.apps, app_json))
         .raw("cores", list(w.cores, core_json))
         .done();
 }

@@ -1,5 +1,6 @@
 #include "stats_snapshot.hpp"
 
+#include "app_table.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
@@ -97,6 +98,12 @@ static WorkerStats worker_stats(int id) {
         const CoreSlot &cs = core_slot(id, c);
         w.cores.push_back({c, cs.requests.load(), cs.read_errors.load(), cs.write_errors.load(),
                            cs.in_request.load()});
+    }
+    for (int a = 0; a < app_count(); ++a) {
+        const AppInfo &info = app_info(a);
+        const AppCounters &c = app_counters(id, a);
+        w.apps.push_back({a, info.modifier1, info.mountpoint, info.chdir, info.startup_time,
+                          c.requests.load(), c.exceptions.load()});
     }
     return w;
 }

@@ -17,6 +17,14 @@ struct CoreStats {
     int in_request = 0;
 };
 
+// One app as uWSGI's stats list it under each worker.
+struct AppStats {
+    int id = 0, modifier1 = 0;
+    std::string mountpoint, chdir;
+    int64_t startup_time = 0;
+    uint64_t requests = 0, exceptions = 0;
+};
+
 struct WorkerStats {
     int id = 0;
     pid_t pid = 0;
@@ -31,6 +39,7 @@ struct WorkerStats {
     int64_t last_spawn = 0;     // unix time
     uint64_t respawn_count = 0, tx = 0, avg_rt = 0;
     std::vector<CoreStats> cores;
+    std::vector<AppStats> apps;
 };
 
 struct SocketStats {

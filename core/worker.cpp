@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include "app_table.hpp"
 #include "control_signals.hpp"
 #include "host_table.hpp"
 #include "lifecycle.hpp"
@@ -46,6 +47,7 @@ public:
 private:
     void thread_main(int core);
     void wait_while_paused();
+    void count_app_exception(const uwsgi_request &req, int rc);
     void accept_one(const Listener &l, uwsgi_request &req);
     void serve(uwsgi_conn *conn, uwsgi_request &req);
     bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
@@ -228,11 +230,18 @@ bool Worker::dispatch(uwsgi_request &req) {
     }
     int rc = handler->request(&req);
     if (rc != UWSGI_OK) worker_slot(id_).exceptions.fetch_add(1, std::memory_order_relaxed);
+    count_app_exception(req, rc);
     bool failed_midway = rc != UWSGI_OK && req.started;
     if (rc != UWSGI_OK && !req.started)
         uwsgi::respond(host_table(), &req, "500 Internal Server Error", "Internal Server Error\n");
     if (handler->after_request) handler->after_request(&req);
     return !failed_midway;
+}
+
+// uWSGI's per-app exceptions: the app the plugin named (its request was counted then) failed.
+void Worker::count_app_exception(const uwsgi_request &req, int rc) {
+    if (rc == UWSGI_ERROR && req.app_id >= 0)
+        app_counters(id_, req.app_id).exceptions.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {

@@ -64,6 +64,7 @@ state = types.ModuleType("_uwsgi_pypy")
 state.ffi = ffi
 state.api = api
 state.apps = []  # (mountpoint, description, app); the first is the default app
+state.app_slots = []  # per app: (its id in the core's app table or -1, its startup_time)
 state.single_app = True
 state.manage_script_name = state.no_default_app = False
 state.apps_by_length = []
@@ -730,10 +731,10 @@ def _route(env):
                 env["PATH_INFO"] = path[len(mountpoint):]
                 break
     script_name = env["SCRIPT_NAME"]
-    for mountpoint, _, app in state.apps:
+    for i, (mountpoint, _, _) in enumerate(state.apps):
         if mountpoint == script_name:
-            return app
-    return None if state.no_default_app else state.apps[0][2]
+            return i
+    return None if state.no_default_app else 0
 
 
 def _handle(req):
@@ -747,7 +748,10 @@ def _handle(req):
             log("no WSGI app loaded (see the startup log): answering 500", LOG_ERROR)
             return UWSGI_ERROR
         env = _environ(req)
-        app = state.apps[0][2] if state.single_app else _route(env)
+        i = 0 if state.single_app else _route(env)
+        if i is not None:
+            host.req_set_app(req, state.app_slots[i][0])  # uWSGI's per-app counters
+        app = None if i is None else state.apps[i][2]
         if app is None:
             log("no app mounted at SCRIPT_NAME %r (PATH_INFO %r) and --no-default-app: "
                 "answering 500" % (env["SCRIPT_NAME"], env["PATH_INFO"]), LOG_ERROR)
@@ -947,6 +951,7 @@ def _configure_paste_logging(path):
 
 
 def _add_app(loader, arg, what, mountpoint=""):
+    started = time.time()
     try:
         app, desc = loader(arg)
     except BaseException:
@@ -959,6 +964,10 @@ def _add_app(loader, arg, what, mountpoint=""):
         desc = "%s mounted at %s" % (desc, mountpoint)
     state.apps.append((mountpoint, desc, app))
     host.register_app(PLUGIN, desc.encode("utf-8", "surrogateescape"))
+    # uWSGI's per-app counters: the core keeps them (modifier1 0, as uWSGI's python plugin)
+    startup_time = int(time.time() - started)
+    state.app_slots.append((host.app_register(0, mountpoint.encode("utf-8", "surrogateescape"),
+                                              b"", startup_time), startup_time))
 
 
 def _mount_loader(target):
@@ -1235,7 +1244,7 @@ def _workers():
             "status": _worker_status(st),
             "rss": rss, "vsz": vsz, "running_time": st.running_time,
             "last_spawn": st.last_spawn, "respawn_count": st.respawn_count, "tx": st.tx,
-            "avg_rt": st.avg_rt, "apps": _app_stats(),
+            "avg_rt": st.avg_rt, "apps": _app_stats(wid),
         })
     return tuple(out)
 
@@ -1261,10 +1270,18 @@ def _magic_table(m):
     return {k.encode(): v.encode() for k, v in table.items()}
 
 
-def _app_stats():
-    return tuple({"id": i, "modifier1": 0, "mountpoint": mountpoint.encode(), "startup_time": 0,
-                  "interpreter": 0, "callable": id(app), "requests": 0, "exceptions": 0,
-                  "chdir": b""} for i, (mountpoint, _, app) in enumerate(state.apps))
+def _app_stats(wid):
+    """Worker wid's apps as uWSGI's CPython plugin lists them, with the core's counters."""
+    counts = ffi.new("uint64_t[2]")
+    out = []
+    for i, (mountpoint, _, app) in enumerate(state.apps):
+        slot, startup_time = state.app_slots[i]
+        if slot < 0 or host.app_counters(wid, slot, counts, counts + 1) != UWSGI_OK:
+            counts[0] = counts[1] = 0
+        out.append({"id": i, "modifier1": 0, "mountpoint": mountpoint.encode(),
+                    "startup_time": startup_time, "interpreter": 0, "callable": id(app),
+                    "requests": counts[0], "exceptions": counts[1], "chdir": b""})
+    return tuple(out)
 
 
 def _make_module():

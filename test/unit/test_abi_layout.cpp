@@ -158,7 +158,7 @@ TEST_CASE("uwsgi_process_kind (ABI 1.1)") {
 }
 
 TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
-    CHECK(sizeof(uwsgi_host) == 592);
+    CHECK(sizeof(uwsgi_host) == 616);
     CHECK(offsetof(uwsgi_host, spool) == 528);
     CHECK(offsetof(uwsgi_host, register_spooler) == 536);
     CHECK(offsetof(uwsgi_host, spooler_read_task) == 544);
@@ -167,6 +167,9 @@ TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
     CHECK(offsetof(uwsgi_host, spooler_dir) == 568);
     CHECK(offsetof(uwsgi_host, spooler_index) == 576);
     CHECK(offsetof(uwsgi_host, set_spooler_frequency) == 584);
+    CHECK(offsetof(uwsgi_host, app_register) == 592);
+    CHECK(offsetof(uwsgi_host, req_set_app) == 600);
+    CHECK(offsetof(uwsgi_host, app_counters) == 608);
     CHECK(UWSGI_SPOOL_OK == -2);
     CHECK(UWSGI_SPOOL_RETRY == -1);
     CHECK(UWSGI_SPOOL_IGNORE == 0);

@@ -36,7 +36,9 @@
                     the master supervises (register_process, process_kind); mules (mule_msg,
                     mule_get_msg, in_farm; descriptor hooks mule and mule_msg); the spooler
  *                    (spool, register_spooler, spooler_read_task, spooler_count/pid/dir/
- *                    index, set_spooler_frequency; uwsgi_spooler_handler, UWSGI_SPOOL_*).
+ *                    index, set_spooler_frequency; uwsgi_spooler_handler, UWSGI_SPOOL_*);
+ *                    the per-app table (app_register, req_set_app, app_counters); uwsgi_worker_stats's
+ *                    running_signal and paused.
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
  *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
@@ -436,6 +438,20 @@ typedef struct uwsgi_host {
     const char *(*spooler_dir)(int32_t index);
     int32_t (*spooler_index)(void);
     void (*set_spooler_frequency)(int32_t secs);
+    /* ABI 1.1: uWSGI's per-app table (uwsgi.workers()'s apps, the stats server's
+     * workers[].apps[]). app_register: a loaded app of modifier1 mounted at mountpoint ("" the
+     * default), chdir its directory or "", startup_time the seconds its loading took; returns
+     * its id (the same again for the same modifier1 and mountpoint, so a --lazy-apps worker
+     * gets its sibling's), UWSGI_ERROR when 64 apps are registered. req_set_app: the app that
+     * serves req (-1: none), called before the app runs: the core counts the request for it
+     * then (as uWSGI, the request sees itself) and as an exception when the handler returns
+     * UWSGI_ERROR; a request no app was named for counts for none.
+     * app_counters reads worker_id's counts for app_id (UWSGI_ERROR: no such worker or app). */
+    int32_t (*app_register)(uint8_t modifier1, const char *mountpoint, const char *chdir,
+                            int64_t startup_time);
+    void (*req_set_app)(uwsgi_request *req, int32_t app_id);
+    int (*app_counters)(int32_t worker_id, int32_t app_id, uint64_t *requests,
+                        uint64_t *exceptions);
 } uwsgi_host;
 
 #define UWSGI_MULE_FARMS 2u      /* mule_get_msg flags (ABI 1.1) */
