@@ -8,6 +8,7 @@
 #include "extra_processes.hpp"
 #include "lifecycle.hpp"
 #include "mules.hpp"
+#include "plugin_tls.hpp"
 #include "request.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
@@ -336,6 +337,12 @@ const uwsgi_host &host_table() {
         h.app_register = app_register;
         h.req_set_app = req_set_app;
         h.app_counters = app_counters_of;
+        h.tls_server = plugin_tls_server;
+        h.tls_accept = plugin_tls_accept;
+        h.tls_recv = plugin_tls_recv;
+        h.tls_send = plugin_tls_send;
+        h.tls_pending = plugin_tls_pending;
+        h.tls_close = plugin_tls_close;
         return h;
     }();
     return table;

@@ -164,7 +164,7 @@ std::vector<Listener> open_listeners(const Runtime &rt) {
     // uWSGI's --http router without --socket: as uWSGI does, the workers get a uwsgi socket on
     // 127.0.0.1 with a free port, and the router passes requests to it (unless --http-to names
     // other nodes: the workers then still have a socket to serve).
-    if (rt.config.has("http") && !rt.config.has("socket")) {
+    if ((rt.config.has("http") || rt.config.has("https")) && !rt.config.has("socket")) {
         out.push_back(open_listener("socket", "127.0.0.1:0", &uwsgi_socket_protocol()));
         set_router_socket(out.back().fd);
     }

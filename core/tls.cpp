@@ -43,6 +43,20 @@ void drop_input(int fd) {
     }
 }
 
+// The session broke with OpenSSL's error `err`: no more I/O on it. 0 when the peer only went
+// away (read as EOF), else UWSGI_EPEER; a failed handshake is logged.
+int session_failed(uwsgi_conn *conn, int err) {
+    const bool peer_vanished = err == SSL_ERROR_SYSCALL && errno == 0;
+    conn->tls_failed = true;
+    if (err == SSL_ERROR_SSL && !SSL_is_init_finished(conn->tls))
+        spdlog::warn("TLS handshake with {}:{} failed ({}); connection closed", conn->peer_addr,
+                     conn->peer_port, openssl_reason());
+    ERR_clear_error();
+    drop_input(conn->fd);
+    // a peer gone without close_notify (SSL_OP_IGNORE_UNEXPECTED_EOF) reads as EOF
+    return peer_vanished ? 0 : UWSGI_EPEER;
+}
+
 // One OpenSSL call that wants the socket: waits for what it asked for, bounded by the
 // connection's timeout. >0 done; 0 clean end of stream; <0 failure (logged once per session).
 template <typename Call>
@@ -60,16 +74,23 @@ int drive(uwsgi_conn *conn, Call call) {
             return UWSGI_EPEER;
         }
         if (err == SSL_ERROR_ZERO_RETURN) return 0;
-        const bool peer_vanished = err == SSL_ERROR_SYSCALL && errno == 0;
-        conn->tls_failed = true;
-        if (err == SSL_ERROR_SSL && !SSL_is_init_finished(ssl))
-            spdlog::warn("TLS handshake with {}:{} failed ({}); connection closed",
-                         conn->peer_addr, conn->peer_port, openssl_reason());
-        ERR_clear_error();
-        drop_input(conn->fd);
-        // a peer gone without close_notify (SSL_OP_IGNORE_UNEXPECTED_EOF) reads as EOF
-        return peer_vanished ? 0 : UWSGI_EPEER;
+        return session_failed(conn, err);
     }
+}
+
+// One OpenSSL call that must not wait: >0 done; 0 clean end; UWSGI_TLS_WANT_READ/WRITE: call
+// again when the socket is readable/writable; UWSGI_EPEER: the session failed.
+template <typename Call>
+int64_t once(uwsgi_conn *conn, Call call) {
+    if (conn->tls_failed) return UWSGI_EPEER;
+    ERR_clear_error();
+    int n = call(conn->tls);
+    if (n > 0) return n;
+    int err = SSL_get_error(conn->tls, n);
+    if (err == SSL_ERROR_WANT_READ) return UWSGI_TLS_WANT_READ;
+    if (err == SSL_ERROR_WANT_WRITE) return UWSGI_TLS_WANT_WRITE;
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    return session_failed(conn, err);
 }
 
 }  // namespace
@@ -183,22 +204,21 @@ int tls_write(uwsgi_conn *conn, const void *buf, size_t len) {
 }
 
 ssize_t tls_read_now(uwsgi_conn *conn, void *buf, size_t len) {
-    if (conn->tls_failed) {
-        errno = EPIPE;
-        return -1;
-    }
-    ERR_clear_error();
-    int n = SSL_read(conn->tls, buf, len > size_t(INT32_MAX) ? INT32_MAX : int(len));
-    if (n > 0) return n;
-    int err = SSL_get_error(conn->tls, n);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        errno = EAGAIN;
-        return -1;
-    }
-    ERR_clear_error();
-    conn->tls_failed = err != SSL_ERROR_ZERO_RETURN;
-    errno = EPIPE;
-    return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+    int64_t n = tls_recv_now(conn, buf, len);
+    if (n >= 0) return ssize_t(n);
+    errno = n == UWSGI_TLS_WANT_READ || n == UWSGI_TLS_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
+}
+
+int64_t tls_recv_now(uwsgi_conn *conn, void *buf, size_t len) {
+    int want = len > size_t(INT32_MAX) ? INT32_MAX : int(len);
+    return once(conn, [&](SSL *ssl) { return SSL_read(ssl, buf, want); });
+}
+
+int64_t tls_send_now(uwsgi_conn *conn, const void *buf, size_t len) {
+    int want = len > size_t(INT32_MAX) ? INT32_MAX : int(len);
+    int64_t n = once(conn, [&](SSL *ssl) { return SSL_write(ssl, buf, want); });
+    return n == 0 ? UWSGI_EPEER : n;  // a write has no clean end
 }
 
 // No sendfile(2) through TLS: the file is read in record-sized pieces and encrypted.

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, run_uwsgi
-from tls_helpers import client_context, make_certificate
+from tls_helpers import client_context, make_certificate, send_bad_tls_clients
 
 APP = os.path.join(ROOT, "test", "e2e", "apps", "tls_app.py")
 
@@ -115,40 +115,14 @@ def test_curl_over_tls(https_server, cert, flavour):
     assert bad.returncode == 60, bad.stderr  # curl: peer certificate cannot be authenticated
 
 
-def closed_cleanly(sock):
-    """Reads until EOF; True when the server ended with a FIN (b''), not a reset or a hang."""
-    try:
-        while True:
-            chunk = sock.recv(4096)
-            if not chunk:
-                return True
-    except ConnectionResetError:
-        return False
-
-
 def test_plain_http_and_garbage_on_the_tls_port_are_closed(https_server, cert, flavour):
     srv = https_server()
-    plain = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-    plain.sendall(b"GET /env HTTP/1.1\r\nHost: x\r\n\r\n")
-    clean = closed_cleanly(plain)
-    plain.close()
-    garbage = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-    garbage.sendall(b"\x16\x03\x01\x00\x05hello" + b"\x00" * 64)
-    clean = closed_cleanly(garbage) and clean
-    garbage.close()
+    clean = send_bad_tls_clients(srv.port, cert[0])
     # uWSGI closes with the client's bytes unread, so the client gets a reset; ours drops them
     # first and ends with a FIN
     assert clean or flavour.upstream
     if not flavour.upstream:
         assert srv.wait_log("TLS handshake with 127.0.0.1:", count=2)
-    # a client that gives up in the middle of the handshake
-    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    half = client_context(cert[0]).wrap_bio(incoming, outgoing, server_hostname="localhost")
-    with pytest.raises(ssl.SSLWantReadError):
-        half.do_handshake()
-    raw.sendall(outgoing.read())  # the ClientHello, then nothing
-    raw.close()
     # the one worker thread serves on
     assert get_json(tls_connection(srv, cert), "/env")["url_scheme"] == "https"
     assert srv.proc.poll() is None

@@ -158,7 +158,7 @@ TEST_CASE("uwsgi_process_kind (ABI 1.1)") {
 }
 
 TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
-    CHECK(sizeof(uwsgi_host) == 616);
+    CHECK(offsetof(uwsgi_host, app_counters) + sizeof(void *) == 616);
     CHECK(offsetof(uwsgi_host, spool) == 528);
     CHECK(offsetof(uwsgi_host, register_spooler) == 536);
     CHECK(offsetof(uwsgi_host, spooler_read_task) == 544);
@@ -173,6 +173,18 @@ TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
     CHECK(UWSGI_SPOOL_OK == -2);
     CHECK(UWSGI_SPOOL_RETRY == -1);
     CHECK(UWSGI_SPOOL_IGNORE == 0);
+}
+
+TEST_CASE("uwsgi_host: the ABI 1.1 TLS fields for plugins' sockets") {
+    CHECK(sizeof(uwsgi_host) == 664);
+    CHECK(offsetof(uwsgi_host, tls_server) == 616);
+    CHECK(offsetof(uwsgi_host, tls_accept) == 624);
+    CHECK(offsetof(uwsgi_host, tls_recv) == 632);
+    CHECK(offsetof(uwsgi_host, tls_send) == 640);
+    CHECK(offsetof(uwsgi_host, tls_pending) == 648);
+    CHECK(offsetof(uwsgi_host, tls_close) == 656);
+    CHECK(UWSGI_TLS_WANT_READ == -10);
+    CHECK(UWSGI_TLS_WANT_WRITE == -11);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {

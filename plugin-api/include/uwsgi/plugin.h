@@ -38,7 +38,9 @@
  *                    (spool, register_spooler, spooler_read_task, spooler_count/pid/dir/
  *                    index, set_spooler_frequency; uwsgi_spooler_handler, UWSGI_SPOOL_*);
  *                    the per-app table (app_register, req_set_app, app_counters); uwsgi_worker_stats's
- *                    running_signal and paused.
+ *                    running_signal and paused;
+ *                    TLS on a plugin's own sockets (tls_server, tls_accept, tls_recv,
+ *                    tls_send, tls_pending, tls_close; UWSGI_TLS_WANT_READ/WRITE).
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
  *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
@@ -452,7 +454,29 @@ typedef struct uwsgi_host {
     void (*req_set_app)(uwsgi_request *req, int32_t app_id);
     int (*app_counters)(int32_t worker_id, int32_t app_id, uint64_t *requests,
                         uint64_t *exceptions);
+    /* ABI 1.1: TLS on a plugin's own non-blocking sockets (the http plugin's --https router),
+     * on the core's OpenSSL setup, with the checks and errors of --https-socket. tls_server: a
+     * server context from uWSGI's "ADDR,CERT,KEY[,CIPHERS,CA]" value of --`option` (ADDR is the
+     * plugin's to bind; a CA starting with '!' makes client certificates mandatory), valid for
+     * the life of the process; NULL with the reason, naming the file and the fix, copied into
+     * error (NUL-terminated, cut to error_size). Call it before fork. tls_accept: a server
+     * session on the connected socket fd (NULL, logged, when OpenSSL cannot make one).
+     * tls_recv/tls_send never wait: >0 bytes; 0 (recv only) the peer ended the stream;
+     * UWSGI_TLS_WANT_READ / UWSGI_TLS_WANT_WRITE: call again with the same arguments (a send
+     * may pass a longer buffer starting with the same bytes) when fd is readable / writable;
+     * UWSGI_EPEER: the session failed (a failed handshake is logged). tls_pending: 1 when
+     * decrypted bytes wait in the session, which no socket event announces. tls_close sends
+     * close_notify when the handshake completed and frees the session; fd stays open. */
+    void *(*tls_server)(const char *option, const char *value, char *error, size_t error_size);
+    void *(*tls_accept)(void *ctx, int fd);
+    int64_t (*tls_recv)(void *session, void *buf, size_t len);
+    int64_t (*tls_send)(void *session, const void *buf, size_t len);
+    int (*tls_pending)(void *session);
+    void (*tls_close)(void *session);
 } uwsgi_host;
+
+#define UWSGI_TLS_WANT_READ (-10) /* host->tls_recv/tls_send (ABI 1.1) */
+#define UWSGI_TLS_WANT_WRITE (-11)
 
 #define UWSGI_MULE_FARMS 2u      /* mule_get_msg flags (ABI 1.1) */
 #define UWSGI_MULE_FARMS_ONLY 4u

@@ -55,7 +55,8 @@ bool start_router(const uwsgi_host *host, std::string &error) {
     if (g_router.listen.empty()) return true;
     if (host->struct_size < offsetof(uwsgi_host, process_kind) + sizeof host->process_kind ||
         !host->register_process) {
-        error = "--http: this core cannot run a router process (it has no register_process)";
+        error = "--" + g_router.listen[0].option +
+                ": this core cannot run a router process (it has no register_process)";
         return false;
     }
     if (!uwsgi_http::bind_router_sockets(g_router, g_router_fds, error)) return false;
@@ -68,7 +69,8 @@ bool start_router(const uwsgi_host *host, std::string &error) {
         .ctx = nullptr,
     };
     if (host->register_process(&kind) != UWSGI_OK) {
-        error = "--http: the router process could not be registered (it needs --master)";
+        error = "--" + g_router.listen[0].option +
+                ": the router process could not be registered (it needs --master)";
         return false;
     }
     return true;
@@ -100,6 +102,12 @@ const uwsgi_option kOptions[] = {
      .metavar = "ADDR",
      .help = "an HTTP router process on ADDR in front of the workers (uwsgi protocol to them); "
              "needs --master"},
+    {.name = "https",
+     .kind = UWSGI_OPT_LIST,
+     .metavar = "ADDR,CERT,KEY[,CIPHERS,CA]",
+     .help = "the router also serves HTTPS on ADDR (TLS ends in the router): PEM certificate and "
+             "key, optional OpenSSL cipher list and client CA ('!CA': a client certificate is "
+             "required); needs --master"},
     {.name = "http-to",
      .kind = UWSGI_OPT_LIST,
      .metavar = "ADDR",

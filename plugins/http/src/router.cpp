@@ -85,15 +85,20 @@ std::string describe(const sockaddr_storage &ss, std::string &port) {
 
 struct Session;
 
-// What an epoll event names: one side of a session, or a listener.
+// What an epoll event names: one side of a session, or a listener (with its TLS context for
+// --https).
 struct Side {
     Session *session = nullptr;
     bool backend = false;
     int listener = -1;
+    void *tls = nullptr;
 };
 
 struct Session {
     int client = -1, backend = -1;
+    void *tls = nullptr;            // --https: the core's TLS session on `client`
+    bool tls_read_blocked = false;  // OpenSSL must write before it can read on
+    bool tls_queued = false;        // in Router::tls_ready_
     Side client_side, backend_side;
     // draining: the answer is complete and still being written to the client
     enum class Phase { proxy_header, head, connecting, forwarding, draining, done } phase = Phase::head;
@@ -128,7 +133,7 @@ public:
     int run();
 
 private:
-    void accept_from(int fd);
+    void accept_from(const Side &listener);
     void on_client(Session &s, uint32_t ev);
     void on_backend(Session &s, uint32_t ev);
     bool read_head(Session &s);
@@ -142,6 +147,9 @@ private:
     void close_session(Session &s);
     void drop_backend(Session &s);
     void sweep();
+    ssize_t client_recv(Session &s, void *buf, size_t len);
+    ssize_t client_send(Session &s, const void *buf, size_t len);
+    void end_tls(Session &s);
 
     const uwsgi_host &host_;
     const RouterConfig &cfg_;
@@ -152,6 +160,8 @@ private:
     int ep_ = -1;
     std::list<Session *> sessions_;
     std::vector<Session *> dead_;
+    // TLS sessions holding decrypted bytes the router wants: no socket event will announce them
+    std::vector<Session *> tls_ready_;
 };
 
 // Level-triggered interest; 0 keeps the fd registered but quiet (a worker's close waits until
@@ -175,6 +185,7 @@ int Router::run() {
     listener_sides_.resize(listeners_.size());
     for (size_t i = 0; i < listeners_.size(); ++i) {
         listener_sides_[i].listener = listeners_[i];
+        listener_sides_[i].tls = cfg_.listen[i].tls;
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.ptr = &listener_sides_[i];
@@ -183,17 +194,23 @@ int Router::run() {
     epoll_event events[64];
     int64_t last_sweep = now_ms();
     while (!g_stop.load()) {
-        int n = epoll_wait(ep_, events, 64, 1000);
+        int n = epoll_wait(ep_, events, 64, tls_ready_.empty() ? 1000 : 0);
         for (int i = 0; i < n; ++i) {
             auto *side = static_cast<Side *>(events[i].data.ptr);
             if (side->listener >= 0) {
-                accept_from(side->listener);
+                accept_from(*side);
                 continue;
             }
             Session &s = *side->session;
             if (s.phase == Session::Phase::done) continue;  // closed by an earlier event
             if (side->backend) on_backend(s, events[i].events);
             else on_client(s, events[i].events);
+        }
+        std::vector<Session *> ready;
+        ready.swap(tls_ready_);
+        for (Session *s : ready) {
+            s->tls_queued = false;
+            if (s->phase != Session::Phase::done) on_client(*s, EPOLLIN);
         }
         for (Session *s : dead_) delete s;
         dead_.clear();
@@ -208,7 +225,8 @@ int Router::run() {
     return 0;
 }
 
-void Router::accept_from(int fd) {
+void Router::accept_from(const Side &listener) {
+    const int fd = listener.listener;
     for (int i = 0; i < 64; ++i) {
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
@@ -222,12 +240,19 @@ void Router::accept_from(int fd) {
         s->backend_side = {s, true, -1};
         s->in_cap = cfg_.buffer_size + 16 * 1024;
         s->in.reset(new char[s->in_cap]);
+        if (listener.tls && !(s->tls = host_.tls_accept(listener.tls, c))) {
+            close(c);
+            delete s;
+            continue;
+        }
         s->remote_addr = describe(peer, s->remote_port);
         sockaddr_storage local{};
         len = sizeof local;
         getsockname(c, reinterpret_cast<sockaddr *>(&local), &len);
         s->local_addr = describe(local, s->local_port);
-        s->phase = cfg_.proxy_protocol ? Session::Phase::proxy_header : Session::Phase::head;
+        // a PROXY header comes before TLS: --http-enable-proxy-protocol is for --http only
+        s->phase = cfg_.proxy_protocol && !s->tls ? Session::Phase::proxy_header
+                                                  : Session::Phase::head;
         s->deadline = now_ms() + cfg_.timeout_ms;
         sessions_.push_front(s);
         s->where = sessions_.begin();
@@ -244,7 +269,13 @@ void Router::watch(Session &s) {
                           (s.phase == Session::Phase::forwarding && s.body_left > 0 &&
                            s.to_backend_off == s.to_backend.size());
     if (reading_client && s.in_end < s.in_cap) c |= EPOLLIN | EPOLLRDHUP;
-    if (s.to_client_off < s.to_client.size()) c |= EPOLLOUT;
+    if (s.to_client_off < s.to_client.size() || (reading_client && s.tls_read_blocked))
+        c |= EPOLLOUT;
+    if (reading_client && s.in_end < s.in_cap && s.tls && !s.tls_queued &&
+        host_.tls_pending(s.tls)) {
+        s.tls_queued = true;
+        tls_ready_.push_back(&s);
+    }
     if (s.backend >= 0) {
         if (s.phase == Session::Phase::connecting || s.to_backend_off < s.to_backend.size())
             b |= EPOLLOUT;
@@ -261,10 +292,37 @@ void Router::watch(Session &s) {
 void Router::close_session(Session &s) {
     if (s.phase == Session::Phase::done) return;
     s.phase = Session::Phase::done;
+    end_tls(s);
     if (s.backend >= 0) close(s.backend);
     if (s.client >= 0) close(s.client);
     sessions_.erase(s.where);
     dead_.push_back(&s);
+}
+
+void Router::end_tls(Session &s) {
+    if (!s.tls) return;
+    host_.tls_close(s.tls);  // close_notify, before the socket's shutdown or close
+    s.tls = nullptr;
+}
+
+// The client's bytes, decrypted for --https; recv(2)'s results (errno EAGAIN: wait for an event).
+ssize_t Router::client_recv(Session &s, void *buf, size_t len) {
+    if (!s.tls) return recv(s.client, buf, len, 0);
+    int64_t n = host_.tls_recv(s.tls, buf, len);
+    s.tls_read_blocked = n == UWSGI_TLS_WANT_WRITE;
+    if (n >= 0) return ssize_t(n);
+    errno = n == UWSGI_TLS_WANT_READ || n == UWSGI_TLS_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
+}
+
+// send(2)'s results; a TLS write waits for EPOLLOUT like a plain one (no renegotiation, so
+// OpenSSL never needs to read to write).
+ssize_t Router::client_send(Session &s, const void *buf, size_t len) {
+    if (!s.tls) return send(s.client, buf, len, MSG_NOSIGNAL);
+    int64_t n = host_.tls_send(s.tls, buf, len);
+    if (n > 0) return ssize_t(n);
+    errno = n == UWSGI_TLS_WANT_READ || n == UWSGI_TLS_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
 }
 
 void Router::drop_backend(Session &s) {
@@ -312,6 +370,7 @@ void Router::answer_error(Session &s, int status, const char *why) {
 
 void Router::on_client(Session &s, uint32_t ev) {
     s.deadline = now_ms() + cfg_.timeout_ms;
+    if (s.tls_read_blocked && (ev & EPOLLOUT)) ev |= EPOLLIN;  // OpenSSL wrote what it had to
     if ((ev & EPOLLOUT) && !write_client(s)) return;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         if (s.phase == Session::Phase::proxy_header || s.phase == Session::Phase::head) {
@@ -329,7 +388,7 @@ void Router::on_client(Session &s, uint32_t ev) {
 // Reads and parses the client's head; at its end, the request goes to a worker.
 bool Router::read_head(Session &s) {
     for (;;) {
-        ssize_t n = recv(s.client, s.in.get() + s.in_end, s.in_cap - s.in_end, 0);
+        ssize_t n = client_recv(s, s.in.get() + s.in_end, s.in_cap - s.in_end);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             close_session(s);
             return false;
@@ -404,6 +463,10 @@ bool Router::read_head(Session &s) {
                                 return 0;
                             },
                             &ctx);
+    // as uWSGI's https router: the app's wsgi.url_scheme is https
+    if (!vr && s.tls && (!uwsgi::packet::append_item(s.to_backend, "HTTPS") ||
+                         !uwsgi::packet::append_item(s.to_backend, "on")))
+        vr = {500, "cannot add HTTPS to the request vars"};
     if (vr || s.to_backend.size() - 4 > 0xffff) {
         answer_error(s, vr ? vr.status : 431, vr ? vr.reason : "request vars larger than 64 KiB");
         return false;
@@ -456,7 +519,7 @@ void Router::pump_body(Session &s) {
     // body bytes still in the buffer first, then straight from the socket
     if (s.in_begin == s.in_end) s.in_begin = s.in_end = 0;
     if (s.in_end == s.in_begin) {
-        ssize_t n = recv(s.client, s.in.get(), s.in_cap, 0);
+        ssize_t n = client_recv(s, s.in.get(), s.in_cap);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             return close_session(s);
         if (n < 0) return;
@@ -548,8 +611,8 @@ bool Router::read_backend(Session &s) {
 // Writes what is queued for the client. false when the session ended.
 bool Router::write_client(Session &s) {
     while (s.to_client_off < s.to_client.size()) {
-        ssize_t n = send(s.client, s.to_client.data() + s.to_client_off,
-                         s.to_client.size() - s.to_client_off, MSG_NOSIGNAL);
+        ssize_t n = client_send(s, s.to_client.data() + s.to_client_off,
+                                s.to_client.size() - s.to_client_off);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
@@ -562,6 +625,7 @@ bool Router::write_client(Session &s) {
     s.to_client_off = 0;
     if (s.phase == Session::Phase::draining) {  // the whole answer is out
         if (s.close_after) {
+            end_tls(s);
             shutdown(s.client, SHUT_WR);
             close_session(s);
             return false;
@@ -586,11 +650,12 @@ void Router::next_request(Session &s) {
 }  // namespace
 
 bool bind_router_sockets(const RouterConfig &cfg, std::vector<int> &fds, std::string &error) {
-    for (const std::string &addr : cfg.listen) {
+    for (const RouterListen &l : cfg.listen) {
+        const std::string &addr = l.address;
         sockaddr_storage ss;
         socklen_t len;
         if (!resolve(addr, ss, len)) {
-            error = "--http " + addr + ": not an address (host:port, :port or a UNIX path)";
+            error = "--" + l.option + " " + addr + ": not an address (host:port, :port or a UNIX path)";
             return false;
         }
         int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -598,7 +663,7 @@ bool bind_router_sockets(const RouterConfig &cfg, std::vector<int> &fds, std::st
         if (ss.ss_family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         else unlink(addr.c_str());
         if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 || listen(fd, 1024) != 0) {
-            error = "--http " + addr + ": cannot listen (" + std::strerror(errno) + ")";
+            error = "--" + l.option + " " + addr + ": cannot listen (" + std::strerror(errno) + ")";
             if (fd >= 0) close(fd);
             return false;
         }

@@ -2,6 +2,7 @@
 
 #include <uwsgi/plugin.hpp>
 
+#include <cstddef>
 #include <cstring>
 
 namespace uwsgi_http {
@@ -29,10 +30,35 @@ bool number(const uwsgi_host &host, const char *name, int64_t lo, int64_t hi, in
     return true;
 }
 
+// --https ADDR,CERT,KEY[,CIPHERS,CA]: the certificate and key are loaded and checked now, in the
+// master, so a bad one stops start-up with the core's error.
+bool load_https(const uwsgi_host &host, RouterConfig &cfg, std::string &error) {
+    size_t n = host.opt_count("https");
+    if (n == 0) return true;
+    if (host.struct_size < offsetof(uwsgi_host, tls_close) + sizeof host.tls_close) {
+        error = "--https: this core offers no TLS to plugins (it predates host->tls_server); "
+                "use --https-socket or a newer core";
+        return false;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        std::string value = host.opt_at("https", i);
+        char reason[512];
+        void *ctx = host.tls_server("https", value.c_str(), reason, sizeof reason);
+        if (!ctx) {
+            error = reason;
+            return false;
+        }
+        cfg.listen.push_back({"https", value.substr(0, value.find(',')), ctx});
+    }
+    return true;
+}
+
 }  // namespace
 
 bool load_router_config(const uwsgi_host &host, RouterConfig &cfg, std::string &error) {
-    for (size_t i = 0, n = host.opt_count("http"); i < n; ++i) cfg.listen.push_back(host.opt_at("http", i));
+    for (size_t i = 0, n = host.opt_count("http"); i < n; ++i)
+        cfg.listen.push_back({"http", host.opt_at("http", i), nullptr});
+    if (!load_https(host, cfg, error)) return false;
     for (size_t i = 0, n = host.opt_count("http-to"); i < n; ++i) cfg.to.push_back(host.opt_at("http-to", i));
     int64_t processes = cfg.processes, timeout = cfg.timeout_ms / 1000;
     if (!number(host, "http-processes", 1, 64, processes, error) ||

@@ -10,8 +10,16 @@
 
 namespace uwsgi_http {
 
+// One address the router listens on: --http ADDR, or --https ADDR,CERT,KEY[,CIPHERS,CA] with
+// the core's TLS context for it (host->tls_server).
+struct RouterListen {
+    std::string option;  // "http" or "https", for errors
+    std::string address;
+    void *tls = nullptr;
+};
+
 struct RouterConfig {
-    std::vector<std::string> listen;   // --http ADDR (repeatable)
+    std::vector<RouterListen> listen;  // --http ADDR and --https ADDR,... (each repeatable)
     std::vector<std::string> to;       // --http-to ADDR, else the workers' first uwsgi socket
     int processes = 1;                 // --http-processes
     int64_t timeout_ms = 60000;        // --http-timeout SECS: idle client or worker
