@@ -94,7 +94,7 @@ const uwsgi_option kCoreOptions[] = {
     VALUE("websocket-pong-tolerance", "websockets-pong-tolerance", "SECS", "close a WebSocket whose pong is SECS seconds late (default 3)"),
     VALUE("websocket-max-size", "websockets-max-size", "KIB", "largest WebSocket message accepted, in KiB (default 1024); past it: close code 1009"),
     VALUE("websocket-max-connections", "websockets-max-connections", "N", "WebSockets one worker holds at once, each on a request thread (default --threads - 1, at least 1); past it an upgrade is answered 503"),
-    FLAG("http-websockets", nullptr, "accepted for uWSGI compatibility: --http-socket always hands WebSocket upgrades to the app"),
+    FLAG("http-websockets", nullptr, "accepted for uWSGI compatibility: --http-socket always hands WebSocket upgrades to the app, and the --http router always tunnels them once the worker answered 101"),
     VALUE("binary-path", nullptr, "PATH", "binary to re-execute on reload"),
     VALUE("callable", nullptr, "NAME", "name of the app callable (default application)"),
     LIST("plugin", "plugins", "NAMES", "activate plugins by name or path (comma list)"),

@@ -33,6 +33,35 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
+async def server_close_code(url):
+    """The /server-close app says "bye" and returns, so the server ends the WebSocket: the close
+    code the client saw."""
+    async with websockets.connect(url) as ws:
+        assert await ws.recv() == "bye"
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+        return ws.close_code
+
+
+async def client_close_code(url):
+    """One echo on /echo, then the client closes with 1000: the code the server answered with."""
+    ws = await websockets.connect(url)
+    await ws.send("x")
+    assert await ws.recv() == "x"
+    await ws.close(code=1000, reason="done")
+    return ws.close_code
+
+
+async def wss_echoes(port, crt):
+    """Binary messages of several TLS records each, echoed over wss:// by /echo-binary."""
+    url = "wss://localhost:%d/echo-binary" % port
+    async with websockets.connect(url, ssl=client_context(crt), max_size=None) as ws:
+        for size in (5, 70000, 300000):
+            blob = os.urandom(size)
+            await ws.send(blob)
+            assert await ws.recv() == blob
+
+
 def plain_ok(s):
     """The worker serves on: a plain HTTP request beside (or after) the WebSockets."""
     conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
@@ -125,13 +154,7 @@ def test_recv_nb(server, flavour):
 def test_client_close(server, flavour):
     s = start(server, flavour)
 
-    async def go():
-        ws = await websockets.connect(ws_url(s, "/echo"))
-        await ws.send("x")
-        assert await ws.recv() == "x"
-        await ws.close(code=1000, reason="done")
-        return ws.close_code
-    code = run(go())
+    code = run(client_close_code(ws_url(s, "/echo")))
     if not flavour.upstream:
         assert code == 1000  # the close handshake answered with the client's code
     assert plain_ok(s)
@@ -140,13 +163,7 @@ def test_client_close(server, flavour):
 def test_server_close(server, flavour):
     s = start(server, flavour)
 
-    async def go():
-        async with websockets.connect(ws_url(s, "/server-close")) as ws:
-            assert await ws.recv() == "bye"
-            with pytest.raises(websockets.ConnectionClosed):
-                await ws.recv()
-            return ws.close_code
-    code = run(go())
+    code = run(server_close_code(ws_url(s, "/server-close")))
     if not flavour.upstream:
         # uWSGI drops the TCP connection without a close frame (the client sees 1006)
         assert code == 1000
@@ -456,12 +473,4 @@ def test_websocket_over_tls(server, flavour, tmp_path):
     s = server(*(["--https-socket", addr, "--threads", "1"] + flavour.app_args(APP)),
                binary=flavour.binary, env={k: None for k in os.environ if k.startswith("UWSGI_")})
 
-    async def go():
-        url = "wss://localhost:%d/echo-binary" % s.port
-        async with websockets.connect(url, ssl=client_context(crt), max_size=None) as ws:
-            for size in (5, 70000, 300000):  # several TLS records per message
-                blob = os.urandom(size)
-                await ws.send(blob)
-                assert await ws.recv() == blob
-
-    run(go())
+    run(wss_echoes(s.port, crt))

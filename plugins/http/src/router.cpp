@@ -5,6 +5,7 @@
 #include "request_vars.hpp"
 #include "response_head.hpp"
 #include "response_relay.hpp"
+#include "text.hpp"
 
 #include <uwsgi/packet.hpp>
 
@@ -85,6 +86,19 @@ std::string describe(const sockaddr_storage &ss, std::string &port) {
 
 struct Session;
 
+// The uwsgi packet's header: the size of the vars that follow it (checked to fit before).
+void set_block_size(std::string &packet) {
+    size_t block = packet.size() - 4;
+    packet[1] = char(block & 0xff);
+    packet[2] = char(block >> 8);
+}
+
+// "HTTP/1.x 101 ...": the worker accepted the client's Upgrade.
+bool switches_protocols(std::string_view head) {
+    return head.size() > 12 && head.substr(0, 7) == "HTTP/1." && head.substr(8, 4) == " 101" &&
+           (head[12] == ' ' || head[12] == '\r');
+}
+
 // What an epoll event names: one side of a session, or a listener (with its TLS context for
 // --https).
 struct Side {
@@ -100,8 +114,13 @@ struct Session {
     bool tls_read_blocked = false;  // OpenSSL must write before it can read on
     bool tls_queued = false;        // in Router::tls_ready_
     Side client_side, backend_side;
-    // draining: the answer is complete and still being written to the client
-    enum class Phase { proxy_header, head, connecting, forwarding, draining, done } phase = Phase::head;
+    // draining: the answer is complete and still being written to the client; tunnel: the worker
+    // answered 101 to an Upgrade, and bytes pass both ways unchanged until either side closes
+    // collecting: a chunked request body is being de-chunked into `body`
+    enum class Phase { proxy_header, head, collecting, connecting, forwarding, tunnel, draining,
+                       done } phase = Phase::head;
+    std::string body;  // a chunked request body, de-chunked, until it is whole
+    bool upgrade = false;  // the request asked for a WebSocket (Upgrade: websocket)
     std::unique_ptr<char[]> in;  // client bytes: head, then body pieces
     size_t in_cap = 0, in_begin = 0, in_end = 0;
     std::string remote_addr, remote_port, local_addr, local_port;
@@ -140,6 +159,10 @@ private:
     bool start_backend(Session &s);
     void answer_error(Session &s, int status, const char *why);
     void pump_body(Session &s);
+    void pump_tunnel(Session &s);
+    bool send_backend(Session &s);
+    bool start_tunnel(Session &s);
+    bool collect_chunked(Session &s);
     bool read_backend(Session &s);
     bool write_client(Session &s);
     void next_request(Session &s);
@@ -264,10 +287,13 @@ void Router::accept_from(const Side &listener) {
 void Router::watch(Session &s) {
     uint32_t c = 0, b = 0;
     if (s.in_begin == s.in_end) s.in_begin = s.in_end = 0;  // all consumed: room again
+    const bool to_backend_sent = s.to_backend_off == s.to_backend.size();
     bool reading_client = s.phase == Session::Phase::proxy_header ||
                           s.phase == Session::Phase::head ||
+                          s.phase == Session::Phase::collecting ||
                           (s.phase == Session::Phase::forwarding && s.body_left > 0 &&
-                           s.to_backend_off == s.to_backend.size());
+                           to_backend_sent) ||
+                          (s.phase == Session::Phase::tunnel && to_backend_sent);
     if (reading_client && s.in_end < s.in_cap) c |= EPOLLIN | EPOLLRDHUP;
     if (s.to_client_off < s.to_client.size() || (reading_client && s.tls_read_blocked))
         c |= EPOLLOUT;
@@ -279,7 +305,7 @@ void Router::watch(Session &s) {
     if (s.backend >= 0) {
         if (s.phase == Session::Phase::connecting || s.to_backend_off < s.to_backend.size())
             b |= EPOLLOUT;
-        if (s.phase == Session::Phase::forwarding &&
+        if ((s.phase == Session::Phase::forwarding || s.phase == Session::Phase::tunnel) &&
             s.to_client.size() - s.to_client_off < kClientBacklog)
             b |= EPOLLIN | EPOLLRDHUP;
     }
@@ -340,6 +366,8 @@ void Router::sweep() {
         if (now > s->deadline) {
             if (s->phase == Session::Phase::head && s->in_end > s->in_begin)
                 answer_error(*s, 408, "request head not complete within --http-timeout");
+            else if (s->phase == Session::Phase::collecting)
+                answer_error(*s, 408, "chunked request body not complete within --http-timeout");
             else if (s->phase == Session::Phase::connecting ||
                      (s->phase == Session::Phase::forwarding && !s->response_started))
                 answer_error(*s, 504, "the worker did not answer within --http-timeout");
@@ -373,11 +401,15 @@ void Router::on_client(Session &s, uint32_t ev) {
     if (s.tls_read_blocked && (ev & EPOLLOUT)) ev |= EPOLLIN;  // OpenSSL wrote what it had to
     if ((ev & EPOLLOUT) && !write_client(s)) return;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        if (s.phase == Session::Phase::proxy_header || s.phase == Session::Phase::head) {
+        if (s.phase == Session::Phase::proxy_header || s.phase == Session::Phase::head ||
+            s.phase == Session::Phase::collecting) {
             if (!read_head(s)) return;
         } else if (s.phase == Session::Phase::forwarding && s.body_left > 0) {
             pump_body(s);
             if (s.phase == Session::Phase::done) return;
+        } else if (s.phase == Session::Phase::tunnel) {
+            pump_tunnel(s);
+            if (s.phase == Session::Phase::done || !send_backend(s)) return;
         } else if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             return close_session(s);  // gone while its answer was on the way
         }
@@ -397,6 +429,7 @@ bool Router::read_head(Session &s) {
         s.in_end += size_t(n);
         if (s.in_end == s.in_cap) break;
     }
+    if (s.phase == Session::Phase::collecting) return collect_chunked(s);
     if (s.phase == Session::Phase::proxy_header) {
         ProxyHeader h = parse_proxy_v1({s.in.get() + s.in_begin, s.in_end - s.in_begin});
         if (h.status == ProxyHeader::Status::incomplete) return true;
@@ -443,20 +476,21 @@ bool Router::read_head(Session &s) {
         return true;  // parsed again from the start when more arrives
     }
     const RequestHead &head = s.parser->head();
-    if (head.chunked) {
-        answer_error(s, 411, "chunked request bodies are not passed on by the router");
-        return false;
-    }
     // the uwsgi packet: vars, then the body follows
     s.to_backend.assign(4, '\0');
     s.to_backend_off = 0;
     struct Ctx {
         std::string *out;
-    } ctx{&s.to_backend};
+        bool chunked;
+    } ctx{&s.to_backend, head.chunked};
     Refusal vr = build_vars(head, {s.remote_addr, s.remote_port, s.local_addr, s.local_port},
                             cfg_.max_vars, s.scratch,
                             [](void *c, const char *k, size_t kl, const char *v, size_t vl) {
                                 auto *out = static_cast<Ctx *>(c)->out;
+                                // the worker gets the body de-chunked, with a CONTENT_LENGTH
+                                if (static_cast<Ctx *>(c)->chunked &&
+                                    std::string_view(k, kl) == "HTTP_TRANSFER_ENCODING")
+                                    return 0;
                                 if (!uwsgi::packet::append_item(*out, {k, kl}) ||
                                     !uwsgi::packet::append_item(*out, {v, vl}))
                                     return 1;
@@ -471,26 +505,86 @@ bool Router::read_head(Session &s) {
         answer_error(s, vr ? vr.status : 431, vr ? vr.reason : "request vars larger than 64 KiB");
         return false;
     }
-    size_t block = s.to_backend.size() - 4;
-    s.to_backend[1] = char(block & 0xff);
-    s.to_backend[2] = char(block >> 8);
+    set_block_size(s.to_backend);
+    s.upgrade = false;
+    for (const HeaderField &h : *head.headers)
+        if (iequals(h.name, "upgrade") && iequals(trim_ows(h.value), "websocket")) s.upgrade = true;
     s.wants.http11 = head.version == 11;
     s.wants.is_head = head.is_head;
     s.wants.keep_alive = cfg_.keepalive && head.keep_alive;
     s.wants.auto_chunked = cfg_.auto_chunked;
     s.body_left = head.content_length;
-    if (head.expect_continue && s.body_left > 0)
+    if (head.expect_continue && (s.body_left > 0 || head.chunked))
         s.to_client += "HTTP/1.1 100 Continue\r\n\r\n";
     s.in_begin = used;  // what follows the head: body bytes (and maybe a pipelined request)
+    s.response_started = false;
+    s.from_backend.clear();
+    s.body_relayed = 0;
+    s.plan = {};
+    if (head.chunked) {
+        s.phase = Session::Phase::collecting;
+        s.body.clear();
+        return collect_chunked(s);
+    }
     size_t body_now = size_t(std::min<uint64_t>(s.body_left, s.in_end - s.in_begin));
     s.to_backend.append(s.in.get() + s.in_begin, body_now);
     s.in_begin += body_now;
     s.body_left -= body_now;
     s.parser.reset();
-    s.response_started = false;
-    s.from_backend.clear();
-    s.body_relayed = 0;
-    s.plan = {};
+    return start_backend(s);
+}
+
+// The most of a chunked request body the router collects without --limit-post.
+constexpr size_t kChunkedBodyCap = 64 << 20;
+
+// A chunked request body is de-chunked (by the head's parser) and collected whole, so the worker
+// gets it with a CONTENT_LENGTH: the uwsgi protocol frames a body by its length. uWSGI's router
+// refuses to read it unless --http-chunked-input, and then passes the chunks raw for the app's
+// uwsgi.chunked_read(); every WSGI app reads this one from wsgi.input.
+bool Router::collect_chunked(Session &s) {
+    char sink[16384];
+    const size_t cap = cfg_.limit_post ? size_t(cfg_.limit_post) : kChunkedBodyCap;
+    for (;;) {
+        bool need_more = true;
+        if (s.in_begin < s.in_end) {
+            s.parser->set_body_sink(sink, sizeof sink);
+            Refusal r;
+            size_t used = s.parser->feed(s.in.get() + s.in_begin, s.in_end - s.in_begin,
+                                         need_more, r);
+            s.in_begin += used;
+            if (r) {
+                answer_error(s, r.status, r.reason);
+                return false;
+            }
+            s.body.append(sink, s.parser->body_written());
+            if (s.body.size() > cap) {
+                answer_error(s, 413, "chunked request body larger than --limit-post (or 64 MiB)");
+                return false;
+            }
+            if (s.parser->is_done()) break;
+            if (!need_more && used > 0) continue;  // a chunk header went by, or the sink was full
+        }
+        // wants more input: what is left moves to the front of the buffer
+        std::memmove(s.in.get(), s.in.get() + s.in_begin, s.in_end - s.in_begin);
+        s.in_end -= s.in_begin;
+        s.in_begin = 0;
+        if (s.in_end == s.in_cap) {
+            answer_error(s, 400, "chunk header or trailers too long");
+            return false;
+        }
+        return true;
+    }
+    s.parser.reset();
+    std::string length = std::to_string(s.body.size());
+    if (!uwsgi::packet::append_item(s.to_backend, "CONTENT_LENGTH") ||
+        !uwsgi::packet::append_item(s.to_backend, length) || s.to_backend.size() - 4 > 0xffff) {
+        answer_error(s, 431, "request vars larger than 64 KiB");
+        return false;
+    }
+    set_block_size(s.to_backend);
+    s.to_backend += s.body;
+    std::string().swap(s.body);  // its memory goes back now, not when the session ends
+    s.body_left = 0;
     return start_backend(s);
 }
 
@@ -542,18 +636,9 @@ void Router::on_backend(Session &s, uint32_t ev) {
         if (err) return answer_error(s, 502, "cannot connect to the workers");
         s.phase = Session::Phase::forwarding;
     }
-    if (s.phase != Session::Phase::forwarding) return watch(s);
-    while (s.to_backend_off < s.to_backend.size()) {
-        ssize_t n = send(s.backend, s.to_backend.data() + s.to_backend_off,
-                         s.to_backend.size() - s.to_backend_off, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (!s.response_started) return answer_error(s, 502, "the worker went away");
-            return close_session(s);
-        }
-        s.to_backend_off += size_t(n);
-    }
+    if (s.phase != Session::Phase::forwarding && s.phase != Session::Phase::tunnel)
+        return watch(s);
+    if (!send_backend(s)) return;
     if (s.to_backend_off == s.to_backend.size() && s.body_left > 0 && s.in_begin < s.in_end)
         pump_body(s);  // more body already buffered
     if (s.phase == Session::Phase::done) return;
@@ -564,13 +649,61 @@ void Router::on_backend(Session &s, uint32_t ev) {
     watch(s);
 }
 
+// Writes what is queued for the worker. false when the session ended.
+bool Router::send_backend(Session &s) {
+    while (s.to_backend_off < s.to_backend.size()) {
+        ssize_t n = send(s.backend, s.to_backend.data() + s.to_backend_off,
+                         s.to_backend.size() - s.to_backend_off, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (!s.response_started) answer_error(s, 502, "the worker went away");
+            else close_session(s);
+            return false;
+        }
+        s.to_backend_off += size_t(n);
+    }
+    return true;
+}
+
+// Tunnel: what the client sends goes to the worker unchanged; its close ends the session.
+void Router::pump_tunnel(Session &s) {
+    ssize_t n = client_recv(s, s.in.get(), s.in_cap);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        return close_session(s);
+    if (n < 0) return;
+    s.to_backend.assign(s.in.get(), size_t(n));
+    s.to_backend_off = 0;
+}
+
+// The worker switched protocols (101 to a WebSocket request): its head goes to the client as it
+// is, and so does every byte after it, both ways (what the client sent after its head first).
+bool Router::start_tunnel(Session &s) {
+    s.phase = Session::Phase::tunnel;
+    s.close_after = true;
+    s.to_client.append(s.from_backend);
+    s.from_backend.clear();
+    s.to_backend.assign(s.in.get() + s.in_begin, s.in_end - s.in_begin);
+    s.to_backend_off = 0;
+    s.in_begin = s.in_end = 0;
+    return send_backend(s) && write_client(s);
+}
+
 // Reads what the worker answered and reframes it for the client.
 bool Router::read_backend(Session &s) {
     char buf[65536];
     ssize_t n = recv(s.backend, buf, sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
-    if (n <= 0) {  // the worker's close ends its answer
+    if (n > 0 && s.phase == Session::Phase::tunnel) {
+        s.to_client.append(buf, size_t(n));
+        return write_client(s);
+    }
+    if (n <= 0) {  // the worker's close ends its answer (or the tunnel)
         drop_backend(s);
+        if (s.phase == Session::Phase::tunnel) {
+            s.phase = Session::Phase::draining;
+            return write_client(s);
+        }
         if (!s.response_started) {
             answer_error(s, 502, "the worker closed without an answer");
             return false;
@@ -591,6 +724,10 @@ bool Router::read_backend(Session &s) {
             return false;
         }
         if (!p.head_complete) return true;
+        if (s.upgrade && switches_protocols(s.from_backend)) {
+            s.response_started = true;
+            return start_tunnel(s);
+        }
         s.plan = p;
         s.response_started = true;
         s.to_client += head;
