@@ -5,6 +5,7 @@
 #include "app_table.hpp"
 #include "clock.hpp"
 #include "connection.hpp"
+#include "error_text.hpp"
 #include "extra_processes.hpp"
 #include "lifecycle.hpp"
 #include "mules.hpp"
@@ -343,6 +344,15 @@ const uwsgi_host &host_table() {
         h.tls_send = plugin_tls_send;
         h.tls_pending = plugin_tls_pending;
         h.tls_close = plugin_tls_close;
+        h.listen_socket = [](const char *option, const char *address, char *error,
+                             size_t error_size) {
+            try {
+                return plugin_listen_socket(option ? option : "", address ? address : "");
+            } catch (const std::exception &e) {
+                copy_error_text(e.what(), error, error_size);
+                return UWSGI_ERROR;
+            }
+        };
         return h;
     }();
     return table;

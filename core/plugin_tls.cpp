@@ -2,11 +2,11 @@
 
 #include "config.hpp"
 #include "connection.hpp"
+#include "error_text.hpp"
 #include "tls.hpp"
 
 #include <openssl/ssl.h>
 
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -20,13 +20,6 @@ std::vector<std::shared_ptr<ssl_ctx_st>> &contexts() {
     return all;
 }
 
-void copy_error(const std::string &text, char *error, size_t error_size) {
-    if (!error || error_size == 0) return;
-    size_t n = std::min(text.size(), error_size - 1);
-    std::memcpy(error, text.data(), n);
-    error[n] = '\0';
-}
-
 }  // namespace
 
 void *plugin_tls_server(const char *option, const char *value, char *error, size_t error_size) {
@@ -37,7 +30,7 @@ void *plugin_tls_server(const char *option, const char *value, char *error, size
         contexts().push_back(ctx);
         return ctx.get();
     } catch (const std::exception &e) {
-        copy_error(e.what(), error, error_size);
+        copy_error_text(e.what(), error, error_size);
         return nullptr;
     }
 }

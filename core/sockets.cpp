@@ -189,13 +189,34 @@ void set_router_socket(int fd) {
 
 int router_socket_port() { return g_router_socket_port; }
 
+// Sockets plugins asked for (host->listen_socket), handed over across a reload like listeners.
+static std::vector<Listener> &plugin_sockets() {
+    static std::vector<Listener> all;
+    return all;
+}
+
+int plugin_listen_socket(const std::string &option, const std::string &address) {
+    int fd = inherited_fd(option, address).fd;
+    if (fd >= 0) {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        spdlog::info("--{} {}: the listening socket of the previous image (fd {})", option,
+                     address, fd);
+    } else {
+        fd = listen_on(option, address, settings().listen_backlog);
+    }
+    plugin_sockets().push_back(Listener{address, option, fd, nullptr, {}, nullptr, false});
+    return fd;
+}
+
 void export_listeners(const std::vector<Listener> &listeners) {
     std::string env;
-    for (auto &l : listeners) {
+    auto add = [&](const Listener &l) {
         fcntl(l.fd, F_SETFD, 0);  // survive exec
         env += fmt::format("{}={}\t{}{}\n", l.option, l.address, l.fd,
                            l.activated ? "\tactivated" : "");
-    }
+    };
+    for (auto &l : listeners) add(l);
+    for (auto &l : plugin_sockets()) add(l);
     setenv(kInheritedEnv, env.c_str(), 1);
 }
 

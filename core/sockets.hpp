@@ -50,7 +50,12 @@ std::vector<Listener> adopt_unclaimed_activated(const std::vector<Listener> &ope
 void set_router_socket(int fd);
 int router_socket_port();
 
-// Exports listener fds (non-close-on-exec) for the next image of this server.
+// host->listen_socket: a listening socket for a plugin's own process (the --http router), bound
+// once and then handed from image to image across reloads, so its clients are never refused
+// while the next image starts (they wait in the backlog). Throws ConfigError.
+int plugin_listen_socket(const std::string &option, const std::string &address);
+
+// Exports listener fds (non-close-on-exec), plugins' sockets included, for the next image.
 void export_listeners(const std::vector<Listener> &listeners);
 
 // At the start of a shutdown: the listeners stop listening for every process sharing them, so

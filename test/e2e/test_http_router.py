@@ -228,3 +228,47 @@ def test_chunked_request_body_limits_through_the_router(router, flavour):
     sock.close()
     r, body = get(connection(srv), "/env")  # the router and the worker serve on
     assert r.status == 200
+
+
+# What each server logs once a graceful reload has started the next image.
+RELOADED = {False: "reloading: executing", True: "gracefully (RE)spawned uWSGI master process"}
+
+
+def test_no_connection_is_refused_across_a_reload(router, flavour):
+    """The router's listening socket outlives a graceful reload (SIGHUP): the master hands it to
+    its next image, and clients meanwhile wait in the backlog instead of being refused."""
+    srv = router(processes=2)
+    counts = {"ok": 0, "refused": 0}
+    errors = []
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+                r, _ = get(conn, "/env")
+                conn.close()
+                if r.status == 200:
+                    counts["ok"] += 1
+                else:
+                    errors.append(r.status)
+            except ConnectionRefusedError:
+                counts["refused"] += 1
+            except (OSError, http.client.HTTPException) as e:
+                errors.append(repr(e))  # a request the stopping router was holding
+
+    t = threading.Thread(target=loop)
+    t.start()
+    try:
+        assert wait_for(lambda: counts["ok"] >= 5, timeout=30)
+        os.kill(srv.pid, signal.SIGHUP)
+        assert srv.wait_log(RELOADED[flavour.upstream], timeout=30)
+        served_before = counts["ok"]
+        # the next image's router serves: the loop goes on through the whole reload
+        assert wait_for(lambda: counts["ok"] >= served_before + 20, timeout=60), counts
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    # Debian's uWSGI closes its router's socket on reload and binds it again: clients are
+    # refused meanwhile (464 of about 1000 connections in one run). Ours refuses none.
+    assert counts["refused"] == 0 or flavour.upstream, (counts, errors)

@@ -176,7 +176,7 @@ TEST_CASE("uwsgi_host: the ABI 1.1 spooler fields") {
 }
 
 TEST_CASE("uwsgi_host: the ABI 1.1 TLS fields for plugins' sockets") {
-    CHECK(sizeof(uwsgi_host) == 664);
+    CHECK(offsetof(uwsgi_host, tls_close) + sizeof(void *) == 664);
     CHECK(offsetof(uwsgi_host, tls_server) == 616);
     CHECK(offsetof(uwsgi_host, tls_accept) == 624);
     CHECK(offsetof(uwsgi_host, tls_recv) == 632);
@@ -185,6 +185,11 @@ TEST_CASE("uwsgi_host: the ABI 1.1 TLS fields for plugins' sockets") {
     CHECK(offsetof(uwsgi_host, tls_close) == 656);
     CHECK(UWSGI_TLS_WANT_READ == -10);
     CHECK(UWSGI_TLS_WANT_WRITE == -11);
+}
+
+TEST_CASE("uwsgi_host: the ABI 1.1 listen_socket") {
+    CHECK(sizeof(uwsgi_host) == 672);
+    CHECK(offsetof(uwsgi_host, listen_socket) == 664);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {

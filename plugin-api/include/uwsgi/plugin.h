@@ -40,7 +40,8 @@
  *                    the per-app table (app_register, req_set_app, app_counters); uwsgi_worker_stats's
  *                    running_signal and paused;
  *                    TLS on a plugin's own sockets (tls_server, tls_accept, tls_recv,
- *                    tls_send, tls_pending, tls_close; UWSGI_TLS_WANT_READ/WRITE).
+ *                    tls_send, tls_pending, tls_close; UWSGI_TLS_WANT_READ/WRITE);
+ *                    listen_socket (a plugin's socket kept across reloads).
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
  *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
@@ -473,6 +474,14 @@ typedef struct uwsgi_host {
     int64_t (*tls_send)(void *session, const void *buf, size_t len);
     int (*tls_pending)(void *session);
     void (*tls_close)(void *session);
+    /* ABI 1.1: a listening socket for a plugin's own process (a gateway such as the --http
+     * router), bound by the core for --`option` ADDRESS with --listen's backlog (close-on-exec,
+     * blocking: set O_NONBLOCK yourself) and handed over to the next image on a reload, so its
+     * clients wait in the backlog meanwhile instead of being refused. Call it in the master's
+     * init. The fd, or UWSGI_ERROR with the reason (naming the option, the address and the fix)
+     * copied into error. */
+    int (*listen_socket)(const char *option, const char *address, char *error,
+                         size_t error_size);
 } uwsgi_host;
 
 #define UWSGI_TLS_WANT_READ (-10) /* host->tls_recv/tls_send (ABI 1.1) */

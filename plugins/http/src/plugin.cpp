@@ -59,7 +59,7 @@ bool start_router(const uwsgi_host *host, std::string &error) {
                 ": this core cannot run a router process (it has no register_process)";
         return false;
     }
-    if (!uwsgi_http::bind_router_sockets(g_router, g_router_fds, error)) return false;
+    if (!uwsgi_http::bind_router_sockets(*host, g_router, g_router_fds, error)) return false;
     static const uwsgi_process_kind kind = {
         .struct_size = sizeof(uwsgi_process_kind),
         .count = g_router.processes,

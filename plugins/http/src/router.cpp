@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstddef>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -786,9 +787,23 @@ void Router::next_request(Session &s) {
 
 }  // namespace
 
-bool bind_router_sockets(const RouterConfig &cfg, std::vector<int> &fds, std::string &error) {
+bool bind_router_sockets(const uwsgi_host &host, const RouterConfig &cfg, std::vector<int> &fds,
+                         std::string &error) {
+    const bool core_binds =
+        host.struct_size >= offsetof(uwsgi_host, listen_socket) + sizeof host.listen_socket;
     for (const RouterListen &l : cfg.listen) {
         const std::string &addr = l.address;
+        if (core_binds) {  // kept across reloads: clients wait in the backlog, never refused
+            char reason[512];
+            int fd = host.listen_socket(l.option.c_str(), addr.c_str(), reason, sizeof reason);
+            if (fd < 0) {
+                error = reason;
+                return false;
+            }
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+            fds.push_back(fd);
+            continue;
+        }
         sockaddr_storage ss;
         socklen_t len;
         if (!resolve(addr, ss, len)) {

@@ -12,8 +12,10 @@
 
 namespace uwsgi_http {
 
-// Binds every --http address in the master (so a busy port stops start-up); false with `error`.
-bool bind_router_sockets(const RouterConfig &cfg, std::vector<int> &fds, std::string &error);
+// Binds every --http/--https address in the master (so a busy port stops start-up), through the
+// core when it offers host->listen_socket (then the sockets outlive reloads); false with `error`.
+bool bind_router_sockets(const uwsgi_host &host, const RouterConfig &cfg, std::vector<int> &fds,
+                         std::string &error);
 
 // The router process's loop; returns its exit code when `stop` was called.
 int run_router(const uwsgi_host &host, const RouterConfig &cfg, const std::vector<int> &listeners,
