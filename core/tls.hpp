@@ -38,7 +38,7 @@ bool tls_pending(const uwsgi_conn &conn);
 int64_t tls_read(uwsgi_conn *conn, void *buf, size_t len);
 int tls_write(uwsgi_conn *conn, const void *buf, size_t len);
 int tls_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count);
-// One read that does not wait (the caller polled): >0 bytes; -1 with errno EAGAIN when no whole
+// One read that does not wait (the caller polls on EAGAIN): >0 bytes; -1 with errno EAGAIN when no whole
 // record is there yet; 0 or -1 (another errno) when the session ended, as recv(2).
 ssize_t tls_read_now(uwsgi_conn *conn, void *buf, size_t len);
 // host->tls_recv/tls_send (plugin.h): one SSL_read/SSL_write that never waits; >0 bytes, 0 clean

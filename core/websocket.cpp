@@ -20,6 +20,7 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace core {
 
@@ -177,22 +178,26 @@ int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_v
     return UWSGI_OK;
 }
 
+// Reads first and polls only when nothing is there: a busy WebSocket's next message has
+// usually arrived while the app handled the last one, and then one recv is the whole cost
+// (bytes OpenSSL already decrypted make no socket event either).
 int WebSocket::fill(int timeout_ms) {
-    if (!tls_pending(*conn_)) {  // bytes OpenSSL already decrypted make no socket event
+    for (bool polled = false;; polled = true) {
+        ssize_t n = conn_->tls ? tls_read_now(conn_, in_.data(), in_.size())
+                               : ::recv(conn_->fd, in_.data(), in_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            in_pos_ = 0;
+            in_len_ = size_t(n);
+            return int(n);
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return UWSGI_EPEER;
+        if (polled || timeout_ms <= 0) return 0;
         pollfd p{conn_->fd, POLLIN, 0};
-        int r = poll(&p, 1, std::max(timeout_ms, 0));
+        int r = poll(&p, 1, timeout_ms);
         if (r < 0) return errno == EINTR ? 0 : UWSGI_EPEER;
         if (r == 0) return 0;
     }
-    ssize_t n = conn_->tls ? tls_read_now(conn_, in_.data(), in_.size())
-                           : ::recv(conn_->fd, in_.data(), in_.size(), 0);
-    if (n > 0) {
-        in_pos_ = 0;
-        in_len_ = size_t(n);
-        return int(n);
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
-    return UWSGI_EPEER;
 }
 
 int WebSocket::recv(bool nonblocking, uwsgi_str *msg, uint8_t *opcode) {
@@ -281,12 +286,28 @@ int WebSocket::send_frame(uint8_t opcode, const void *buf, size_t len) {
     if (close_sent_) return UWSGI_EPEER;  // nothing follows a close frame (RFC 6455 5.5.1)
     uint8_t frame[4096];
     size_t h = ws::encode_header(frame, opcode, len);
-    if (len <= sizeof frame - h) {  // small frames leave in one write
+    if (!conn_->tls) return send_gathered(frame, h, static_cast<const uint8_t *>(buf), len);
+    if (len <= sizeof frame - h) {  // small frames leave in one TLS record
         if (len) std::memcpy(frame + h, buf, len);
         return conn_write(conn_, frame, h + len);
     }
     if (int r = conn_write(conn_, frame, h); r != UWSGI_OK) return r;
     return conn_write(conn_, buf, len);
+}
+
+// Header and payload in one sendmsg, whatever the size (an echoed 4 KiB message took two
+// writes); what the socket did not take goes out through conn_write and its timeout.
+int WebSocket::send_gathered(const uint8_t *head, size_t h, const uint8_t *payload, size_t len) {
+    iovec iov[2] = {{const_cast<uint8_t *>(head), h}, {const_cast<uint8_t *>(payload), len}};
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = len ? 2 : 1;
+    ssize_t n = sendmsg(conn_->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return UWSGI_EPEER;
+    size_t sent = n > 0 ? size_t(n) : 0;
+    if (sent < h && conn_write(conn_, head + sent, h - sent) != UWSGI_OK) return UWSGI_EPEER;
+    size_t done = sent > h ? sent - h : 0;
+    return done < len ? conn_write(conn_, payload + done, len - done) : UWSGI_OK;
 }
 
 void WebSocket::finish(bool handler_failed) {

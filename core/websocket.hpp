@@ -32,6 +32,7 @@ private:
     int fail(uint16_t code, const char *why);
     int send_close(uint16_t code);
     int send_frame(uint8_t opcode, const void *buf, size_t len);
+    int send_gathered(const uint8_t *head, size_t h, const uint8_t *payload, size_t len);
     int fill(int timeout_ms);  // >0 bytes read, 0 timeout, <0 peer gone
 
     bool active_ = false;

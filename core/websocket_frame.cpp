@@ -32,6 +32,24 @@ bool utf8_valid(const uint8_t *p, size_t n) {
     return true;
 }
 
+// dst = src XOR the frame's key, starting at key byte `phase`: eight bytes at a time (a byte
+// loop was an eighth of a worker's CPU echoing 4 KiB messages). Steps of 8 keep the phase, so
+// one rotated 64-bit key serves the whole run.
+static void unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4], size_t phase) {
+    uint8_t rotated[8];
+    for (size_t k = 0; k < 8; ++k) rotated[k] = key[(phase + k) & 3];
+    uint64_t key64;
+    std::memcpy(&key64, rotated, 8);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t word;
+        std::memcpy(&word, src + i, 8);
+        word ^= key64;
+        std::memcpy(dst + i, &word, 8);
+    }
+    for (; i < n; ++i) dst[i] = src[i] ^ rotated[i & 7];
+}
+
 bool close_code_valid(uint16_t code) {
     if (code >= 3000 && code <= 4999) return true;  // registered and private codes
     switch (code) {
@@ -165,7 +183,7 @@ Event Decoder::next(const uint8_t *&p, const uint8_t *end) {
             message_.resize(old + take);
             dst = message_.data() + old;
         }
-        for (size_t k = 0; k < take; ++k) dst[k] = p[k] ^ mask_[(mask_pos_ + k) & 3];
+        unmask(dst, p, take, mask_, mask_pos_);
         mask_pos_ = (mask_pos_ + take) & 3;
         p += take;
         remaining_ -= take;

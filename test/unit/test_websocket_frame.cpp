@@ -58,6 +58,28 @@ TEST_CASE("fragments with a ping between them, one byte at a time") {
     CHECK(seen == std::vector<std::string>{"ping:hi", "msg:Hello"});
 }
 
+TEST_CASE("payloads of every length unmask right, whatever the read sizes") {
+    for (size_t len : {0, 1, 3, 7, 8, 9, 15, 16, 17, 125, 126, 1000, 4099}) {
+        std::string payload;
+        for (size_t i = 0; i < len; ++i) payload += char('A' + i * 7 % 53);
+        std::vector<uint8_t> f = masked(0x82, payload);
+        for (size_t chunk : {1, 3, 5, 8, 13, 4096}) {
+            Decoder d;
+            d.reset(1 << 20);
+            std::string got;
+            bool done = false;
+            for (size_t at = 0; at < f.size() && !done; at += chunk) {
+                const uint8_t *p = f.data() + at, *end = f.data() + std::min(f.size(), at + chunk);
+                Event e = d.next(p, end);
+                if (e.kind == Event::kMessage) got = std::string(e.payload), done = true;
+            }
+            INFO("length " << len << ", reads of " << chunk);
+            CHECK(done);
+            CHECK(got == payload);
+        }
+    }
+}
+
 TEST_CASE("client frames that break the rules get the RFC close code") {
     Decoder d;
     d.reset(4);
