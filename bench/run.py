@@ -360,6 +360,7 @@ KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profil
                  "## Behind nginx: realistic pages (bench/run.py --deploy)",
                  "## The --http router against --http-socket",
                  "## Cache (bench/cache_bench.py)", STATIC_SECTION,
+                 "## WebSocket echo (bench/websocket_bench.py)",
                  "## Mule messages (bench/mule_bench.py)",
                  "## Spooler (bench/spooler_bench.py)",
                  "## Embedded PyPy against the pypy3 binary",
