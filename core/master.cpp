@@ -1,4 +1,5 @@
 #include "master.hpp"
+#include "master_process.hpp"
 
 #include "attached_daemons.hpp"
 #include "chain_reload.hpp"
@@ -67,62 +68,8 @@ void reexec(const std::vector<Listener> &listeners) {
     _exit(1);
 }
 
-class Master : public MasterControl {
-public:
-    explicit Master(const std::vector<Listener> &listeners)
-        : listeners_(listeners),
-          cheaper_(settings().cheaper),
-          fifo_(runtime().config),
-          extras_(listeners) {}
-    int run();
+}  // namespace
 
-    // the master fifo's commands (master_fifo.hpp)
-    void graceful_reload() override { on_control_signal(SIGHUP); }
-    void brutal_reload() override { on_control_signal(SIGQUIT); }
-    void graceful_stop() override { on_control_signal(SIGTERM); }
-    void brutal_stop() override;
-    void chain_reload() override;
-    void reload_workers(bool brutal) override;
-    void log_stats() override;
-    void cheaper_nudge(int delta) override;
-    void pause_resume() override;
-
-private:
-    void adapt_workers();
-    void check_idle();
-    void set_cheaped(int id, bool cheaped) {
-        cheaped_[size_t(id)] = cheaped;
-        worker_slot(id).cheaped.store(cheaped);
-    }
-    void spawn(int id);
-    void reap(bool respawn);
-    void signal_workers(int sig);
-    bool wait_workers(int mercy_s);
-    void check_harakiri();
-    void check_user_harakiri();
-    int live_workers() const;
-    void on_control_signal(int sig);
-    void kill_workers(const char *why);
-
-    Phase phase_ = Phase::Serving;
-    int64_t mercy_deadline_ms_ = 0;  // when a reload or shutdown stops waiting for workers
-    bool killed_ = false;            // the workers of this reload or shutdown got SIGKILL
-    bool paused_ = false;            // SIGTSTP / fifo 'p': workers take no new connection
-
-    const std::vector<Listener> &listeners_;
-    std::vector<pid_t> pids_;  // index = worker id
-    std::vector<int64_t> spawned_ms_;
-    std::vector<char> cheaped_;  // index = worker id: retired by --cheaper, not respawned
-    bool no_app_ = false;
-    AttachedDaemons daemons_;
-    Cheaper cheaper_;
-    int64_t next_cheaper_ms_ = 0;
-    MasterFifo fifo_;
-    IdleMode idle_{settings().idle_s, settings().die_on_idle};
-    WorkerRecycler recycler_;
-    ChainReload chain_;
-    ExtraProcesses extras_;  // mules, spoolers, gateways: stopped and reloaded with the workers
-};
 
 void Master::spawn(int id) {
     worker_slot(id).running_signal.store(-1);  // its predecessor may have died in a handler
@@ -309,111 +256,6 @@ void Master::on_control_signal(int sig) {
     }
 }
 
-void Master::brutal_stop() {
-    if (phase_ != Phase::Shutdown) on_control_signal(SIGINT);
-    kill_workers("brutal stop (master fifo Q)");
-}
-
-void Master::chain_reload() {
-    if (phase_ == Phase::Serving) chain_.start();
-}
-
-void Master::reload_workers(bool brutal) {
-    if (phase_ != Phase::Serving) return;
-    spdlog::info("{} reload of the workers requested", brutal ? "brutal" : "graceful");
-    signal_workers(brutal ? SIGKILL : SIGHUP);  // each is respawned as it ends
-}
-
-// uWSGI's words, so scripts reading the log keep working.
-void Master::log_stats() {
-    spdlog::info("\tworkers total requests: {}", total_requests());
-    for (size_t id = 1; id < pids_.size(); ++id) {
-        const WorkerSlot &slot = worker_slot(int(id));
-        spdlog::info("\tworker {} (pid {}) requests: {} exceptions: {}{}", id, pids_[id],
-                     slot.requests.load(), slot.exceptions.load(), cheaped_[id] ? " (cheaped)" : "");
-    }
-}
-
-void Master::cheaper_nudge(int delta) {
-    if (!cheaper_.settings().enabled())
-        spdlog::warn("master fifo '{}': needs --cheaper", delta > 0 ? '+' : '-');
-    else
-        cheaper_.nudge(delta);
-}
-
-// --cheaper, once a second: spawn cheaped slots or retire the oldest idle worker.
-void Master::adapt_workers() {
-    if (!cheaper_.settings().enabled() || idle_.cheap() || monotonic_ms() < next_cheaper_ms_)
-        return;
-    next_cheaper_ms_ = monotonic_ms() + 1000;
-    std::vector<CheaperWorker> view(pids_.size());
-    for (size_t id = 1; id < pids_.size(); ++id) {
-        const WorkerSlot &slot = worker_slot(int(id));
-        view[id] = {pids_[id], cheaped_[id] != 0, false, slot.last_spawn.load(),
-                    slot.running_us.load()};
-        for (int c = 0; c < cores_per_worker(); ++c)
-            view[id].busy = view[id].busy || core_slot(int(id), c).in_request.load();
-    }
-    int change = cheaper_.decide(view, cheaper_.settings().busyness ? listen_queue(listeners_) : 0,
-                                 uint64_t(monotonic_us()));
-    for (size_t id = 1; id < pids_.size() && change > 0; ++id) {
-        if (!cheaped_[id] || pids_[id] > 0) continue;
-        set_cheaped(int(id), false);
-        spdlog::info("cheaper: spawning worker {}", id);
-        spawn(int(id));
-        --change;
-    }
-    for (; change < 0; ++change) {
-        int id = Cheaper::victim(view);
-        if (!id) break;
-        view[size_t(id)].cheaped = true;
-        set_cheaped(id, true);
-        spdlog::info("cheaper: stopping worker {} (pid {})", id, pids_[size_t(id)]);
-        kill(pids_[size_t(id)], SIGHUP);  // it finishes its requests; reap() leaves it down
-    }
-}
-
-// --idle: all workers stop when nothing happens; a connection brings them back.
-void Master::check_idle() {
-    bool busy = false;
-    for (size_t id = 1; id < pids_.size(); ++id)
-        for (int c = 0; c < cores_per_worker() && pids_[id] > 0; ++c)
-            busy = busy || core_slot(int(id), c).in_request.load();
-    switch (idle_.check(busy, total_requests(), listeners_)) {
-    case IdleMode::Step::Nothing:
-        return;
-    case IdleMode::Step::Die:
-        return graceful_stop();
-    case IdleMode::Step::GoCheap:
-        for (size_t id = 1; id < pids_.size(); ++id) {
-            set_cheaped(int(id), true);
-            if (pids_[id] > 0) kill(pids_[id], SIGTERM);  // graceful; reap() leaves them down
-        }
-        spdlog::info("cheap mode enabled: waiting for socket connection...");
-        return;
-    case IdleMode::Step::WakeUp: {
-        const int needed = cheaper_.settings().enabled() ? cheaper_.settings().min_workers
-                                                         : int(pids_.size()) - 1;
-        for (int id = 1; id <= needed; ++id) {
-            set_cheaped(id, false);
-            if (pids_[size_t(id)] <= 0) spawn(id);
-        }
-        return;
-    }
-    }
-}
-
-// uWSGI's pause: each worker finishes what it serves and then takes no new connection until
-// the next SIGTSTP (or fifo 'p'); its status is "pause" meanwhile.
-void Master::pause_resume() {
-    paused_ = !paused_;
-    if (paused_)
-        spdlog::info("*** PAUSE (press start to resume, if you do not have a joypad send "
-                     "SIGTSTP) ***");
-    else spdlog::info("*** (SIGTSTP received) resuming workers ***");
-    for (int id = 1; id <= scoreboard_size(); ++id) worker_slot(id).paused.store(paused_ ? 1 : 0);
-}
-
 int Master::run() {
     int n = settings().processes;
     pids_.assign(size_t(n) + 1, 0);
@@ -477,8 +319,6 @@ int Master::run() {
         reexec(listeners_);
     }
 }
-
-}  // namespace
 
 int run_master(const std::vector<Listener> &listeners) {
     Master m(listeners);
