@@ -30,6 +30,7 @@ const uwsgi_option kCoreOptions[] = {
     LIST("spooler-external", nullptr, "DIR", "a spooler directory run by another instance: apps may spool there (spooler=DIR), no process scans it here"),
     VALUE("spooler-chdir", nullptr, "DIR", "chdir to DIR before each spooler task"),
     FLAG("spooler-quiet", nullptr, "do not log each task written, started and done"),
+    FLAG("spooler-no-fsync", nullptr, "do not fsync a spooled task file nor its directory: still atomic (a crash leaves a whole task or none), but a power loss may take tasks spool() returned; faster enqueueing"),
     VALUE("locks", nullptr, "N", "user locks 0..N for uwsgi.lock(n) (default 0: lock 0 only)"),
     VALUE("harakiri", nullptr, "SECS", "kill a worker whose request runs longer than SECS (needs --master)"),
     VALUE("max-requests", nullptr, "N", "recycle a worker after N requests"),

@@ -78,17 +78,21 @@ std::vector<pollfd> queues_of(int id, bool farms, bool farms_only) {
 }
 
 // The next message of any of `fds`: tried at once (a busy queue costs no poll), else waited
-// for. Its size is read first, so a message over the buffer stays queued (uWSGI cuts it).
+// for. A buffer smaller than --mule-msg-size has the message's size read first, so a message
+// over it stays queued (uWSGI cuts it); a buffer that fits every message takes it in one recv.
 int64_t receive(std::vector<pollfd> &fds, void *buf, size_t len, int timeout_ms) {
+    const bool may_not_fit = len < g_msg_size;
     for (;;) {
         for (auto &p : fds) {
-            ssize_t size = recv(p.fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-            if (size < 0) continue;  // empty, or another mule took it
-            if (size_t(size) > len) {
-                spdlog::error("mule {}: a message of {} bytes is over the buffer of {} bytes; it "
-                              "stays queued (pass a larger buffer_size)",
-                              my_mule_id(), size, len);
-                return UWSGI_ELIMIT;
+            if (may_not_fit) {
+                ssize_t size = recv(p.fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+                if (size < 0) continue;  // empty, or another mule took it
+                if (size_t(size) > len) {
+                    spdlog::error("mule {}: a message of {} bytes is over the buffer of {} "
+                                  "bytes; it stays queued (pass a larger buffer_size)",
+                                  my_mule_id(), size, len);
+                    return UWSGI_ELIMIT;
+                }
             }
             ssize_t got = recv(p.fd, buf, len, MSG_DONTWAIT);
             if (got >= 0) return got;
@@ -212,13 +216,17 @@ void register_mules(const Config &c) {
 
 int mule_count() { return int(g_specs.size()); }
 
+// Where a message goes, for the log: only on an error path (nothing built per message).
+static std::string destination(int32_t mule_id, const char *farm) {
+    if (farm) return std::string("farm ") + farm;
+    return mule_id == 0 ? "the mules" : "mule " + std::to_string(mule_id);
+}
+
 int mule_msg(const void *msg, size_t len, int32_t mule_id, const char *farm) {
     int fd = -1;
-    std::string to;
     if (farm) {
         for (auto &f : g_farms)
             if (f.name == farm) fd = f.queue.fds[0];
-        to = std::string("farm ") + farm;
         if (fd < 0) {
             spdlog::error("mule_msg: no farm {} (add it with --farm NAME:MULE[,MULE...])", farm);
             return UWSGI_ERROR;
@@ -228,21 +236,20 @@ int mule_msg(const void *msg, size_t len, int32_t mule_id, const char *farm) {
         return UWSGI_ERROR;
     } else {
         fd = mule_id == 0 ? g_shared_queue.fds[0] : g_queues[size_t(mule_id - 1)].fds[0];
-        to = mule_id == 0 ? "the mules" : "mule " + std::to_string(mule_id);
     }
     if (len > g_msg_size) {
-        spdlog::error("mule_msg: a message of {} bytes to {} is over --mule-msg-size {}", len, to,
-                      g_msg_size);
+        spdlog::error("mule_msg: a message of {} bytes to {} is over --mule-msg-size {}", len,
+                      destination(mule_id, farm), g_msg_size);
         return UWSGI_ELIMIT;
     }
     if (send(fd, msg, len, 0) == ssize_t(len)) return UWSGI_OK;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EMSGSIZE || errno == ENOBUFS) {
         spdlog::error("mule_msg: the queue of {} is full ({} bytes, --mule-msg-size); the "
                       "message of {} bytes is dropped",
-                      to, g_msg_size, len);
+                      destination(mule_id, farm), g_msg_size, len);
         return UWSGI_ELIMIT;
     }
-    spdlog::error("mule_msg to {}: {}", to, strerror(errno));
+    spdlog::error("mule_msg to {}: {}", destination(mule_id, farm), strerror(errno));
     return UWSGI_ERROR;
 }
 
@@ -252,8 +259,16 @@ int64_t mule_get_msg(void *buf, size_t len, int32_t flags, int32_t timeout_ms) {
         spdlog::error("mule_get_msg: only a mule receives mule messages");
         return UWSGI_ERROR;
     }
-    std::vector<pollfd> fds =
-        queues_of(id, flags & UWSGI_MULE_FARMS, flags & UWSGI_MULE_FARMS_ONLY);
+    // a mule's queues never change: each set is built once per thread, not per message
+    static thread_local std::vector<pollfd> sets[4];
+    static thread_local bool built[4] = {};
+    bool farms = flags & UWSGI_MULE_FARMS, farms_only = flags & UWSGI_MULE_FARMS_ONLY;
+    size_t which = size_t(farms) | size_t(farms_only) << 1;
+    std::vector<pollfd> &fds = sets[which];
+    if (!built[which]) {
+        fds = queues_of(id, farms, farms_only);
+        built[which] = true;
+    }
     if (fds.empty()) {
         spdlog::error("mule {} belongs to no farm: farm_get_msg would wait for ever", id);
         return UWSGI_ERROR;

@@ -101,19 +101,25 @@ void fsync_dir(const std::string &dir) {
 }  // namespace
 
 std::string write_task_file(const std::string &dir, const std::string &name,
-                            std::string_view bytes, int64_t at, std::string &error) {
-    if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
-        error = fmt::format("cannot create {}: {}", dir, strerror(errno));
-        return "";
-    }
+                            std::string_view bytes, int64_t at, std::string &error,
+                            bool durable) {
     std::string temp = dir + "/" + std::string(kSpoolTempPrefix) + name;
     std::string path = dir + "/" + name;
-    int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    const int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC;
+    int fd = open(temp.c_str(), flags, S_IRUSR | S_IWUSR);
+    // a priority sub-directory is created by its first task (one mkdir, not one per task)
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+            error = fmt::format("cannot create {}: {}", dir, strerror(errno));
+            return "";
+        }
+        fd = open(temp.c_str(), flags, S_IRUSR | S_IWUSR);
+    }
     if (fd < 0) {
         error = fmt::format("cannot create {}: {}", temp, strerror(errno));
         return "";
     }
-    bool ok = write_all(fd, bytes) && fsync(fd) == 0;
+    bool ok = write_all(fd, bytes) && (!durable || fsync(fd) == 0);
     if (ok && at > 0) {
         // uWSGI's convention: a task's mtime is the time it may run from
         timespec ts[2] = {{at, 0}, {at, 0}};
@@ -133,7 +139,7 @@ std::string write_task_file(const std::string &dir, const std::string &name,
         error = fmt::format("cannot write {}: {}", path, strerror(saved));
         return "";
     }
-    fsync_dir(dir);
+    if (durable) fsync_dir(dir);
     return path;
 }
 

@@ -52,11 +52,14 @@ std::string check_priority(std::string_view priority);
 // uWSGI's name: uwsgi_spoolfile_on_HOST_PID_COUNTER_RAND_SEC_USEC.
 std::string spool_file_name(const std::string &hostname, pid_t pid, uint64_t counter);
 
-// Writes `bytes` as a new task in `dir` (created, 0777 & ~umask, as uWSGI does for priorities):
-// temporary file, fsync, mtime = at (when > 0), rename, fsync of the directory. Returns the
-// task's path, or "" with `error` set.
+// Writes `bytes` as a new task in `dir` (created when missing, 0777 & ~umask, as uWSGI does for
+// priorities): temporary file, fsync, mtime = at (when > 0), rename, fsync of the directory.
+// Without `durable` (--spooler-no-fsync) both fsyncs are left out: the write stays atomic (a
+// crash leaves a whole task or none) but a power loss may take tasks spool() returned. Returns
+// the task's path, or "" with `error` set.
 std::string write_task_file(const std::string &dir, const std::string &name,
-                            std::string_view bytes, int64_t at, std::string &error);
+                            std::string_view bytes, int64_t at, std::string &error,
+                            bool durable = true);
 
 // The state of a task file a spooler may run: opened read-write and fcntl-locked (by this
 // process; the lock goes with the fd), with its content. Not runnable: another process holds

@@ -50,6 +50,7 @@ struct Options {
     int frequency = 30;
     bool ordered = false;
     bool quiet = false;
+    bool durable = true;  // fsync each task file and its directory (--spooler-no-fsync: off)
     std::string chdir_to;  // --spooler-chdir
     int64_t max_tasks = 0;
     int harakiri = 0;
@@ -290,6 +291,7 @@ void create_spoolers(const Config &c) {
     g_opts.harakiri = int(c.number("spooler-harakiri", 0));
     g_opts.ordered = c.flag("spooler-ordered");
     g_opts.quiet = c.flag("spooler-quiet");
+    g_opts.durable = !c.flag("spooler-no-fsync");
     g_opts.chdir_to = c.value_or("spooler-chdir", "");
     if (g_opts.frequency < 1)
         throw ConfigError("--spooler-frequency must be at least 1 (seconds between scans)");
@@ -400,7 +402,7 @@ int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, con
     std::string error, path;
     {
         std::lock_guard<std::mutex> l(g_write_mutex);
-        path = write_task_file(dir, name, bytes, where.at, error);
+        path = write_task_file(dir, name, bytes, where.at, error, g_opts.durable);
     }
     if (path.empty()) {
         spdlog::error("[uwsgi-spooler] {}", error);

@@ -2006,8 +2006,6 @@ def _mule_msg(message, mule=None):
 
 
 def _receive(flags, buffer_size, timeout, what):
-    if _mule_id() == 0:
-        raise ValueError("you can receive %s messages only in a mule" % what)
     if buffer_size < 1:
         raise ValueError("buffer_size must be positive")
     # one buffer per thread and size: ffi.new zeroes it, 64 KiB per message otherwise
@@ -2017,6 +2015,9 @@ def _receive(flags, buffer_size, timeout, what):
         buf = buffers[buffer_size] = ffi.new("char[]", buffer_size)
     ms = -1 if timeout is None or timeout < 0 else int(timeout * 1000)
     n = host.mule_get_msg(buf, buffer_size, flags, ms)
+    # not a mule: the core refuses (asked only then, not per message)
+    if n == UWSGI_ERROR and _mule_id() == 0:  # noqa: F821
+        raise ValueError("you can receive %s messages only in a mule" % what)
     if n == UWSGI_ELIMIT:
         raise ValueError("the next %s message is over buffer_size=%d bytes (it stays queued; "
                          "the log says its size): pass a larger buffer_size" % (what, buffer_size))

@@ -310,3 +310,21 @@ def test_a_temporary_file_a_killed_writer_left_is_removed(server, tmp_path):
     assert not stale.exists() and fresh.exists()
     spool(s, kind="ok", tag="after")
     wait_for(lambda: runs(s, "after"), what="tasks to run as usual")
+
+
+@pytest.mark.needs_plugin("pypy")
+def test_spooler_no_fsync_still_writes_whole_tasks(server, tmp_path):
+    """Ours only (uWSGI has no such option: it never fsyncs): --spooler-no-fsync leaves out the
+    two fsyncs per task (bench/spooler_bench.py measures the difference) but still writes a
+    temporary file and renames it, so a queued task is whole under its name and runs."""
+    s = start(server, Flavour("pypy"), tmp_path, "--spooler-no-fsync")
+    spool(s, kind="slow", tag="blocker", secs=3)
+    wait_for(lambda: runs(s, "blocker"), what="the slow task to start")
+    name = spool(s, kind="ok", tag="queued", body_size=5000)
+    with open(name, "rb") as f:
+        content = f.read()
+    assert content[0] == 17 and len(content) > 5000  # modifier1 17, the pairs, the body
+    assert not [n for n in os.listdir(s.spool_dir) if n.startswith(".uwsgi_spooltmp")]
+    run = wait_for(lambda: runs(s, "queued"), what="the queued task")[0]
+    assert run[8] == 5000
+    wait_for(lambda: not os.path.exists(name), what="its file to go")

@@ -107,6 +107,17 @@ TEST_CASE("a written task is whole under its name, with at as mtime; no temporar
     CHECK(task.content == bytes);
 }
 
+TEST_CASE("without fsync (--spooler-no-fsync) a task is still renamed in whole") {
+    std::string dir = temp_dir(), error, bytes;
+    REQUIRE(encode_task({{"k", "v"}}, "body", bytes));
+    std::string path = write_task_file(dir, "uwsgi_spoolfile_on_t_3", bytes, 0, error, false);
+    REQUIRE(path == dir + "/uwsgi_spoolfile_on_t_3");
+    CHECK(entries(dir) == std::vector<std::string>{"uwsgi_spoolfile_on_t_3"});
+    std::string content;
+    REQUIRE(read_task_file(path, content));
+    CHECK(content == bytes);
+}
+
 TEST_CASE("an unwritable directory is an error naming it") {
     std::string error;
     CHECK(write_task_file("/proc/no/such", "uwsgi_spoolfile_on_x", "x", 0, error).empty());
