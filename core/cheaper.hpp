@@ -1,8 +1,10 @@
 // --cheaper: adaptive worker count (uWSGI's "cheaper" subsystem). The master keeps between
 // --cheaper N and --processes workers alive and asks the algorithm once a second whether to
-// spawn or to retire ("cheap") some. --cheaper-algo spare is uWSGI's default (see cheaper.cpp
-// for its rules), busyness is uWSGI's cheaper_busyness plugin (cheaper_busyness.hpp); `+` and
-// `-` on the master fifo move the count by hand, as in uWSGI.
+// spawn or to retire ("cheap") some. uWSGI's algorithms (cheaper.cpp has their rules): spare
+// (the default), spare2 (keeps N idle workers, --cheaper-idle), backlog (the listen queue
+// against --cheaper-overload), manual (only the fifo moves the count), and busyness, uWSGI's
+// cheaper_busyness plugin (cheaper_busyness.hpp); `+` and `-` on the master fifo move the
+// count by hand with any of them, as in uWSGI.
 #pragma once
 
 #include "cheaper_busyness.hpp"
@@ -20,8 +22,12 @@ struct CheaperSettings {
     int initial = 0;       // --cheaper-initial (defaults to --cheaper)
     int step = 1;          // --cheaper-step: most workers spawned at one overload
     int overload = 3;      // --cheaper-overload: busy seconds before spawning / idle before cheaping
-    bool busyness = false;  // --cheaper-algo busyness (else spare)
+    int idle = 10;         // --cheaper-idle: idle seconds before spare2 retires a worker
+    enum class Algo { Spare, Spare2, Backlog, Manual, Busyness };
+    Algo algo = Algo::Spare;  // --cheaper-algo
     BusynessSettings busyness_settings;
+    // The algorithm reads the listeners' accept queues (the master measures them only then).
+    bool reads_backlog() const { return algo == Algo::Busyness || algo == Algo::Backlog; }
 
     // Reads and checks the options against --processes: bad values stop start-up with uWSGI's
     // words (and the fix); out-of-range --cheaper-initial is clamped with uWSGI's warning.
@@ -54,12 +60,15 @@ public:
 
 private:
     int spare(const std::vector<CheaperWorker> &workers);
+    int spare2(const std::vector<CheaperWorker> &workers);
+    int backlog(const std::vector<CheaperWorker> &workers, uint64_t queued) const;
 
     CheaperSettings s_;
     std::optional<BusynessAlgo> busyness_;
     int fifo_delta_ = 0;
     uint64_t overload_count_ = 0;
     uint64_t idle_count_ = 0;
+    int spare2_idle_count_ = 0;
 };
 
 }  // namespace core

@@ -13,7 +13,9 @@ namespace core {
 
 // --cheaper, once a second: spawn cheaped slots or retire the oldest idle worker.
 void Master::adapt_workers() {
-    if (!cheaper_.settings().enabled() || idle_.cheap() || monotonic_ms() < next_cheaper_ms_)
+    // uWSGI leaves the count alone while the workers are paused
+    if (!cheaper_.settings().enabled() || idle_.cheap() || paused_ ||
+        monotonic_ms() < next_cheaper_ms_)
         return;
     next_cheaper_ms_ = monotonic_ms() + 1000;
     std::vector<CheaperWorker> view(pids_.size());
@@ -24,7 +26,7 @@ void Master::adapt_workers() {
         for (int c = 0; c < cores_per_worker(); ++c)
             view[id].busy = view[id].busy || core_slot(int(id), c).in_request.load();
     }
-    int change = cheaper_.decide(view, cheaper_.settings().busyness ? listen_queue(listeners_) : 0,
+    int change = cheaper_.decide(view, cheaper_.settings().reads_backlog() ? listen_queue(listeners_) : 0,
                                  uint64_t(monotonic_us()));
     for (size_t id = 1; id < pids_.size() && change > 0; ++id) {
         if (!cheaped_[id] || pids_[id] > 0) continue;

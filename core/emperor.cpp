@@ -18,6 +18,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <grp.h>
+#include <pwd.h>
 #include <map>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -60,9 +62,23 @@ struct Found {
     std::string path, dir;
     time_t mtime;
     const Scanner *scanner;
+    uid_t uid;  // the file's owner: --emperor-tyrant runs the vassal as them
+    gid_t gid;
 };
 
-std::map<std::string, Found> scan(const std::vector<Scanner> &scanners) {
+// The owner of a vassal file: of the link itself with --emperor-tyrant-nofollow (uWSGI's lstat),
+// else of what it points to.
+void owner_of(const std::string &path, bool nofollow, const struct stat &st, Found &f) {
+    f.uid = st.st_uid;
+    f.gid = st.st_gid;
+    struct stat lst;
+    if (nofollow && lstat(path.c_str(), &lst) == 0) {
+        f.uid = lst.st_uid;
+        f.gid = lst.st_gid;
+    }
+}
+
+std::map<std::string, Found> scan(const std::vector<Scanner> &scanners, bool nofollow) {
     std::map<std::string, Found> out;
     for (auto &s : scanners) {
         if (s.is_glob) {
@@ -72,7 +88,8 @@ std::map<std::string, Found> scan(const std::vector<Scanner> &scanners) {
                     struct stat st;
                     std::string p = g.gl_pathv[i];
                     if (is_vassal_file(p) && stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-                        out.emplace(p, Found{p, "", st.st_mtime, &s});
+                        owner_of(p, nofollow, st,
+                                 out.emplace(p, Found{p, "", st.st_mtime, &s, 0, 0}).first->second);
                 }
             globfree(&g);
             continue;
@@ -85,7 +102,8 @@ std::map<std::string, Found> scan(const std::vector<Scanner> &scanners) {
             std::string p = s.arg + "/" + name;
             struct stat st;
             if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-                out.emplace(name, Found{p, s.arg, st.st_mtime, &s});
+                owner_of(p, nofollow, st,
+                         out.emplace(name, Found{p, s.arg, st.st_mtime, &s, 0, 0}).first->second);
         }
         closedir(d);
     }
@@ -105,6 +123,9 @@ private:
     void read_vassal(Vassal &v);
     void start_due();
     void curse_overdue();
+    void kill_silent();
+    void become_owner(const Vassal &v) const;
+    bool tyrant_refuses(const std::string &id, const Found &f);
     std::vector<std::string> vassal_argv(const Vassal &v) const;
     std::vector<std::string> scanner_args() const {
         std::vector<std::string> out;
@@ -117,6 +138,9 @@ private:
     std::map<std::string, Vassal> vassals_;  // by id
     std::map<std::string, std::string> dirs_;  // id -> directory to start in ("" : stay)
     int freq_s_, throttle_ms_, max_throttle_ms_, curse_tolerance_s_, mercy_s_;
+    int heartbeat_s_;  // --emperor-required-heartbeat
+    bool tyrant_, tyrant_nofollow_, tyrant_initgroups_;  // --emperor-tyrant and its options
+    std::map<std::string, time_t> refused_;  // tyrant: root-owned files said once per mtime
     int stats_fd_ = -1;
     int signal_fd_ = -1;
     int64_t stopping_since_ms_ = 0;
@@ -128,7 +152,18 @@ Emperor::Emperor(const Config &c)
       throttle_ms_(int(c.number("emperor-throttle", 1000))),
       max_throttle_ms_(int(c.number("emperor-max-throttle", 180000))),
       curse_tolerance_s_(int(c.number("emperor-curse-tolerance", 30))),
-      mercy_s_(int(c.number("reload-mercy", 30))) {
+      mercy_s_(int(c.number("reload-mercy", 30))),
+      heartbeat_s_(int(c.number("emperor-required-heartbeat", 30))),
+      tyrant_(c.flag("emperor-tyrant")),
+      tyrant_nofollow_(c.flag("emperor-tyrant-nofollow")),
+      tyrant_initgroups_(c.flag("emperor-tyrant-initgroups")) {
+    if (tyrant_ && geteuid() != 0)
+        throw ConfigError("--emperor-tyrant runs each vassal as the owner of its file: the "
+                          "Emperor must run as root (or drop --emperor-tyrant)");
+    if (heartbeat_s_ < 1)
+        throw ConfigError(fmt::format("--emperor-required-heartbeat {}: must be at least 1 "
+                                      "(seconds a vassal that sends heartbeats may stay silent)",
+                                      heartbeat_s_));
     for (auto &arg : c.all("emperor")) {
         if (!has_glob_chars(arg)) {
             struct stat st;
@@ -205,6 +240,7 @@ void Emperor::start(Vassal &v) {
             setenv(("UWSGI_" + kv.substr(13, eq - 13)).c_str(), kv.substr(eq + 1).c_str(), 1);
         }
         if (!dir.empty() && chdir(dir.c_str()) != 0) _exit(1);
+        if (tyrant_) become_owner(v);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -219,6 +255,7 @@ void Emperor::start(Vassal &v) {
     v.fd = sv[0];
     v.pid = pid;
     v.loyal = v.ready = v.accepting = false;
+    v.last_heartbeat = 0;
     v.stopping = false;
     v.cursed_at = 0;
     v.last_run = time(nullptr);
@@ -226,6 +263,38 @@ void Emperor::start(Vassal &v) {
     v.started_ms = monotonic_ms();
     v.next_start_ms = 0;
     spdlog::info("[emperor] vassal {} started (pid {})", v.id, pid);
+}
+
+// --emperor-tyrant, in the vassal's child before exec: uWSGI's order (gid, groups, uid).
+void Emperor::become_owner(const Vassal &v) const {
+    fprintf(stderr, "[emperor-tyrant] dropping privileges to %d %d for instance %s\n",
+            int(v.uid), int(v.gid), v.id.c_str());
+    bool ok = setgid(v.gid) == 0;
+    if (ok && tyrant_initgroups_) {
+        // the owner's supplementary groups, by name (its number when it has no passwd entry)
+        const passwd *pw = getpwuid(v.uid);
+        std::string name = pw ? pw->pw_name : std::to_string(v.uid);
+        ok = initgroups(name.c_str(), pw ? pw->pw_gid : v.gid) == 0;
+    } else if (ok) {
+        ok = setgroups(0, nullptr) == 0;
+    }
+    ok = ok && setuid(v.uid) == 0;
+    if (!ok) {
+        fprintf(stderr, "[emperor-tyrant] cannot become %d:%d for %s: %s\n", int(v.uid),
+                int(v.gid), v.id.c_str(), strerror(errno));
+        _exit(1);
+    }
+}
+
+// uWSGI's rule: a tyrant never runs a vassal as root (uid or gid 0).
+bool Emperor::tyrant_refuses(const std::string &id, const Found &f) {
+    if (!tyrant_ || (f.uid != 0 && f.gid != 0)) return false;
+    auto [it, fresh] = refused_.emplace(id, f.mtime);
+    if (fresh || it->second != f.mtime)
+        spdlog::error("[emperor-tyrant] invalid permissions for vassal {} (owned by {}:{}; give "
+                      "the file a non-root owner and group)", id, f.uid, f.gid);
+    it->second = f.mtime;
+    return true;
 }
 
 void Emperor::stop(Vassal &v, char how) {
@@ -238,20 +307,38 @@ void Emperor::stop(Vassal &v, char how) {
 }
 
 void Emperor::rescan() {
-    std::map<std::string, Found> found = scan(scanners_);
+    std::map<std::string, Found> found = scan(scanners_, tyrant_nofollow_);
+    for (auto it = refused_.begin(); it != refused_.end();)
+        it = found.count(it->first) ? std::next(it) : refused_.erase(it);
     for (auto &[id, f] : found) {
         auto it = vassals_.find(id);
         if (it == vassals_.end()) {
+            if (tyrant_refuses(id, f)) continue;
+            refused_.erase(id);
             Vassal v;
             v.id = id;
             v.path = f.path;
             v.monitor = f.scanner->arg;
+            v.uid = f.uid;
+            v.gid = f.gid;
             v.born = v.last_mod = f.mtime;
             dirs_[id] = f.dir;
             start(vassals_.emplace(id, std::move(v)).first->second);
             continue;
         }
         Vassal &v = it->second;
+        if (tyrant_ && !v.removed && (f.uid != v.uid || f.gid != v.gid)) {
+            // uWSGI: stopped; the next scan starts it again as the new owner
+            spdlog::warn("!!! permissions of file {} changed. stopping the instance... !!!", id);
+            v.removed = true;  // reap() forgets it, then the next scan starts it afresh
+            if (v.pid > 0) {
+                stop(v, emperor_msg::kStop);
+            } else {
+                dirs_.erase(id);
+                vassals_.erase(it);
+            }
+            continue;
+        }
         if (v.removed || f.mtime == v.last_mod) continue;
         v.last_mod = f.mtime;
         if (v.pid <= 0) continue;  // waiting for its (throttled) respawn: that reads the new file
@@ -298,6 +385,9 @@ void Emperor::read_vassal(Vassal &v) {
             v.accepting = true;
             v.last_accepting = time(nullptr);
             spdlog::info("[emperor] vassal {} is ready to accept requests", v.id);
+            break;
+        case emperor_msg::kHeartbeat:
+            v.last_heartbeat = time(nullptr);
             break;
         case emperor_msg::kVoluntaryStop:
             v.removed = true;  // until its file changes, like uWSGI's emperor_stop
@@ -370,6 +460,21 @@ void Emperor::curse_overdue() {
         }
 }
 
+// uWSGI's heartbeat check: a vassal that sent a heartbeat (--heartbeat) and then none for
+// --emperor-required-heartbeat seconds is blocked (every worker stuck): SIGKILL, and reap()
+// respawns it. One that never sent one is not watched.
+void Emperor::kill_silent() {
+    time_t now = time(nullptr);
+    for (auto &[id, v] : vassals_)
+        if (v.pid > 0 && !v.stopping && v.last_heartbeat > 0 &&
+            v.last_heartbeat + heartbeat_s_ < now) {
+            spdlog::warn("[emperor] vassal {} sent no heartbeat in last {} seconds, brutally "
+                         "respawning it...", v.id, heartbeat_s_);
+            v.last_heartbeat = 0;
+            kill(v.pid, SIGKILL);
+        }
+}
+
 int Emperor::run() {
     sigset_t set;
     sigemptyset(&set);
@@ -426,12 +531,13 @@ int Emperor::run() {
         if (stats_fd_ >= 0 && (fds[i++].revents & POLLIN)) {
             int c = accept4(stats_fd_, nullptr, nullptr, SOCK_CLOEXEC);
             if (c >= 0) {
-                send_emperor_stats(c, scanner_args(), vassals_);
+                send_emperor_stats(c, scanner_args(), vassals_, tyrant_);
                 close(c);
             }
         }
         for (size_t k = 0; k < polled.size(); ++k)
             if (fds[i + k].revents) read_vassal(*polled[k]);
+        if (!stopping_since_ms_) kill_silent();
         reap();
         if (!stopping_since_ms_) start_due();
         curse_overdue();

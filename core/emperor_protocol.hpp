@@ -16,6 +16,7 @@ constexpr char kSpawned = 1;         // "has been spawned" (ready)
 constexpr char kAccepting = 5;       // "ready to accept requests"
 constexpr char kLoyal = 17;          // "announcing my loyalty to the Emperor"
 constexpr char kVoluntaryStop = 22;  // the vassal asks to be stopped
+constexpr char kHeartbeat = 26;      // --heartbeat: "a worker still waits for requests"
 
 constexpr const char *kFdEnv = "UWSGI_EMPEROR_FD";
 // A vassal exiting with this code is not respawned (uWSGI's UWSGI_EXILE_CODE).

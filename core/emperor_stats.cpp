@@ -11,14 +11,14 @@ namespace core {
 namespace {
 
 std::string vassal_json(const Vassal &v) {
-    // zerg, on-demand sockets, suspension, adoption and per-vassal uid/gid are uWSGI features
+    // zerg, on-demand sockets, suspension and adoption are uWSGI features
     // this emperor does not have: those keys are truly 0 or empty.
     return json::Object()
         .str("id", v.id)
         .num("pid", int64_t(v.pid))
         .num("born", uint64_t(v.born))
         .num("last_mod", uint64_t(v.last_mod))
-        .num("last_heartbeat", uint64_t(0))
+        .num("last_heartbeat", uint64_t(v.last_heartbeat))
         .num("loyal", uint64_t(v.loyal))
         .num("ready", uint64_t(v.ready))
         .num("accepting", uint64_t(v.accepting))
@@ -32,8 +32,8 @@ std::string vassal_json(const Vassal &v) {
         .str("on_demand", "")
         .num("suspended", uint64_t(0))
         .num("adopted", uint64_t(0))
-        .num("uid", uint64_t(0))
-        .num("gid", uint64_t(0))
+        .num("uid", uint64_t(v.uid))
+        .num("gid", uint64_t(v.gid))
         .str("monitor", v.monitor)
         .raw("attrs", "[]")
         .num("respawns", v.respawns)
@@ -69,7 +69,7 @@ void write_all(int fd, const std::string &s) {
 }  // namespace
 
 void send_emperor_stats(int fd, const std::vector<std::string> &monitors,
-                        const std::map<std::string, Vassal> &vassals) {
+                        const std::map<std::string, Vassal> &vassals, bool tyrant) {
     std::vector<const Vassal *> list;
     for (auto &[id, v] : vassals) list.push_back(&v);
     char cwd[PATH_MAX];
@@ -83,7 +83,7 @@ void send_emperor_stats(int fd, const std::vector<std::string> &monitors,
             .raw("emperor", json::list(monitors, [](const std::string &m) {
                      return json::quoted(m);
                  }))
-            .num("emperor_tyrant", uint64_t(0))
+            .num("emperor_tyrant", uint64_t(tyrant))
             .num("throttle_level", uint64_t(0))
             .raw("vassals", json::list(list, [](const Vassal *v) { return vassal_json(*v); }))
             .raw("blacklist", blacklist_json(vassals))

@@ -10,6 +10,7 @@ namespace core {
 
 // --idle: all workers stop when nothing happens; a connection brings them back.
 void Master::check_idle() {
+    if (paused_) return;  // paused workers serve nothing: that is not idleness
     bool busy = false;
     for (size_t id = 1; id < pids_.size(); ++id)
         for (int c = 0; c < cores_per_worker() && pids_[id] > 0; ++c)

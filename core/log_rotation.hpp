@@ -1,5 +1,6 @@
 // uWSGI's --log-maxsize BYTES / --log-backupname FILE: the --logto / --daemonize file is
 // renamed (to FILE, else LOGFILE.UNIXTIME) once it grows past BYTES, and a new one is opened.
+// The master fifo's `L` rotates it at once and `l` reopens it (after an outside logrotate).
 #pragma once
 
 #include "config.hpp"
@@ -30,5 +31,10 @@ RotatedLog rotated_log();
 // and points `fd` at a fresh empty file, with uWSGI's note in the old one. Also the rotation
 // of a `--logger file:logfile=PATH,maxsize=N` backend.
 bool rotate_log_file(const std::string &path, const std::string &backup, uint64_t size, int fd);
+// The master fifo's `l`: reopen the path (uWSGI's notes written into the old and new file);
+// workers follow on their next tick. A warning when there is no log file.
+void reopen_log_now();
+// The master fifo's `L`: rotate now, whatever the size (uWSGI's uwsgi_log_rotate).
+void rotate_log_now();
 
 }  // namespace core

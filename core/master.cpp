@@ -125,6 +125,16 @@ int Master::live_workers() const {
     return n;
 }
 
+// A worker with a request thread free to take a connection (the --heartbeat condition).
+bool Master::a_worker_waits() const {
+    for (size_t id = 1; id < pids_.size(); ++id) {
+        if (pids_[id] <= 0 || !worker_slot(int(id)).ready.load()) continue;
+        for (int c = 0; c < cores_per_worker(); ++c)
+            if (!core_slot(int(id), c).in_request.load()) return true;
+    }
+    return false;
+}
+
 void Master::reap(bool respawn) {
     int status;
     pid_t pid;
@@ -216,7 +226,39 @@ void Master::kill_workers(const char *why) {
     killed_ = true;
 }
 
+// --shutdown-delay: a graceful shutdown (SIGTERM, the fifo's q, the emperor's stop) first marks
+// the server not ready (/ready 503) and keeps serving, so load balancers and Kubernetes
+// endpoints stop sending before the listeners close. A second TERM/INT/QUIT begins it at once.
 void Master::on_control_signal(int sig) {
+    if (shutdown_due_ms_) {
+        if (sig == SIGHUP) {
+            spdlog::info("{} during the shutdown delay: ignored", strsignal(sig));
+            return;
+        }
+        spdlog::info("{} during the shutdown delay: shutting down now", strsignal(sig));
+        shutdown_due_ms_ = 0;
+        return apply_control_signal(sig == SIGQUIT ? shutdown_sig_ : sig);
+    }
+    const int delay = settings().shutdown_delay_s;
+    if (delay > 0 && sig == SIGTERM && phase_ == Phase::Serving) {
+        shutdown_due_ms_ = monotonic_ms() + int64_t(delay) * 1000;
+        shutdown_sig_ = sig;
+        mark_stats_draining();
+        spdlog::info("shutdown requested ({}): not ready (/ready 503), still serving for {} s "
+                     "(--shutdown-delay)", strsignal(sig), delay);
+        return;
+    }
+    apply_control_signal(sig);
+}
+
+void Master::check_shutdown_delay() {
+    if (!shutdown_due_ms_ || monotonic_ms() < shutdown_due_ms_) return;
+    shutdown_due_ms_ = 0;
+    spdlog::info("--shutdown-delay over: draining");
+    apply_control_signal(shutdown_sig_);
+}
+
+void Master::apply_control_signal(int sig) {
     SignalStep step = next_step(phase_, sig);
     if (!step.changed && !step.hurry) {
         spdlog::info("{} during the {}: {}", strsignal(sig), phase_name(phase_),
@@ -295,6 +337,9 @@ int Master::run() {
             adapt_workers();
             check_idle();
             check_log_rotation(true);
+            check_shutdown_delay();
+            zerg_.poll();
+            vassal_heartbeat(settings().heartbeat_s, a_worker_waits());
         }
         fifo_.poll(*this);
         if (is_control_signal(sig)) on_control_signal(sig);

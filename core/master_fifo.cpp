@@ -1,5 +1,6 @@
 #include "master_fifo.hpp"
 
+#include "log_rotation.hpp"
 #include "run_files.hpp"
 #include "runtime.hpp"
 
@@ -75,6 +76,8 @@ void MasterFifo::run(char command, MasterControl &master) {
     case '+': return master.cheaper_nudge(1);
     case '-': return master.cheaper_nudge(-1);
     case 'p': return master.pause_resume();
+    case 'l': return reopen_log_now();
+    case 'L': return rotate_log_now();
     case 'P':
         write_pidfile(runtime().config);
         spdlog::info("pidfile updated (master fifo)");

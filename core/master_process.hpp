@@ -16,6 +16,7 @@
 #include "settings.hpp"
 #include "sockets.hpp"
 #include "worker_recycling.hpp"
+#include "zerg.hpp"
 
 #include <csignal>
 #include <cstdint>
@@ -58,13 +59,18 @@ private:
     void check_harakiri();
     void check_user_harakiri();
     int live_workers() const;
-    void on_control_signal(int sig);
+    bool a_worker_waits() const;
+    void on_control_signal(int sig);  // through --shutdown-delay
+    void apply_control_signal(int sig);
+    void check_shutdown_delay();
     void kill_workers(const char *why);
 
     Phase phase_ = Phase::Serving;
     int64_t mercy_deadline_ms_ = 0;  // when a reload or shutdown stops waiting for workers
     bool killed_ = false;            // the workers of this reload or shutdown got SIGKILL
     bool paused_ = false;            // SIGTSTP / fifo 'p': workers take no new connection
+    int64_t shutdown_due_ms_ = 0;    // --shutdown-delay: when the delayed shutdown begins; 0: none
+    int shutdown_sig_ = 0;           // the signal that asked for it
 
     const std::vector<Listener> &listeners_;
     std::vector<pid_t> pids_;  // index = worker id
@@ -79,6 +85,7 @@ private:
     WorkerRecycler recycler_;
     ChainReload chain_;
     ExtraProcesses extras_;  // mules, spoolers, gateways: stopped and reloaded with the workers
+    ZergServer zerg_{runtime().config, listeners_};  // --zerg-server
 };
 
 

@@ -14,6 +14,7 @@
 #include "master.hpp"
 #include "mules.hpp"
 #include "systemd.hpp"
+#include "zerg.hpp"
 #include "request_log.hpp"
 #include "plugin_search_path.hpp"
 #include "log_rotation.hpp"
@@ -287,6 +288,7 @@ int serve(Runtime &rt) {
     register_mules(rt.config);
     create_spoolers(rt.config);
     run_init_hooks();
+    attach_zergs(rt.config);
     std::vector<Listener> listeners = open_listeners(rt);
     if (rt.config.get("stats") && !master)
         throw ConfigError("--stats needs a master process (it serves the stats): add --master");

@@ -64,9 +64,9 @@ Settings Settings::from(const Config &c) {
     s.master = c.flag("master");
     for (const char *needs_master : {"touch-reload", "touch-workers-reload", "cron", "unique-cron",
                                      "timer", "rbtimer", "master-fifo", "cheaper", "cheaper-initial",
-                                     "cheaper-step", "cheaper-overload", "cheaper-algo",
+                                     "cheaper-step", "cheaper-overload", "cheaper-algo", "cheaper-idle",
                                      "evil-reload-on-rss", "max-worker-lifetime", "idle", "mule",
-                                     "mules", "farm", "spooler"})
+                                     "mules", "farm", "spooler", "shutdown-delay", "zerg-server"})
         s.master = s.master || c.has(needs_master);
     s.cheaper = CheaperSettings::from(c, s.processes);
     s.idle_s = int(positive(c, "idle", 0, 0));
@@ -86,6 +86,8 @@ Settings Settings::from(const Config &c) {
                           std::to_string(s.max_worker_lifetime_s) +
                           "): lower --min-worker-lifetime (default 10)");
     s.reload_mercy = int(positive(c, "reload-mercy", 30, 1));
+    s.shutdown_delay_s = int(positive(c, "shutdown-delay", 0, 0, 3600));
+    s.heartbeat_s = int(positive(c, "heartbeat", 0, 0));
     s.need_app = c.flag("need-app", true);
     s.lazy_apps = c.flag("lazy-apps");
     s.honour_stdin = c.flag("honour-stdin");

@@ -30,6 +30,8 @@ struct Settings {
     int idle_s = 0;  // --idle: cheap mode after SECS without requests; 0: off
     bool die_on_idle = false;
     int reload_mercy = 30;
+    int shutdown_delay_s = 0;
+    int heartbeat_s = 0;       // --heartbeat: to the emperor every SECS; 0: none  // --shutdown-delay: SIGTERM serves on (not ready) this long first
     bool need_app = true;
     bool lazy_apps = false;
     bool honour_stdin = false;

@@ -239,7 +239,8 @@ std::vector<Listener> adopt_unclaimed_activated(const std::vector<Listener> &ope
         Listener l{address, "socket", fd, protocol, {}, nullptr, true};
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        spdlog::info("socket {} passed by systemd (fd {}), serving the {} protocol", address, fd,
+        spdlog::info("socket {} passed by systemd or a zerg server (fd {}), serving the {} "
+                     "protocol", address, fd,
                      protocol->name);
         out.push_back(l);
     };

@@ -1,5 +1,6 @@
 #include "vassal_channel.hpp"
 
+#include "clock.hpp"
 #include "emperor_protocol.hpp"
 
 #include <spdlog/spdlog.h>
@@ -70,6 +71,17 @@ int vassal_poll_emperor() {
     close(g_fd);
     g_fd = -1;
     return SIGINT;
+}
+
+void vassal_heartbeat(int every_s, bool healthy) {
+    static int64_t next_ms = 0;
+    if (fd() < 0 || every_s <= 0 || !healthy) return;
+    const int64_t now = monotonic_ms();
+    if (now < next_ms) return;
+    next_ms = now + int64_t(every_s) * 1000;
+    char byte = emperor_msg::kHeartbeat;
+    if (send(g_fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+        spdlog::warn("cannot send a heartbeat to the emperor: {}", strerror(errno));
 }
 
 void vassal_close_in_worker() {

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from conftest import wait_for
+from test_master_fifo import send
 from workers_helpers import (APP, get, live_children, rss_mb, start_workers_app, wait_children,
                              worker_pid)
 
@@ -164,3 +165,80 @@ def test_die_on_idle_shuts_the_server_down(server, flavour):
     get(s)
     s.proc.wait(timeout=30)
     assert s.proc.returncode == 0, s.output()[-2000:]
+
+
+def in_background(fn):
+    """Starts fn() in a thread; returns (thread, list that gets its result)."""
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    return t, out
+
+
+def test_cheaper_spare2_keeps_spare_idle_workers(server, flavour):
+    if flavour.upstream:
+        # seen: `uwsgi-core --cheaper-algos-list` of 2.0.21 lists spare, backlog and manual;
+        # spare2 and --cheaper-idle came with uWSGI 2.0.22
+        pytest.skip("Debian's uWSGI 2.0.21 has no spare2 algorithm")
+    s = start_workers_app(server, flavour, "--processes", "4", "--cheaper", "2",
+                          "--cheaper-algo", "spare2", "--cheaper-idle", "2")
+    assert wait_children(s.pid, lambda n: n == 2), live_children(s.pid)
+    # one busy worker leaves one idle, fewer than --cheaper 2: spare2 spawns before every
+    # worker is busy (spare would not: it waits for all of them)
+    t, answer = in_background(lambda: get(s, "/sleep?s=8&mark=1"))
+    try:
+        assert s.wait_log("sleeping in worker")
+        assert wait_children(s.pid, lambda n: n == 3, timeout=20), (live_children(s.pid),
+                                                                     s.output()[-2000:])
+    finally:
+        t.join(60)
+    assert answer
+    # three idle now, one more than --cheaper: one retires after --cheaper-idle seconds
+    assert wait_children(s.pid, lambda n: n == 2, timeout=30), (live_children(s.pid),
+                                                                 s.output()[-2000:])
+
+
+def test_cheaper_backlog_spawns_for_the_listen_queue(server, flavour):
+    s = start_workers_app(server, flavour, "--processes", "3", "--cheaper", "1",
+                          "--cheaper-algo", "backlog", "--cheaper-overload", "2")
+    assert wait_children(s.pid, lambda n: n == 1), live_children(s.pid)
+    assert wait_for(lambda: worker_pid(s) in live_children(s.pid))
+    # the only worker is held; three more connections wait in the listen queue (3 > 2)
+    slow, slow_answer = in_background(lambda: get(s, "/sleep?s=10&mark=1"))
+    assert s.wait_log("sleeping in worker")
+    queued = [in_background(lambda: get(s, timeout=60)) for _ in range(3)]
+    try:
+        assert wait_children(s.pid, lambda n: n >= 2, timeout=20), (live_children(s.pid),
+                                                                     s.output()[-2000:])
+        # the new worker takes the queued requests
+        for t, _ in queued:
+            t.join(60)
+        assert all(out and int(out[0]) > 0 for _, out in queued)
+    finally:
+        slow.join(60)
+        for t, _ in queued:
+            t.join(60)
+    assert slow_answer
+    # an empty queue (below --cheaper-overload): back to --cheaper workers, one a second
+    assert wait_children(s.pid, lambda n: n == 1, timeout=30), (live_children(s.pid),
+                                                                 s.output()[-2000:])
+
+
+def test_cheaper_manual_moves_only_with_the_fifo(server, flavour, tmp_path):
+    fifo = str(tmp_path / "master.fifo")
+    s = start_workers_app(server, flavour, "--processes", "3", "--cheaper", "1",
+                          "--cheaper-algo", "manual", "--cheaper-overload", "1",
+                          "--master-fifo", fifo)
+    assert wait_children(s.pid, lambda n: n == 1), live_children(s.pid)
+    # every worker busy for 4 s, --cheaper-overload 1: spare would spawn; manual does not.
+    # Watched until the answers come, not for a set time.
+    counts = set()
+    busy, answers = in_background(lambda: while_busy(s, 4, lambda: None))
+    while busy.is_alive():
+        counts.add(len(live_children(s.pid)))
+        busy.join(0.1)
+    assert counts == {1}, counts
+    send(fifo, "+")
+    assert wait_children(s.pid, lambda n: n == 2, timeout=20), s.output()[-2000:]
+    send(fifo, "-")
+    assert wait_children(s.pid, lambda n: n == 1, timeout=20), s.output()[-2000:]

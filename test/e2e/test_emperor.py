@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import tempfile
 import urllib.request
 
@@ -221,17 +222,23 @@ def test_emperor_glob_and_yaml_xml_vassals(tmp_path, emperor_env):
         assert emp.stop(signal.SIGTERM) == 0
 
 
+def root_and_user(name, why):
+    """The passwd entry of NAME for a test that drops privileges to it; skips without root
+    (saying WHY) or without that user."""
+    if os.getuid() != 0:
+        pytest.skip(why)
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pytest.skip("no %s user" % name)
+
+
 def test_emperor_debian_package_layout(emperor_env):
     """/etc/uwsgi-emperor/emperor.ini of Debian's uwsgi-emperor package, as is, in a temporary
     folder of the same shape; started as its systemd unit does (--ini emperor.ini) and stopped
     with its KillSignal, SIGQUIT. The vassals run as www-data, as the file says."""
     flavour, _, _ = emperor_env
-    if os.getuid() != 0:
-        pytest.skip("the layout drops privileges to www-data: needs root")
-    try:
-        www = pwd.getpwnam("www-data")
-    except KeyError:
-        pytest.skip("no www-data user")
+    www = root_and_user("www-data", "the layout drops privileges to www-data: needs root")
     # pytest's tmp_path is private to root; www-data must read the vassal files and the app
     root = tempfile.mkdtemp(prefix="uwsgi-emperor-layout-")
     try:
@@ -262,6 +269,106 @@ def test_emperor_debian_package_layout(emperor_env):
             assert emp.stop(signal.SIGQUIT) == 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+SLOW_APP = """
+import os, time
+def application(environ, start_response):
+    if environ.get("PATH_INFO") == "/sleep":
+        time.sleep(60)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"%d %d - - %d" % (os.getpid(), os.getppid(), os.getuid())]
+"""
+
+
+def test_emperor_respawns_a_vassal_whose_heartbeat_stops(tmp_path, emperor_env):
+    """--heartbeat in a vassal, --emperor-required-heartbeat in the emperor: while its only
+    worker is stuck in a request no heartbeat comes, and the emperor kills and respawns it."""
+    flavour, _, vassals = emperor_env
+    app = tmp_path / "slow_app.py"
+    app.write_text(SLOW_APP)
+    port, ps = free_port(), free_port()
+    (vassals / "hb.ini").write_text(vassal_ini(flavour, str(app), port, "hb", "heartbeat = 1\n"))
+    emp = Emperor(flavour, ["--emperor", str(vassals), "--emperor-freq", "1",
+                            "--emperor-required-heartbeat", "3",
+                            "--emperor-stats", "127.0.0.1:%d" % ps],
+                  str(tmp_path / "emperor.log"))
+
+    def vassal():
+        listed = (emperor_stats(ps) or {"vassals": []})["vassals"]
+        return listed[0] if listed else None
+    try:
+        assert wait_for(lambda: get(port), 90), emp.output()
+        first = get(port)
+        # heartbeats arrive while the worker is free
+        assert wait_for(lambda: (vassal() or {}).get("last_heartbeat", 0) > 0, 30), vassal()
+        assert vassal()["pid"] == first[0]
+
+        def stuck():
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/sleep" % port, timeout=90).read()
+            except OSError:
+                pass  # the vassal is killed under it
+        t = threading.Thread(target=stuck)
+        t.start()
+        try:
+            assert wait_for(lambda: "sent no heartbeat in last 3 seconds, brutally respawning "
+                            "it..." in emp.output(), 60), emp.output()[-3000:]
+            assert wait_for(lambda: not alive(first[0]), 30)
+            again = lambda: (get(port) or (first[0],))[0] not in (first[0], 1)
+            assert wait_for(again, 90), emp.output()[-3000:]
+        finally:
+            t.join(120)
+    finally:
+        code = emp.stop(signal.SIGINT)
+    assert code == 0, emp.output()
+
+
+def test_emperor_tyrant_runs_each_vassal_as_its_file_owner(emperor_env):
+    """--emperor-tyrant: a vassal runs as the uid/gid owning its config file; a root-owned file
+    is refused (uWSGI's "[emperor-tyrant] invalid permissions for vassal"). Root only, in a
+    directory the test makes (pytest's tmp_path is private to root)."""
+    flavour, _, _ = emperor_env
+    nobody = root_and_user("nobody", "--emperor-tyrant drops privileges: needs root")
+    root = tempfile.mkdtemp(prefix="uwsgi-emperor-tyrant-")
+    emp = None
+    try:
+        os.chmod(root, 0o755)
+        vassals = os.path.join(root, "vassals")
+        os.makedirs(vassals)
+        os.chmod(vassals, 0o755)
+        app = os.path.join(root, "app.py")
+        with open(app, "w") as f:
+            f.write(APP)
+        os.chmod(app, 0o644)
+        port, root_port = free_port(), free_port()
+        owned = os.path.join(vassals, "owned.ini")
+        with open(owned, "w") as f:
+            f.write(vassal_ini(flavour, app, port, "owned"))
+        os.chown(owned, nobody.pw_uid, nobody.pw_gid)
+        with open(os.path.join(vassals, "root.ini"), "w") as f:
+            f.write(vassal_ini(flavour, app, root_port, "root"))
+        emp = Emperor(flavour, ["--emperor", vassals, "--emperor-freq", "1", "--emperor-tyrant"],
+                      os.path.join(root, "emperor.log"))
+        assert wait_for(lambda: get(port) is not None, 90), emp.output()
+        master, worker, tag, _, uid = get(port)
+        assert tag == "owned" and uid == nobody.pw_uid
+        for pid in (master, worker):  # the whole vassal, not just the app's worker
+            with open("/proc/%d/status" % pid) as f:
+                ids = {l.split(":")[0]: l.split()[1:] for l in f if l.startswith(("Uid", "Gid"))}
+            assert ids["Uid"] == [str(nobody.pw_uid)] * 4 and ids["Gid"] == [
+                str(nobody.pw_gid)] * 4, ids
+        assert "dropping privileges to %d %d for instance owned.ini" % (
+            nobody.pw_uid, nobody.pw_gid) in emp.output()
+        assert wait_for(lambda: "[emperor-tyrant] invalid permissions for vassal root.ini"
+                        in emp.output(), 30), emp.output()
+        assert get(root_port) is None
+    finally:
+        try:
+            if emp:
+                assert emp.stop(signal.SIGINT) == 0
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize("args, says", [

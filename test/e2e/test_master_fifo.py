@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from conftest import wait_for
+from test_stats_server import read_stats, stats_answer
 from workers_helpers import (every_worker_answered, get, live_children, start_workers_app,
                              wait_children, worker_pid)
 
@@ -171,3 +172,80 @@ def test_chain_reload_replaces_workers_one_at_a_time_and_drops_nothing(server, f
     out = s.output()
     for wid in (1, 2, 3):
         assert "chain next victim is worker %d" % wid in out
+
+
+def accept_queue(port):
+    """Connections waiting in the kernel's accept queue of the listener on PORT (for a
+    listening socket /proc/net/tcp's rx_queue is that count): nobody accepted them."""
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(":%04X" % port) and fields[3] == "0A":  # 0A: LISTEN
+                return int(fields[4].split(":")[1], 16)
+    return -1
+
+
+def test_p_pauses_the_workers_until_the_next_p(server, flavour, tmp_path):
+    stats = str(tmp_path / "stats.sock")
+    s, fifo = start(server, flavour, tmp_path, "--processes", "2", "--stats", stats)
+    assert every_worker_answered(s, 2)
+    send(fifo, "p")
+    assert s.wait_log("PAUSE"), s.output()[-2000:]
+    # each worker says so once it has left its accept loop (uWSGI's words)
+    assert s.wait_log("suspended ***", count=2), s.output()[-2000:]
+    assert wait_for(lambda: stats_answer(stats))
+    assert wait_for(lambda: [w["status"] for w in read_stats(stats)["workers"]]
+                    == ["pause", "pause"]), read_stats(stats)["workers"]
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(get(s, timeout=60)))
+    t.start()
+    try:
+        # the request waits in the listen queue: no worker takes it
+        assert wait_for(lambda: accept_queue(s.port) == 1), accept_queue(s.port)
+        assert not answer
+        send(fifo, "p")
+        assert s.wait_log("resuming workers"), s.output()[-2000:]
+        t.join(60)
+        assert answer and int(answer[0]) in live_children(s.pid), (answer, s.output()[-2000:])
+    finally:
+        t.join(60)
+    assert wait_for(lambda: all(w["status"] != "pause" for w in read_stats(stats)["workers"]))
+    assert int(get(s)) in live_children(s.pid)
+
+
+def test_l_reopens_the_log_file(server, flavour, tmp_path):
+    log = tmp_path / "app.log"
+    s, fifo = start(server, flavour, tmp_path, "--processes", "1", "--logto", str(log))
+    assert wait_for(lambda: log.exists() and "spawned" in log.read_text(errors="replace"))
+    # what logrotate does before it asks for a reopen: the file is renamed away
+    old = tmp_path / "app.log.1"
+    os.rename(log, old)
+    send(fifo, "l")
+    assert wait_for(lambda: log.exists() and "reopened." in log.read_text(errors="replace")), \
+        old.read_text(errors="replace")[-2000:]
+    assert "triggering log-reopen..." in old.read_text(errors="replace")
+    send(fifo, "s")  # the master's lines go to the new file now
+    assert wait_for(lambda: "workers total requests" in log.read_text(errors="replace"))
+    assert "workers total requests" not in old.read_text(errors="replace")
+
+
+def test_L_rotates_the_log_file(server, flavour, tmp_path):
+    log = tmp_path / "app.log"
+    backup = tmp_path / "app.log.rotated"
+    s, fifo = start(server, flavour, tmp_path, "--processes", "1", "--logto", str(log),
+                    "--log-backupname", str(backup))
+    assert wait_for(lambda: log.exists() and "spawned" in log.read_text(errors="replace"))
+    send(fifo, "L")
+    assert wait_for(lambda: backup.exists() and "triggering rotation to %s..." % backup
+                    in backup.read_text(errors="replace")), log.read_text(errors="replace")
+    send(fifo, "s")
+    assert wait_for(lambda: log.exists() and "workers total requests"
+                    in log.read_text(errors="replace"))
+    if not flavour.upstream:
+        # better than uWSGI 2.0, whose workers keep writing into the rotated file (only the
+        # master's descriptor is replaced): ours follow the path within a second
+
+        def request_logged_in_new_file():
+            get(s)
+            return "GET / =>" in log.read_text(errors="replace")
+        assert wait_for(request_logged_in_new_file), log.read_text(errors="replace")[-2000:]

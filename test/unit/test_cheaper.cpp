@@ -37,7 +37,7 @@ TEST_CASE("cheaper values are checked against --processes with uWSGI's words") {
         CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-overload", "0"}}), 4),
         Catch::Contains("invalid cheaper-overload value (0)"));
     CHECK_THROWS_WITH(
-        CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "backlog"}}), 4),
+        CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "backlog2"}}), 4),
         Catch::Contains("unknown cheaper algorithm"));
     // --cheaper-initial out of range is clamped (uWSGI warns and goes on)
     CHECK(CheaperSettings::from(options({{"cheaper", "2"}}), 4).initial == 2);
@@ -82,7 +82,7 @@ TEST_CASE("busyness: spawn above max, cheap below min after overload x multiplie
     Config c = options({{"cheaper", "1"}, {"cheaper-algo", "busyness"}, {"cheaper-overload", "1"},
                         {"cheaper-busyness-multiplier", "2"}});
     CheaperSettings s = CheaperSettings::from(c, 3);
-    REQUIRE(s.busyness);
+    REQUIRE(s.algo == CheaperSettings::Algo::Busyness);
     Cheaper cheaper(s);
     auto w = workers(3, 1, 0);
     uint64_t t = 1000000000;  // monotonic µs, long after any cheap
@@ -117,4 +117,61 @@ TEST_CASE("busyness settings out of range are refused") {
     CHECK_THROWS_WITH(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "busyness"},
                                                      {"cheaper-busyness-max", "150"}}), 3),
                       Catch::Contains("between 1 and 100"));
+}
+
+TEST_CASE("spare2: keeps --cheaper idle workers, spawning before all are busy") {
+    Cheaper c(CheaperSettings::from(options({{"cheaper", "2"}, {"cheaper-algo", "spare2"},
+                                             {"cheaper-step", "3"}, {"cheaper-idle", "3"}}), 6));
+    // 3 running, 2 busy: one idle, one short of --cheaper 2
+    CHECK(c.decide(workers(6, 3, 2)) == 1);
+    // 4 running, all busy: two short, --cheaper-step 3 allows both
+    CHECK(c.decide(workers(6, 4, 4)) == 2);
+    // 5 running, all busy, one cheaped slot left: only that one
+    CHECK(c.decide(workers(6, 5, 5)) == 1);
+    // exactly --cheaper idle: stable, for as long as it lasts
+    for (int i = 0; i < 5; ++i) CHECK(c.decide(workers(6, 4, 2)) == 0);
+    // more idle than --cheaper: one retires after --cheaper-idle such seconds, then it counts anew
+    auto surplus = workers(6, 5, 0);
+    CHECK(c.decide(surplus) == 0);
+    CHECK(c.decide(surplus) == 0);
+    CHECK(c.decide(surplus) == -1);
+    CHECK(c.decide(surplus) == 0);
+    // a shortage in between starts the idle count again
+    CHECK(c.decide(surplus) == 0);
+    CHECK(c.decide(workers(6, 3, 2)) == 1);
+    CHECK(c.decide(surplus) == 0);
+    CHECK(c.decide(surplus) == 0);
+    CHECK(c.decide(surplus) == -1);
+}
+
+TEST_CASE("backlog: the listen queue against --cheaper-overload") {
+    Cheaper c(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "backlog"},
+                                             {"cheaper-overload", "4"}, {"cheaper-step", "2"}}), 4));
+    CHECK(c.settings().reads_backlog());
+    CHECK(c.decide(workers(4, 1, 1), 5) == 2);  // 5 waiting > 4: --cheaper-step workers
+    CHECK(c.decide(workers(4, 3, 3), 9) == 1);  // only one cheaped slot left
+    CHECK(c.decide(workers(4, 4, 4), 9) == 0);  // none left
+    CHECK(c.decide(workers(4, 3, 0), 4) == 0);  // exactly at the limit: nothing changes
+    CHECK(c.decide(workers(4, 3, 0), 0) == -1);  // below: one retires each second
+    CHECK(c.decide(workers(4, 2, 2), 3) == -1);  // busy or not (uWSGI looks at the queue only)
+    CHECK(c.decide(workers(4, 1, 0), 0) == 0);   // never below --cheaper
+}
+
+TEST_CASE("manual: the count moves only with the fifo's + and -") {
+    Cheaper c(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "manual"}}), 4));
+    CHECK_FALSE(c.settings().reads_backlog());
+    for (int i = 0; i < 10; ++i) {
+        CHECK(c.decide(workers(4, 1, 1), 100) == 0);  // overloaded: stays
+        CHECK(c.decide(workers(4, 3, 0), 0) == 0);    // idle: stays
+    }
+    c.nudge(1);
+    CHECK(c.decide(workers(4, 1, 0)) == 1);
+    c.nudge(-1);
+    CHECK(c.decide(workers(4, 2, 0)) == -1);
+}
+
+TEST_CASE("--cheaper-idle below 1 is refused") {
+    CHECK_THROWS_WITH(CheaperSettings::from(options({{"cheaper", "1"}, {"cheaper-algo", "spare2"},
+                                                     {"cheaper-idle", "0"}}), 4),
+                      Catch::Contains("invalid cheaper-idle value (0)"));
 }
