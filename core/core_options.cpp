@@ -150,6 +150,8 @@ const uwsgi_option kCoreOptions[] = {
     VALUE("mules", nullptr, "N", "add N signal-only mules"),
     LIST("farm", nullptr, "NAME:ID[,ID...]", "a farm of mules: a message sent to the farm goes to the first free mule of it"),
     VALUE("mule-msg-size", nullptr, "BYTES", "the largest mule message and the size of each mule queue (default 65536)"),
+    VALUE("mule-harakiri", nullptr, "SECS", "kill (and respawn) a mule whose uwsgi signal handler runs longer than SECS"),
+    VALUE("mule-reload-mercy", nullptr, "SECS", "how long a reload or shutdown waits for a mule to stop before killing it (default 60)"),
     VALUE("mule-msg-recv-size", nullptr, "BYTES", "the buffer a signal-only mule reads messages into (default 65536; never below --mule-msg-size)"),
     LIST("attach-daemon", nullptr, "CMD", "run CMD (through /bin/sh) beside the workers: the master restarts it when it dies and stops it with the server (turns the master on)"),
     LIST("smart-attach-daemon", nullptr, "PIDFILE CMD", "as --attach-daemon for a CMD that daemonizes itself: watched through PIDFILE, left running across reloads"),

@@ -145,6 +145,7 @@ bool ExtraProcesses::reaped(pid_t pid, int status, bool respawn) {
     for (auto &p : processes_) {
         if (p.pid != pid) continue;
         p.pid = 0;
+        p.no_mercy = false;
         const std::string &name = g_kinds[p.kind].name;
         if (WIFSIGNALED(status))
             spdlog::warn("{} {} (pid {}) killed by signal {} ({})", name, p.index, pid,
@@ -164,6 +165,18 @@ bool ExtraProcesses::reaped(pid_t pid, int status, bool respawn) {
 void ExtraProcesses::signal_all(int sig) {
     for (auto &p : processes_)
         if (p.pid > 0) kill(p.pid, sig);
+}
+
+void ExtraProcesses::no_mercy(const std::string &kind, int64_t since_ms, int mercy_s) {
+    if (mercy_s <= 0 || monotonic_ms() - since_ms < int64_t(mercy_s) * 1000) return;
+    for (auto &p : processes_) {
+        if (p.pid <= 0 || p.no_mercy || g_kinds[p.kind].name != kind) continue;
+        spdlog::warn("{} {} (pid: {}) is taking too much time to die...NO MERCY !!! (more "
+                     "than --{}-reload-mercy {} s)",
+                     kind, p.index, p.pid, kind, mercy_s);
+        kill(p.pid, SIGKILL);
+        p.no_mercy = true;
+    }
 }
 
 int ExtraProcesses::live() const {

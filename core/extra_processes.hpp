@@ -31,6 +31,9 @@ public:
     // A child the master reaped: true when it was one of these (respawned when `respawn`).
     bool reaped(pid_t pid, int status, bool respawn);
     void signal_all(int sig);
+    // During a reload or shutdown begun at `since_ms`: SIGKILL for each live process of `kind`
+    // still there after `mercy_s` seconds (uWSGI's --mule-reload-mercy), logged once each.
+    void no_mercy(const std::string &kind, int64_t since_ms, int mercy_s);
     int live() const;
 
 private:
@@ -40,6 +43,7 @@ private:
         pid_t pid = 0;
         int64_t spawned_ms = 0;
         uint64_t respawns = 0;
+        bool no_mercy = false;  // killed by no_mercy() (until it is reaped)
     };
     void spawn(Process &p);
     const std::vector<Listener> &listeners_;

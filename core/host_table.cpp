@@ -353,6 +353,7 @@ const uwsgi_host &host_table() {
                 return UWSGI_ERROR;
             }
         };
+        h.mule_file = mule_file;
         return h;
     }();
     return table;

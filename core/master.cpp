@@ -11,6 +11,7 @@
 #include "lifecycle.hpp"
 #include "log_rotation.hpp"
 #include "master_fifo.hpp"
+#include "mules.hpp"
 #include "process_options.hpp"
 #include "reexec.hpp"
 #include "run_files.hpp"
@@ -268,7 +269,8 @@ void Master::apply_control_signal(int sig) {
     Phase was = phase_;
     phase_ = step.phase;
     if (was == Phase::Serving) {
-        mercy_deadline_ms_ = monotonic_ms() + int64_t(settings().reload_mercy) * 1000;
+        phase_started_ms_ = monotonic_ms();
+        mercy_deadline_ms_ = phase_started_ms_ + int64_t(settings().reload_mercy) * 1000;
         killed_ = false;
     }
     if (step.changed && was != Phase::Serving)
@@ -347,6 +349,7 @@ int Master::run() {
         if (int asked = vassal_poll_emperor()) on_control_signal(asked);
         if (phase_ == Phase::Serving) continue;
         if (live_workers() > 0) {
+            extras_.no_mercy("mule", phase_started_ms_, mule_reload_mercy());
             if (monotonic_ms() >= mercy_deadline_ms_)
                 kill_workers(fmt::format("workers still busy after --reload-mercy {} s",
                                          settings().reload_mercy).c_str());

@@ -67,6 +67,7 @@ private:
 
     Phase phase_ = Phase::Serving;
     int64_t mercy_deadline_ms_ = 0;  // when a reload or shutdown stops waiting for workers
+    int64_t phase_started_ms_ = 0;   // when the reload or shutdown began (--mule-reload-mercy)
     bool killed_ = false;            // the workers of this reload or shutdown got SIGKILL
     bool paused_ = false;            // SIGTSTP / fifo 'p': workers take no new connection
     int64_t shutdown_due_ms_ = 0;    // --shutdown-delay: when the delayed shutdown begins; 0: none

@@ -1,20 +1,27 @@
 #include "mules.hpp"
 
+#include "clock.hpp"
 #include "extra_processes.hpp"
 #include "runtime.hpp"
+#include "signals.hpp"
 
 #include <uwsgi/plugin.h>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstddef>
 #include <cstring>
 #include <poll.h>
 #include <stdexcept>
+#include <mutex>
 #include <string>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -40,6 +47,16 @@ Queue g_shared_queue;              // read by the first free mule
 std::vector<Farm> g_farms;
 size_t g_msg_size = 65536;         // --mule-msg-size: the largest message
 size_t g_recv_size = 65536;        // --mule-msg-recv-size: a signal-only mule's buffer
+int g_harakiri = 0;                // --mule-harakiri: seconds a signal handler may run
+int g_reload_mercy = 60;           // --mule-reload-mercy
+
+// In a mule: the signal its signal thread runs now, since when (0: none), for --mule-harakiri.
+std::atomic<int64_t> g_signal_started_ms{0};
+std::atomic<int> g_running_signal{-1};
+std::once_flag g_harakiri_watch;
+// In a mule: signals handled (its signal thread) and those a mule_get_msg already returned for
+std::atomic<uint64_t> g_signals_handled{0};
+std::atomic<uint64_t> g_signals_seen{0};
 
 void make_queue(Queue &q) {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, q.fds) != 0)
@@ -80,10 +97,22 @@ std::vector<pollfd> queues_of(int id, bool farms, bool farms_only) {
 // The next message of any of `fds`: tried at once (a busy queue costs no poll), else waited
 // for. A buffer smaller than --mule-msg-size has the message's size read first, so a message
 // over it stays queued (uWSGI cuts it); a buffer that fits every message takes it in one recv.
-int64_t receive(std::vector<pollfd> &fds, void *buf, size_t len, int timeout_ms) {
+// With `signals_fd` >= 0 (the first of `fds`), a handled signal ends the wait: UWSGI_EPEER.
+int64_t receive(std::vector<pollfd> &fds, void *buf, size_t len, int timeout_ms,
+                int signals_fd = -1) {
     const bool may_not_fit = len < g_msg_size;
     for (;;) {
+        // a counter first: a busy queue costs no syscall for the signals check
+        uint64_t seen = g_signals_seen.load();
+        if (signals_fd >= 0 && g_signals_handled.load() > seen &&
+            g_signals_seen.compare_exchange_strong(seen, seen + 1)) {
+            uint64_t one = 0;
+            if (read(signals_fd, &one, sizeof one) < 0) {  // the semaphore's matching count
+            }
+            return UWSGI_EPEER;
+        }
         for (auto &p : fds) {
+            if (p.fd == signals_fd) continue;
             if (may_not_fit) {
                 ssize_t size = recv(p.fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
                 if (size < 0) continue;  // empty, or another mule took it
@@ -101,6 +130,45 @@ int64_t receive(std::vector<pollfd> &fds, void *buf, size_t len, int timeout_ms)
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return UWSGI_ERROR;
         if (n == 0) return UWSGI_EPEER;  // timed out
+    }
+}
+
+// A mule's count of the signals its signal thread handled, as an eventfd mule_get_msg can poll
+// (one read per signal: a semaphore). Made in the mule on first use, never in the master.
+int handled_signals_fd() {
+    static int fd = eventfd(0, EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd;
+}
+
+// --mule-harakiri: a signal handler running longer than SECS kills its mule (the master
+// respawns it), as uWSGI's master does; a thread of the mule watches, as for the spooler.
+void watch_mule_harakiri() {
+    std::thread([] {
+        for (;;) {
+            usleep(200 * 1000);
+            int64_t since = g_signal_started_ms.load();
+            if (!since || monotonic_ms() - since <= int64_t(g_harakiri) * 1000) continue;
+            spdlog::error("*** HARAKIRI ON MULE {} HANDLING SIGNAL {} (pid: {}) *** (it ran "
+                          "longer than --mule-harakiri {} s)",
+                          my_mule_id(), g_running_signal.load(), int(getpid()), g_harakiri);
+            kill(getpid(), SIGKILL);
+        }
+    }).detach();
+}
+
+void before_signal(uint8_t sig) {
+    if (my_mule_id() == 0 || g_harakiri <= 0) return;
+    std::call_once(g_harakiri_watch, watch_mule_harakiri);
+    g_running_signal.store(sig);
+    g_signal_started_ms.store(monotonic_ms());
+}
+
+void after_signal(uint8_t) {
+    if (my_mule_id() == 0) return;
+    g_signal_started_ms.store(0);
+    g_signals_handled.fetch_add(1);
+    uint64_t one = 1;
+    if (write(handled_signals_fd(), &one, sizeof one) < 0) {
     }
 }
 
@@ -184,7 +252,9 @@ void parse_farm(const std::string &spec) {
 void register_mules(const Config &c) {
     // mule ids in option order, each --mules N adding N (as uWSGI numbers them)
     for (auto &[key, value] : c.entries()) {
-        if (key == "mule") g_specs.push_back(value);
+        // a bare --mule reaches here as the core's flag value "true": signal-only (uWSGI's
+        // NULL patch), so mule_file() answers None for it
+        if (key == "mule") g_specs.push_back(value == "true" ? std::string() : value);
         if (key != "mules") continue;
         int count = -1;
         if (!value.empty() && value.size() < 5 &&
@@ -197,6 +267,11 @@ void register_mules(const Config &c) {
     for (auto &spec : c.all("farm")) parse_farm(spec);
     if (g_specs.empty()) return;
     g_msg_size = size_option(c, "mule-msg-size");
+    g_harakiri = int(c.number("mule-harakiri", 0));
+    g_reload_mercy = int(c.number("mule-reload-mercy", 60));
+    if (g_harakiri < 0 || g_reload_mercy < 0)
+        throw ConfigError("--mule-harakiri and --mule-reload-mercy take seconds >= 0 (0: off)");
+    observe_signal_handlers({before_signal, after_signal});
     g_recv_size = size_option(c, "mule-msg-recv-size");
     g_queues.resize(g_specs.size());
     for (auto &q : g_queues) make_queue(q);
@@ -215,6 +290,7 @@ void register_mules(const Config &c) {
 }
 
 int mule_count() { return int(g_specs.size()); }
+int mule_reload_mercy() { return g_reload_mercy; }
 
 // Where a message goes, for the log: only on an error path (nothing built per message).
 static std::string destination(int32_t mule_id, const char *farm) {
@@ -260,20 +336,28 @@ int64_t mule_get_msg(void *buf, size_t len, int32_t flags, int32_t timeout_ms) {
         return UWSGI_ERROR;
     }
     // a mule's queues never change: each set is built once per thread, not per message
-    static thread_local std::vector<pollfd> sets[4];
-    static thread_local bool built[4] = {};
+    static thread_local std::vector<pollfd> sets[8];
+    static thread_local bool built[8] = {};
     bool farms = flags & UWSGI_MULE_FARMS, farms_only = flags & UWSGI_MULE_FARMS_ONLY;
-    size_t which = size_t(farms) | size_t(farms_only) << 1;
+    int signals_fd = flags & UWSGI_MULE_SIGNALS ? handled_signals_fd() : -1;
+    size_t which = size_t(farms) | size_t(farms_only) << 1 | size_t(signals_fd >= 0) << 2;
     std::vector<pollfd> &fds = sets[which];
     if (!built[which]) {
         fds = queues_of(id, farms, farms_only);
+        if (!fds.empty() && signals_fd >= 0) fds.insert(fds.begin(), {signals_fd, POLLIN, 0});
         built[which] = true;
     }
     if (fds.empty()) {
         spdlog::error("mule {} belongs to no farm: farm_get_msg would wait for ever", id);
         return UWSGI_ERROR;
     }
-    return receive(fds, buf, len, timeout_ms < 0 ? -1 : timeout_ms);
+    return receive(fds, buf, len, timeout_ms < 0 ? -1 : timeout_ms, signals_fd);
+}
+
+const char *mule_file(int32_t mule_id) {
+    if (mule_id < 1 || mule_id > mule_count()) return nullptr;
+    const std::string &spec = g_specs[size_t(mule_id - 1)];
+    return spec.empty() ? nullptr : spec.c_str();
 }
 
 int in_farm(const char *farm) {

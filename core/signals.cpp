@@ -103,6 +103,7 @@ int g_last_received = -1;
 // never destroyed: a worker that abandons its threads exits with this one still running
 std::thread *g_thread = nullptr;
 int g_stop_fd = -1;
+SignalObserver g_observer;
 
 struct Locked {
     Locked() {
@@ -382,7 +383,9 @@ void run_handler(uint8_t sig) {
     const int id = runtime().worker_id;
     // while it runs, the worker's status is "sigN", as uWSGI shows it
     if (id >= 1) worker_slot(id).running_signal.store(sig, std::memory_order_relaxed);
+    if (g_observer.before) g_observer.before(sig);
     h.fn(h.ctx, sig);
+    if (g_observer.after) g_observer.after(sig);
     if (id >= 1) {
         worker_slot(id).running_signal.store(-1, std::memory_order_relaxed);
         worker_slot(id).signals.fetch_add(1, std::memory_order_relaxed);
@@ -622,6 +625,8 @@ void start_process_signal_thread(const std::string &kind, int index) {
     if (!k) return;
     start_signal_thread(k->each[size_t(2 * index + 1)], k->any[1]);
 }
+
+void observe_signal_handlers(SignalObserver observer) { g_observer = observer; }
 
 void stop_worker_signal_thread() {
     if (!g_thread) return;

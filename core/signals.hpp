@@ -42,4 +42,13 @@ void start_worker_signal_thread(int worker_id);
 void start_process_signal_thread(const std::string &kind, int index);
 void stop_worker_signal_thread();
 
+// Called on the signal thread just before and just after each handler it runs, in any process
+// (set before fork). The mules use it for --mule-harakiri and to end a mule_get_msg waiting
+// with signals (uWSGI returns None from it after handling a signal).
+struct SignalObserver {
+    void (*before)(uint8_t sig) = nullptr;
+    void (*after)(uint8_t sig) = nullptr;
+};
+void observe_signal_handlers(SignalObserver observer);
+
 }  // namespace core

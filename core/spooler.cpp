@@ -33,6 +33,9 @@ namespace {
 // One spooler process, in shared memory: every process reads the pids (uwsgi.spooler_pids()).
 struct SpoolerSlot {
     std::atomic<int32_t> pid{0};
+    std::atomic<uint64_t> tasks{0};     // run by the current process (uWSGI resets it too)
+    std::atomic<uint64_t> starts{0};    // respawns = starts - 1
+    std::atomic<int32_t> running{0};    // 1 while a task runs
 };
 struct SpoolerShared {
     std::atomic<int32_t> frequency{0};  // set_spooler_frequency(); 0: --spooler-frequency
@@ -146,6 +149,7 @@ void manage_task(const std::string &dir, const std::string &name) {
         g_task_path = path;
     }
     g_task_started_ms.store(started);
+    g_slots[g_index].running.store(1);
     // as uWSGI: a task runs in its directory (handlers get its file name), or --spooler-chdir
     const std::string &cwd = g_opts.chdir_to.empty() ? dir : g_opts.chdir_to;
     if (chdir(cwd.c_str()) != 0)
@@ -157,6 +161,7 @@ void manage_task(const std::string &dir, const std::string &name) {
         if (rc == UWSGI_SPOOL_IGNORE) continue;
         handled = true;
         ++g_tasks;
+        g_slots[g_index].tasks.store(g_tasks);
         if (rc == UWSGI_SPOOL_OK) {
             if (!g_opts.quiet)
                 spdlog::info("{} done with task {} after {} seconds", log_prefix(), path,
@@ -171,6 +176,7 @@ void manage_task(const std::string &dir, const std::string &name) {
         break;  // SPOOL_RETRY (or any other value): kept for the next scan
     }
     g_task_started_ms.store(0);
+    g_slots[g_index].running.store(0);
     if (!handled)
         spdlog::error("{} no spooler function took task {} (is uwsgi.spooler set in the "
                       "spooler process?); it stays for the next scan",
@@ -329,6 +335,9 @@ const std::string &spooler_process_dir(int index) { return g_opts.dirs.at(size_t
 
 int run_spooler_process(int index) {
     g_index = index;
+    g_slots[index].tasks.store(0);
+    g_slots[index].running.store(0);
+    g_slots[index].starts.fetch_add(1);
     g_slots[index].pid.store(getpid());
     // as uWSGI: the spooler yields the CPU to the workers
     setpriority(PRIO_PROCESS, 0, PRIO_MAX);
@@ -452,6 +461,17 @@ int32_t this_spooler_index() {
     int32_t index = 0;
     const char *kind = current_process_kind(&index);
     return kind && std::strcmp(kind, "spooler") == 0 ? index - 1 : -1;
+}
+
+std::vector<SpoolerFacts> spooler_facts() {
+    std::vector<SpoolerFacts> out;
+    for (int i = 0; g_slots && i < spooler_process_count(); ++i) {
+        const SpoolerSlot &slot = g_slots[i];
+        uint64_t starts = slot.starts.load();
+        out.push_back({g_opts.dirs[size_t(i)], slot.pid.load(), slot.tasks.load(),
+                       starts > 0 ? starts - 1 : 0, slot.running.load() != 0});
+    }
+    return out;
 }
 
 void set_spooler_frequency(int32_t secs) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace core {
 
@@ -39,5 +40,16 @@ int32_t spooler_pid_of(int32_t index);
 const char *spooler_dir_of(int32_t index);
 int32_t this_spooler_index();
 void set_spooler_frequency(int32_t secs);
+
+// What uWSGI's stats server lists under "spoolers", one per spooler process: its directory,
+// pid (0 between a death and the respawn), tasks run since it started, times it was respawned,
+// and whether a task runs now.
+struct SpoolerFacts {
+    std::string dir;
+    pid_t pid = 0;
+    uint64_t tasks = 0, respawns = 0;
+    bool running = false;
+};
+std::vector<SpoolerFacts> spooler_facts();
 
 }  // namespace core

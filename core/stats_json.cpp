@@ -96,6 +96,15 @@ std::string stats_json(const StatsSnapshot &s) {
             .num("last_modified_at", uint64_t(0))  // uWSGI's lastmod key is not supported
             .done();
     };
+    auto spooler = [](const SpoolerFacts &sp) {
+        return Object()
+            .str("dir", sp.dir)
+            .num("pid", uint64_t(sp.pid))
+            .num("tasks", sp.tasks)
+            .num("respawns", sp.respawns)
+            .num("running", uint64_t(sp.running))
+            .done();
+    };
     Object doc;
     doc.str("version", s.version)
         .num("listen_queue", s.listen_queue)
@@ -108,9 +117,10 @@ std::string stats_json(const StatsSnapshot &s) {
         .str("cwd", s.cwd)
         .raw("locks", list(s.locks, lock));
     if (!s.caches.empty()) doc.raw("caches", list(s.caches, cache));  // uWSGI: only with caches
-    return doc.raw("sockets", list(s.sockets, socket))
-               .raw("workers", list(s.workers, worker_json))
-               .done() + "\n";
+    doc.raw("sockets", list(s.sockets, socket)).raw("workers", list(s.workers, worker_json));
+    // uWSGI lists no mules; its "spoolers" only when there are spoolers
+    if (!s.spoolers.empty()) doc.raw("spoolers", list(s.spoolers, spooler));
+    return doc.done() + "\n";
 }
 
 }  // namespace core

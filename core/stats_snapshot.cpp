@@ -145,6 +145,7 @@ StatsSnapshot take_stats_snapshot(const std::vector<Listener> &listeners) {
         s.workers.push_back(worker_stats(id));
         s.load += s.workers.back().busy;  // workers busy on a request right now
     }
+    s.spoolers = spooler_facts();
     return s;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sockets.hpp"
+#include "spooler.hpp"
 
 #include <cstdint>
 #include <string>
@@ -69,6 +70,7 @@ struct StatsSnapshot {
     std::vector<CacheStats> caches;
     std::vector<SocketStats> sockets;
     std::vector<WorkerStats> workers;
+    std::vector<SpoolerFacts> spoolers;
 };
 
 // One worker's scoreboard counters (no memory, no cores): also what host->worker_stats returns.

@@ -2029,8 +2029,12 @@ def _receive(flags, buffer_size, timeout, what):
 def _mule_get_msg(signals=True, farms=True, buffer_size=65536, timeout=-1):
     """uwsgi.mule_get_msg(): the next message for this mule (its own queue, the shared one and,
     with farms, its farms'), None after `timeout` seconds. Signals are handled by the mule's
-    signal thread whatever `signals` says (uWSGI handles them only inside this call)."""
-    flags = UWSGI_MULE_FARMS if farms else 0  # noqa: F821
+    signal thread whatever `signals` says (uWSGI handles them only inside this call); with
+    `signals` (the default), as in uWSGI, the call returns None once per signal handled."""
+    # uWSGI: None and False turn an option off, anything else leaves it on
+    flags = UWSGI_MULE_FARMS if farms not in (None, False) else 0  # noqa: F821
+    if signals not in (None, False):
+        flags |= UWSGI_MULE_SIGNALS  # noqa: F821
     return _receive(flags, buffer_size, timeout, "mule")
 
 
@@ -2053,6 +2057,25 @@ def _in_farm(name=None):
     """uwsgi.in_farm([name]): True when this mule belongs to farm `name` (any farm without
     one), else None (as uWSGI)."""
     return True if host.in_farm(_b(name, "farm") if name else ffi.NULL) == 1 else None
+
+
+def _mule_file(mule_id=None):
+    """uwsgi.mule_file([mule_id]): what mule `mule_id` (this mule without one) runs: its --mule
+    SCRIPT or MODULE:FUNC, None for a signal-only mule. uWSGI raises SystemError (a NULL return
+    without an exception) when called outside a mule without an id, or with id 0; here it is a
+    ValueError naming the fix. A negative id is refused too (uWSGI answers None)."""
+    if mule_id is None:
+        mule_id = _mule_id()
+        if mule_id == 0:
+            raise ValueError("mule_file() without a mule id works only in a mule: pass one")
+    elif not isinstance(mule_id, int) or isinstance(mule_id, bool):
+        raise TypeError("mule_file() takes a mule id (int)")
+    count = _mule_count()
+    if mule_id < 1 or mule_id > count:
+        raise ValueError("The id you provided doesn't correspond to any mule (this server has "
+                         "mules 1..%d)" % count)
+    spec = host.mule_file(mule_id)
+    return None if spec == ffi.NULL else os.fsdecode(ffi.string(spec))
 
 
 def _install_mule_msg_hook(func):
@@ -2102,6 +2125,7 @@ def _add_mule_functions(m):
     m.farm_get_msg = _farm_get_msg
     m.in_farm = _in_farm
     m.install_mule_msg_hook = _install_mule_msg_hook
+    m.mule_file = _mule_file
     m.mule_msg_hook = None
 
 

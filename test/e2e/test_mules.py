@@ -3,8 +3,11 @@ on shutdown and restarts on reload. Signal targets mule, muleN, mules deliver to
 our PyPy server and on Debian's uWSGI (CPython plugin)."""
 import os
 import signal
+import time
 
-from module_helpers import events, get, start_app, wait_for
+import pytest
+
+from module_helpers import APPS, events, get, start_app, wait_for
 from process_tree import alive
 
 
@@ -58,3 +61,90 @@ def test_mules_stop_with_the_server_and_restart_on_reload(server, flavour, tmp_p
     assert set(new.values()).isdisjoint(old.values())
     assert s.stop() == 0
     assert not any(alive(p) for p in new.values())
+
+
+def life_signals(s, num):
+    """(pid, mule_id) of every run of signal NUM's handler (mule_life_app.py)."""
+    return [(int(e[2]), int(e[3])) for e in events(s) if e[0] == "signal" and e[1] == str(num)]
+
+
+def mule1_pid(s):
+    before = len(life_signals(s, 52))
+    get(s, "/raise?n=52")
+    wait_for(lambda: len(life_signals(s, 52)) > before, what="signal 52 in mule 1")
+    return life_signals(s, 52)[-1][0]
+
+
+@pytest.mark.parametrize("signals", [True, False])
+def test_mule_get_msg_returns_none_after_handling_a_signal(server, flavour, tmp_path, signals):
+    """mule_get_msg(signals=True) handles the mule's signals and returns None after each, as
+    uWSGI's documentation and its Python signature say. uWSGI 2.0's code has the test inverted
+    (core/mule.c: `if (manage_signals) count = 2;` leaves the signal fds out of its poll): there
+    signals=False is the one that handles them and returns None, and with signals=True a
+    programmed mule waiting in mule_get_msg never runs them. Ours runs a mule's handlers on its
+    signal thread either way; signals=True makes the call return None after each."""
+    waiter = os.path.join(APPS, "mule_waiter.py")
+    s = start_app(server, flavour, tmp_path, "mule_life_app.py", "--mule=%s" % waiter,
+                  env={"MULE_SIGNALS": "1" if signals else "0"})
+    started = wait_for(lambda: [e for e in events(s) if e[0] == "waiter"], what="the mule")[0]
+    assert started[1] == "1" and started[3] == ("-" if flavour.upstream else waiter)
+    got = lambda: [e[1] for e in events(s) if e[0] == "got"]  # noqa: E731
+    get(s, "/raise?n=52")
+    returns_none = signals != flavour.upstream
+    if returns_none or not flavour.upstream:
+        wait_for(lambda: life_signals(s, 52), what="the signal handler in the mule")
+    if returns_none:
+        wait_for(lambda: got() == ["None"], what="mule_get_msg to return None")
+    assert get(s, "/msg?text=hello")[1] is True
+    wait_for(lambda: "b'hello'" in got(), what="the message")
+    assert got() == (["None", "b'hello'"] if returns_none else ["b'hello'"])
+    if flavour.upstream and signals:
+        assert not life_signals(s, 52)  # uWSGI: still queued, not handled
+
+
+def test_mule_file(server, flavour, tmp_path):
+    """uwsgi.mule_file() as uWSGI's CPython plugin defines it (newer than Debian's 2.0.21,
+    which has no mule_file: there the test checks only that)."""
+    waiter = os.path.join(APPS, "mule_waiter.py")
+    s = start_app(server, flavour, tmp_path, "mule_life_app.py", "--mule=%s" % waiter, "--mule",
+                  "--mules", "1")
+    if flavour.upstream:
+        assert get(s, "/mule_file?id=1")[1] == ("error", "AttributeError")
+        return
+    started = wait_for(lambda: [e for e in events(s) if e[0] == "waiter"], what="the mule")[0]
+    assert started[3] == waiter  # no id, in the mule: its own
+    assert get(s, "/mule_file?id=1")[1] == waiter
+    assert get(s, "/mule_file?id=2")[1] is None  # signal-only
+    assert get(s, "/mule_file?id=3")[1] is None
+    assert get(s, "/mule_file?id=4")[1] == ("error", "ValueError")
+    # without an id outside a mule uWSGI's code returns NULL without an exception (a
+    # SystemError); ours says what to pass
+    assert get(s, "/mule_file")[1] == ("error", "ValueError")
+
+
+def test_mule_harakiri_kills_a_stuck_signal_handler(server, flavour, tmp_path):
+    s = start_app(server, flavour, tmp_path, "mule_life_app.py", "--mule", "--mule-harakiri",
+                  "2", env={"SLOW_SIGNAL": "1"})
+    first = mule1_pid(s)
+    get(s, "/raise?n=51")
+    wait_for(lambda: life_signals(s, 51), what="the slow handler to start")
+    assert s.wait_log("HARAKIRI ON MULE 1 HANDLING SIGNAL 51 (pid: %d)" % first, timeout=30)
+    wait_for(lambda: not alive(first), what="the stuck mule killed")  # gone or a zombie
+    wait_for(lambda: mule1_pid(s) != first, what="mule 1 respawned")
+
+
+def test_mule_reload_mercy_kills_a_mule_that_does_not_stop(server, flavour, tmp_path):
+    s = start_app(server, flavour, tmp_path, "mule_life_app.py", "--mule", "--mule-reload-mercy",
+                  "2", "--reload-mercy", "60")
+    mule = mule1_pid(s)
+    os.kill(mule, signal.SIGSTOP)  # it cannot stop on its own now
+    try:
+        started = time.time()
+        s.proc.send_signal(signal.SIGINT)  # shutdown on both servers
+        s.proc.wait(timeout=40)
+        assert time.time() - started < 40  # not --reload-mercy's 60 s
+        assert s.wait_log("is taking too much time to die...NO MERCY !!!")
+        assert not alive(mule)
+    finally:
+        if alive(mule):
+            os.kill(mule, signal.SIGKILL)

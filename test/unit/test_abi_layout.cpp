@@ -187,9 +187,10 @@ TEST_CASE("uwsgi_host: the ABI 1.1 TLS fields for plugins' sockets") {
     CHECK(UWSGI_TLS_WANT_WRITE == -11);
 }
 
-TEST_CASE("uwsgi_host: the ABI 1.1 listen_socket") {
-    CHECK(sizeof(uwsgi_host) == 672);
+TEST_CASE("uwsgi_host: the ABI 1.1 listen_socket and mule_file") {
+    CHECK(sizeof(uwsgi_host) == 680);
     CHECK(offsetof(uwsgi_host, listen_socket) == 664);
+    CHECK(offsetof(uwsgi_host, mule_file) == 672);
 }
 
 TEST_CASE("uwsgi_worker_stats (ABI 1.1)") {

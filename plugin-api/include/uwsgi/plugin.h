@@ -34,7 +34,7 @@
  *                    ws_send: RFC 6455 in the core for every plugin); uwsgi signals
  *                    (register, raise, wait, timers, cron, file monitors); extra processes
                     the master supervises (register_process, process_kind); mules (mule_msg,
-                    mule_get_msg, in_farm; descriptor hooks mule and mule_msg); the spooler
+                    mule_get_msg, in_farm, mule_file; descriptor hooks mule and mule_msg); the spooler
  *                    (spool, register_spooler, spooler_read_task, spooler_count/pid/dir/
  *                    index, set_spooler_frequency; uwsgi_spooler_handler, UWSGI_SPOOL_*);
  *                    the per-app table (app_register, req_set_app, app_counters); uwsgi_worker_stats's
@@ -413,7 +413,9 @@ typedef struct uwsgi_host {
      * queue is full (both logged). mule_get_msg, in a mule only: waits at most timeout_ms (-1:
      * no limit) for the next message of this mule's own queue and the shared one, plus its
      * farms' with UWSGI_MULE_FARMS, or only its farms' with UWSGI_MULE_FARMS_ONLY; returns its
-     * length (copied into buf), UWSGI_EPEER after the timeout, UWSGI_ELIMIT when it is longer
+     * length (copied into buf), UWSGI_EPEER after the timeout or, with UWSGI_MULE_SIGNALS, once
+     * per uwsgi signal the mule's signal thread handled (uWSGI's mule_get_msg returns None after
+     * handling a signal), UWSGI_ELIMIT when it is longer
      * than len (it stays queued; logged with its size), UWSGI_ERROR outside a mule. in_farm: 1
      * when the calling mule belongs to `farm` (NULL: to any farm), else 0. */
     int (*mule_msg)(const void *msg, size_t len, int32_t mule_id, const char *farm);
@@ -482,12 +484,16 @@ typedef struct uwsgi_host {
      * copied into error. */
     int (*listen_socket)(const char *option, const char *address, char *error,
                          size_t error_size);
+    /* ABI 1.1: what mule `mule_id` (1..N) runs: its --mule SCRIPT or MODULE:FUNC value, NULL
+     * for a signal-only mule or an id that is not a mule's (uWSGI's uwsgi.mule_file()). */
+    const char *(*mule_file)(int32_t mule_id);
 } uwsgi_host;
 
 #define UWSGI_TLS_WANT_READ (-10) /* host->tls_recv/tls_send (ABI 1.1) */
 #define UWSGI_TLS_WANT_WRITE (-11)
 
-#define UWSGI_MULE_FARMS 2u      /* mule_get_msg flags (ABI 1.1) */
+#define UWSGI_MULE_SIGNALS 1u    /* mule_get_msg flags (ABI 1.1) */
+#define UWSGI_MULE_FARMS 2u
 #define UWSGI_MULE_FARMS_ONLY 4u
 
 /* The descriptor a plugin returns from uwsgi_plugin_entry(). Append-only. */
