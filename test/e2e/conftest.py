@@ -213,6 +213,13 @@ def server(tmp_path):
 _plugins = {}
 
 
+@pytest.fixture
+def cert(tmp_path):
+    """(certificate, key) paths of a self-signed pair openssl makes for this test."""
+    from tls_helpers import make_certificate
+    return make_certificate(tmp_path)
+
+
 def plugin_available(name):
     """True when this build has plugin NAME, as a build-tree .so or linked into the binary."""
     if name not in _plugins:

@@ -18,11 +18,6 @@ APP = os.path.join(ROOT, "test", "e2e", "apps", "tls_app.py")
 
 
 @pytest.fixture
-def cert(tmp_path):
-    return make_certificate(tmp_path)
-
-
-@pytest.fixture
 def https_router(server, flavour, cert):
     """Factory: tls_app.py behind the router's --https on a free port, with a master."""
 

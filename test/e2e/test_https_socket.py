@@ -17,11 +17,6 @@ APP = os.path.join(ROOT, "test", "e2e", "apps", "tls_app.py")
 
 
 @pytest.fixture
-def cert(tmp_path):
-    return make_certificate(tmp_path)
-
-
-@pytest.fixture
 def https_server(server, flavour, cert):
     """Factory: tls_app.py behind --https-socket on a free port, 1 process 1 thread unless
     extra args say otherwise."""
