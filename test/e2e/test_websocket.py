@@ -213,6 +213,16 @@ def read_refusal(sock, head):
     return head.split(b"\r\n")[0], body
 
 
+def assert_limit_refusal(s, sock, head, limit):
+    """Our answer to an upgrade past --websocket-max-connections (read by raw_upgrade, directly or
+    through a proxy): 503 with Retry-After, the limit named in the body and in the log."""
+    status, body = read_refusal(sock, head)
+    assert status == b"HTTP/1.1 503 Service Unavailable", head
+    assert b"\r\nRetry-After: 1\r\n" in head, head
+    assert b"holds %d WebSockets, its --websocket-max-connections" % limit in body, body
+    assert s.wait_log("websocket handshake refused (503 Service Unavailable)")
+
+
 def test_idle_websockets_leave_a_thread_for_plain_requests(server, flavour):
     """--threads 4 with 3 idle WebSockets: plain requests are still served (both servers). One
     more upgrade: uWSGI gives it the last thread, after which its plain requests wait in the
@@ -233,11 +243,7 @@ def test_idle_websockets_leave_a_thread_for_plain_requests(server, flavour):
         if flavour.upstream:
             assert head.startswith(b"HTTP/1.1 101"), head  # uWSGI: the 4th thread is taken too
             return
-        status, body = read_refusal(sock, head)
-        assert status == b"HTTP/1.1 503 Service Unavailable", head
-        assert b"Retry-After: 1" in head, head
-        assert b"holds 3 WebSockets, its --websocket-max-connections" in body, body
-        assert s.wait_log("websocket handshake refused (503 Service Unavailable)")
+        assert_limit_refusal(s, sock, head, 3)
         assert plain_ok(s)  # the refusal did not cost the free thread
         held.pop().close()
         held.pop().close()  # one held WebSocket goes: its thread takes an upgrade again

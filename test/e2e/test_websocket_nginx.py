@@ -4,12 +4,13 @@ a 101 too (it passes the client's Upgrade and Connection as HTTP_* vars, and the
 switches the connection to a tunnel), so no proxy_set_header is needed there."""
 import asyncio
 import os
+import urllib.request
 
 import pytest
 import websockets
 
 from test_core_nginx import nginx  # noqa: F401 (the fixture: one nginx per test, stopped)
-from test_websocket import APP, run, start
+from test_websocket import assert_limit_refusal, raw_upgrade, read_frame_exactly, run, start
 
 PROXY = ("proxy_pass http://127.0.0.1:%d; proxy_http_version 1.1; "
          "proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\"; "
@@ -56,3 +57,37 @@ def test_round_trips_through_uwsgi_pass(server, flavour, nginx):
             await ws.send(b"\x00" * 70000)
             assert await ws.recv() == b"\x00" * 70000
     run(go())
+
+
+@pytest.mark.parametrize("via", ["proxy_pass", "uwsgi_pass"])
+def test_websocket_limit_503_reaches_client_through_nginx(server, flavour, nginx, via):
+    """--threads 2 holds one WebSocket on ours (--websocket-max-connections defaults to
+    --threads - 1): the next upgrade through nginx gets our 503 with Retry-After and the body
+    naming the limit, as nginx passes an upstream's error answer through unchanged, and a plain
+    request through nginx is still served by the free thread. uWSGI has no limit: it upgrades the
+    second WebSocket too, taking its last thread (test_websocket.py)."""
+    if via == "proxy_pass":
+        s = start(server, flavour, threads=2)
+        n = nginx(PROXY % s.port)
+    else:
+        s = start(server, flavour, threads=2, socket="--socket")
+        n = nginx("include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:%d; "
+                  "uwsgi_read_timeout 60s;" % s.port)
+    held = []
+    try:
+        sock, head = raw_upgrade(n, "/hold")
+        held.append(sock)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        assert read_frame_exactly(sock) == (1, b"held")
+        sock, head = raw_upgrade(n, "/hold")
+        held.append(sock)
+        if flavour.upstream:
+            assert head.startswith(b"HTTP/1.1 101"), head  # uWSGI: its last thread is taken
+            assert read_frame_exactly(sock) == (1, b"held")
+            return
+        assert_limit_refusal(s, sock, head, 1)
+        with urllib.request.urlopen(n.url("/plain"), timeout=30) as r:
+            assert r.status == 200 and r.read() == b"plain"
+    finally:
+        for sock in held:
+            sock.close()
