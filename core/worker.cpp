@@ -334,7 +334,11 @@ void Worker::thread_main(int core) {
         int n = epoll_wait(epoll_fd_, events, batch, -1);
         for (int i = 0; i < n; ++i) {
             void *ptr = events[i].data.ptr;
-            if (ptr == &wake_fd_) return;
+            // Stopping: the request this thread was on is done, so it takes no other. Without
+            // this, one thread served the rest of its batch (up to 64 keep-alive requests that
+            // arrived meanwhile) before it saw the wake-up, and a shutdown under wrk took
+            // seconds. A skipped connection is still parked: run() closes it once we return.
+            if (ptr == &wake_fd_ || stopping_.load(std::memory_order_relaxed)) return;
             const Listener *listener = nullptr;
             for (auto &l : listeners_)
                 if (ptr == &l) listener = &l;
@@ -377,8 +381,21 @@ WorkerExit Worker::run() {
     Phase phase = Phase::Serving;
     const bool supervised = runtime().master_pid != getpid();
     const timespec tick{1, 0}, short_tick{0, 50 * 1000 * 1000};
+    int64_t mercy_deadline_ms = 0;  // the single process's own --reload-mercy, once stopping
     while (phase == Phase::Serving || running_threads_.load() > 0) {
         int sig = sigtimedwait(&set, nullptr, phase == Phase::Serving ? &tick : &short_tick);
+        if (phase != Phase::Serving && !supervised) {
+            // A supervised worker is killed by its master past the mercy; the single process
+            // has nobody above it, so it keeps the same bound itself.
+            if (!mercy_deadline_ms)
+                mercy_deadline_ms = monotonic_ms() + int64_t(settings().reload_mercy) * 1000;
+            else if (monotonic_ms() >= mercy_deadline_ms && running_threads_.load() > 0) {
+                spdlog::warn("worker {}: request thread(s) still busy after --reload-mercy {} s",
+                             id_, settings().reload_mercy);
+                return abandon(why == WorkerExit::Stop ? WorkerExit::HurriedStop
+                                                       : WorkerExit::BrutalReload);
+            }
+        }
         if (sig < 0) {
             sweep_idle();
             check_log_rotation(!supervised);  // a single process rotates its own log

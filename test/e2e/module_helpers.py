@@ -11,10 +11,11 @@ APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
 
 
 def start_app(server, flavour, tmp_path, app, *extra, workers=2, wait=True, env=None,
-              **server_kw):
+              master=True, **server_kw):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
-    args = ["--http-socket", "127.0.0.1:{port}", "--master", "--processes", str(workers)]
+    args = ["--http-socket", "127.0.0.1:{port}", "--processes", str(workers)]
+    args += ["--master"] if master else []
     args += flavour.app_args(os.path.join(APPS, app)) + list(extra)
     full_env = {k: None for k in os.environ if k.startswith("UWSGI_")}  # uWSGI reads them
     full_env.update(env or {})
