@@ -69,6 +69,9 @@ def test_stats_command_logs_the_request_count(server, flavour, tmp_path):
     s, fifo = start(server, flavour, tmp_path, "--processes", "2")
     for _ in range(5):
         get(s)
+    # A worker counts a request after its answer has gone (uWSGI's uwsgi_close_request, and
+    # ours), just before it logs the request line: the five lines mean five counted requests.
+    assert wait_for(lambda: s.output().count("GET / =>") >= 5), s.output()[-2000:]
     send(fifo, "s\n")
     assert s.wait_log("workers total requests: 5"), s.output()[-2000:]
 
