@@ -58,6 +58,7 @@ private:
     void sweep_idle();
     void begin_stop(Phase phase);
     WorkerExit abandon(WorkerExit why);
+    void recycle();
     void log_request(const uwsgi_request &req, int64_t duration_us);
 
     int id_;
@@ -86,6 +87,14 @@ void Worker::begin_stop(Phase phase) {
     for (auto &l : listeners_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
     uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) < 0) spdlog::error("worker {}: cannot wake threads", id_);
+}
+
+// --max-requests or --reload-on-rss reached: this thread stops the accepting at once (waiting
+// for the main thread to take the signal let a loaded worker accept dozens more), and the main
+// thread, woken by SIGUSR2, runs the graceful stop.
+void Worker::recycle() {
+    begin_stop(Phase::Reload);
+    kill(getpid(), SIGUSR2);
 }
 
 // Brutal reload or hurried shutdown: the caller ends the process (execv or _exit) at once, with
@@ -156,6 +165,7 @@ void Worker::wait_while_paused() {
 }
 
 void Worker::accept_one(const Listener &l, uwsgi_request &req) {
+    if (stopping_) return;  // a listener event of this epoll batch came before the stop
     wait_while_paused();
     int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (!stopping_ && !single_thread_) {
@@ -283,9 +293,9 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     uint64_t n = served_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (settings().max_requests && n == uint64_t(settings().max_requests)) {
         spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);
-        kill(getpid(), SIGUSR2);  // the worker's main thread starts the graceful stop
+        recycle();
     } else if (settings().reload_on_rss && reload_on_rss_reached(id_)) {
-        kill(getpid(), SIGUSR2);
+        recycle();
     }
     return keep;
 }
