@@ -165,7 +165,6 @@ void Worker::wait_while_paused() {
 }
 
 void Worker::accept_one(const Listener &l, uwsgi_request &req) {
-    if (stopping_) return;  // a listener event of this epoll batch came before the stop
     wait_while_paused();
     int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (!stopping_ && !single_thread_) {
