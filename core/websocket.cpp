@@ -18,8 +18,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 namespace core {
@@ -28,6 +30,7 @@ namespace {
 
 constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 1.3
 constexpr size_t kReadBuffer = 64 * 1024;
+constexpr int kRecvTickMs = 500;  // a blocking recv's SO_RCVTIMEO (fill)
 
 bool has_token(std::string_view header, std::string_view token) {  // case-insensitive, a list
     size_t pos = 0;
@@ -113,6 +116,20 @@ int refuse_full(uwsgi_request *req) {
                   {uwsgi::str("Retry-After"), uwsgi::str("1")});
 }
 
+// The WebSocket's socket blocks from the handshake on (the connection is closed after it, never
+// served as HTTP again): recv waits with SO_RCVTIMEO (fill), and conn_write's sends wait with
+// SO_SNDTIMEO, the connection's timeout, as its poll did. false (and left as it was) if the
+// socket refused one of them: fill then polls.
+bool make_blocking(int fd, int timeout_ms) {
+    timeval tick{kRecvTickMs / 1000, (kRecvTickMs % 1000) * 1000};
+    timeval send_timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout) != 0)
+        return false;
+    int flags = fcntl(fd, F_GETFL);
+    return flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0;
+}
+
 }  // namespace
 
 int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_view origin,
@@ -173,18 +190,23 @@ int WebSocket::handshake(uwsgi_request *req, std::string_view key, std::string_v
     decoder_.reset(s.websocket_max_size);
     if (in_.size() < kReadBuffer) in_.resize(kReadBuffer);  // once per thread
     in_pos_ = in_len_ = 0;
+    blocking_recv_ = !c->tls && make_blocking(c->fd, c->timeout_ms);
     last_ping_ms_ = monotonic_ms();
     ping_sent_ms_ = 0;
     return UWSGI_OK;
 }
 
-// Reads first and polls only when nothing is there: a busy WebSocket's next message has
-// usually arrived while the app handled the last one, and then one recv is the whole cost
-// (bytes OpenSSL already decrypted make no socket event either).
+// A plain socket waits in recv itself: one syscall per message, where recv (EAGAIN), poll and
+// recv again took three (a closed-loop client's next message is never there yet when the app
+// asks for it). SO_RCVTIMEO wakes the recv every kRecvTickMs, so a ping falls due on time:
+// the last tick before it is waited with poll. TLS reads first and polls only when nothing is
+// there (bytes OpenSSL already decrypted make no socket event).
 int WebSocket::fill(int timeout_ms) {
+    const bool wait_in_recv = blocking_recv_ && timeout_ms > kRecvTickMs;
     for (bool polled = false;; polled = true) {
         ssize_t n = conn_->tls ? tls_read_now(conn_, in_.data(), in_.size())
-                               : ::recv(conn_->fd, in_.data(), in_.size(), MSG_DONTWAIT);
+                               : ::recv(conn_->fd, in_.data(), in_.size(),
+                                        wait_in_recv ? 0 : MSG_DONTWAIT);
         if (n > 0) {
             in_pos_ = 0;
             in_len_ = size_t(n);
@@ -192,7 +214,8 @@ int WebSocket::fill(int timeout_ms) {
         }
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             return UWSGI_EPEER;
-        if (polled || timeout_ms <= 0) return 0;
+        // a tick of the blocking recv: the caller checks its ping timers and waits again
+        if (wait_in_recv || polled || timeout_ms <= 0) return 0;
         pollfd p{conn_->fd, POLLIN, 0};
         int r = poll(&p, 1, timeout_ms);
         if (r < 0) return errno == EINTR ? 0 : UWSGI_EPEER;

@@ -37,6 +37,7 @@ private:
 
     bool active_ = false;
     bool close_sent_ = false, closed_ = false;
+    bool blocking_recv_ = false;  // a plain socket: fill waits in recv (websocket.cpp)
     uwsgi_conn *conn_ = nullptr;
     ws::Decoder decoder_;
     std::vector<uint8_t> in_;

@@ -1915,7 +1915,7 @@ def _ws_request(what):
 
 def _ws_recv(nonblocking, what):
     req = _ws_request(what)
-    msg, opcode = ffi.new("uwsgi_str *"), ffi.new("uint8_t *")
+    msg, opcode = _tls.ws_out  # made once per thread: no allocation per message
     # the core answers pings and closes, and waits with PyPy's GIL released (cffi)
     rc = host.ws_recv(req, 1 if nonblocking else 0, msg, opcode)
     if rc == 1:
@@ -1944,6 +1944,8 @@ def _add_websocket_api(m):
             _tls.ws_refused = True  # the core answered 400/426; nothing more to send
             raise OSError("unable to complete websocket handshake")
         _tls.ws = True
+        if getattr(_tls, "ws_out", None) is None:
+            _tls.ws_out = ffi.new("uwsgi_str *"), ffi.new("uint8_t *")
     m.websocket_handshake = websocket_handshake
 
     def _send(msg, opcode, what):
