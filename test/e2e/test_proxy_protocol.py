@@ -1,8 +1,10 @@
-"""--enable-proxy-protocol on --http-socket: a PROXY protocol v1 header (HAProxy, AWS ELB) starts
-the connection and names the client, on ours (PyPy) and on Debian's uWSGI (CPython)."""
+"""--enable-proxy-protocol on --http-socket: a PROXY protocol v1 or v2 header (HAProxy, AWS ELB/NLB)
+starts the connection and names the client, on ours (PyPy) and on Debian's uWSGI (CPython, v1
+only)."""
 import json
 import os
 import socket
+import struct
 
 import pytest
 
@@ -84,6 +86,18 @@ def test_connection_without_a_valid_header_is_closed_unanswered(strict_flavour, 
     for bad in (GET, b"PROXY TCP4 1.2.3.4 5.6.7.8 99999 80\r\n" + GET,
                 b"PROXY TCP4 " + b"9" * 200 + b"\r\n" + GET):
         assert exchange(proxied.port, bad) == b""
-    assert proxied.wait_log("no valid PROXY protocol v1 header", count=3)
+    assert proxied.wait_log("no valid PROXY protocol header", count=3)
     env = env_of(exchange(proxied.port, b"PROXY TCP4 203.0.113.8 198.51.100.2 1 2\r\n" + GET))
     assert env["REMOTE_ADDR"] == "203.0.113.8"
+
+
+def test_v2_header_names_the_client(proxied, flavour):
+    if flavour.upstream:
+        pytest.skip("uWSGI 2.0 knows no PROXY protocol v2 (proxy1_parse reads v1 only)")
+    addresses = (socket.inet_pton(socket.AF_INET, "203.0.113.70") +
+                 socket.inet_pton(socket.AF_INET, "198.51.100.2") + struct.pack("!HH", 4321, 8080))
+    header = b"\r\n\r\n\x00\r\nQUIT\n\x21\x11" + struct.pack("!H", len(addresses)) + addresses
+    env = env_of(exchange(proxied.port, header + GET))
+    assert env["REMOTE_ADDR"] == "203.0.113.70"
+    assert env["REMOTE_PORT"] == "4321"
+    assert env["SERVER_PORT"] == "8080"

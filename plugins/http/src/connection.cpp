@@ -393,12 +393,12 @@ bool Connection::drain_body() {
     return true;
 }
 
-// --enable-proxy-protocol: the connection's first bytes are a PROXY v1 header from the load
-// balancer; its source address becomes REMOTE_ADDR/REMOTE_PORT for every request. A connection
-// without a valid header is closed unanswered (the peer is no load balancer we know).
+// --enable-proxy-protocol: the connection's first bytes are a PROXY v1 or v2 header from the
+// load balancer; its source address becomes REMOTE_ADDR/REMOTE_PORT for every request. A
+// connection without a valid header is closed unanswered (the peer is no load balancer we know).
 int Connection::read_proxy_header(int64_t deadline) {
     for (;;) {
-        ProxyHeader h = parse_proxy_v1({buf_.get() + begin_, end_ - begin_});
+        ProxyHeader h = parse_proxy_header({buf_.get() + begin_, end_ - begin_});
         if (h.status == ProxyHeader::Status::done) {
             if (h.known) {  // as uWSGI: the client's address, and the one it connected to
                 remote_addr_.assign(h.src_addr);
@@ -410,10 +410,10 @@ int Connection::read_proxy_header(int64_t deadline) {
             proxy_header_due_ = false;
             return 1;
         }
-        if (h.status == ProxyHeader::Status::invalid) {
+        if (h.status != ProxyHeader::Status::incomplete) {  // absent or invalid
             char line[160];
             int n = std::snprintf(line, sizeof line,
-                                  "closed a connection from %s:%s: no valid PROXY protocol v1 "
+                                  "closed a connection from %s:%s: no valid PROXY protocol "
                                   "header (--enable-proxy-protocol)",
                                   remote_addr_.c_str(), remote_port_.c_str());
             if (n > 0)

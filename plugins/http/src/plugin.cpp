@@ -95,8 +95,8 @@ const uwsgi_option kOptions[] = {
      .help = "the most a request body may take to arrive (default 120, 0: no limit); 408 past it"},
     {.name = "enable-proxy-protocol",
      .kind = UWSGI_OPT_FLAG,
-     .help = "every --http-socket connection starts with a PROXY protocol v1 header (HAProxy, "
-             "AWS ELB): its source address is the request's REMOTE_ADDR"},
+     .help = "every --http-socket connection starts with a PROXY protocol v1 or v2 header "
+             "(HAProxy, AWS ELB/NLB): its source address is the request's REMOTE_ADDR"},
     {.name = "http",
      .kind = UWSGI_OPT_LIST,
      .metavar = "ADDR",
@@ -131,7 +131,8 @@ const uwsgi_option kOptions[] = {
      .help = "the router chunk-encodes answers without Content-Length, so keep-alive survives them"},
     {.name = "http-enable-proxy-protocol",
      .kind = UWSGI_OPT_OPTIONAL,
-     .help = "router connections start with a PROXY protocol v1 header"},
+     .help = "router connections may start with a PROXY protocol v1 or v2 header (on --https "
+             "addresses in clear, before TLS): its source address is REMOTE_ADDR"},
     {.name = "add-header",
      .kind = UWSGI_OPT_LIST,
      .metavar = "\"NAME: VALUE\"",

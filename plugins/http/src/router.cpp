@@ -112,6 +112,8 @@ struct Side {
 struct Session {
     int client = -1, backend = -1;
     void *tls = nullptr;            // --https: the core's TLS session on `client`
+    void *tls_due = nullptr;        // --https with a PROXY header: its listener's TLS context,
+                                    // until the header was read in clear
     bool tls_read_blocked = false;  // OpenSSL must write before it can read on
     bool tls_queued = false;        // in Router::tls_ready_
     Side client_side, backend_side;
@@ -157,6 +159,9 @@ private:
     void on_client(Session &s, uint32_t ev);
     void on_backend(Session &s, uint32_t ev);
     bool read_head(Session &s);
+    bool read_proxy_header_before_tls(Session &s);
+    void take_proxy_header(Session &s, const ProxyHeader &h);
+    void refuse_proxy_header(Session &s);
     bool start_backend(Session &s);
     void answer_error(Session &s, int status, const char *why);
     void pump_body(Session &s);
@@ -264,7 +269,10 @@ void Router::accept_from(const Side &listener) {
         s->backend_side = {s, true, -1};
         s->in_cap = cfg_.buffer_size + 16 * 1024;
         s->in.reset(new char[s->in_cap]);
-        if (listener.tls && !(s->tls = host_.tls_accept(listener.tls, c))) {
+        // a PROXY header comes in clear before the ClientHello: TLS starts once it was read
+        if (listener.tls && cfg_.proxy_protocol) {
+            s->tls_due = listener.tls;
+        } else if (listener.tls && !(s->tls = host_.tls_accept(listener.tls, c))) {
             close(c);
             delete s;
             continue;
@@ -274,9 +282,7 @@ void Router::accept_from(const Side &listener) {
         len = sizeof local;
         getsockname(c, reinterpret_cast<sockaddr *>(&local), &len);
         s->local_addr = describe(local, s->local_port);
-        // a PROXY header comes before TLS: --http-enable-proxy-protocol is for --http only
-        s->phase = cfg_.proxy_protocol && !s->tls ? Session::Phase::proxy_header
-                                                  : Session::Phase::head;
+        s->phase = cfg_.proxy_protocol ? Session::Phase::proxy_header : Session::Phase::head;
         s->deadline = now_ms() + cfg_.timeout_ms;
         sessions_.push_front(s);
         s->where = sessions_.begin();
@@ -324,6 +330,68 @@ void Router::close_session(Session &s) {
     if (s.client >= 0) close(s.client);
     sessions_.erase(s.where);
     dead_.push_back(&s);
+}
+
+// --http-enable-proxy-protocol on an --https address: the header arrives in clear before the
+// ClientHello (HAProxy's send-proxy, AWS NLB). Bytes are peeked and only the header's taken, so
+// OpenSSL reads the ClientHello from the socket itself. A connection that starts with anything
+// else (a ClientHello) gets TLS at once, as uWSGI's router serves one without a header; uWSGI
+// itself looks for the header only inside TLS, so a balancer's header fails its handshake.
+bool Router::read_proxy_header_before_tls(Session &s) {
+    ssize_t n = recv(s.client, s.in.get() + s.in_end, kProxyV2MaxLength - s.in_end, MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        close_session(s);
+        return false;
+    }
+    if (n < 0) return true;
+    ProxyHeader h = parse_proxy_header({s.in.get(), s.in_end + size_t(n)});
+    // incomplete: every byte so far belongs to the header (it ends at its CRLF or length)
+    size_t take = h.status == ProxyHeader::Status::done         ? h.length - s.in_end
+                  : h.status == ProxyHeader::Status::incomplete ? size_t(n)
+                                                                : 0;
+    if (take > 0 && recv(s.client, s.in.get() + s.in_end, take, 0) != ssize_t(take)) {
+        close_session(s);
+        return false;
+    }
+    s.in_end += take;
+    if (h.status == ProxyHeader::Status::incomplete) return true;
+    // absent after a first byte that starts a header ("PROX" and then a ClientHello): a broken
+    // header, not a connection without one (a ClientHello starts with 0x16)
+    const bool broken = h.status == ProxyHeader::Status::invalid ||
+                        (h.status == ProxyHeader::Status::absent &&
+                         parse_proxy_header({s.in.get(), 1}).status != ProxyHeader::Status::absent);
+    if (broken) {
+        refuse_proxy_header(s);
+        return false;
+    }
+    if (h.status == ProxyHeader::Status::done) take_proxy_header(s, h);
+    s.in_begin = s.in_end = 0;
+    s.tls = host_.tls_accept(s.tls_due, s.client);
+    s.tls_due = nullptr;
+    if (!s.tls) {
+        close_session(s);
+        return false;
+    }
+    s.phase = Session::Phase::head;  // the ClientHello waits in the socket: EPOLLIN fires again
+    return true;
+}
+
+// As uWSGI: the client's address, and the one it connected to (UNKNOWN/LOCAL keep the socket's).
+void Router::take_proxy_header(Session &s, const ProxyHeader &h) {
+    if (!h.known) return;
+    s.remote_addr.assign(h.src_addr);
+    s.remote_port.assign(h.src_port);
+    s.local_addr.assign(h.dst_addr);
+    s.local_port.assign(h.dst_port);
+}
+
+void Router::refuse_proxy_header(Session &s) {
+    log(host_, UWSGI_LOG_WARN, "router: closed a connection from " + s.remote_addr +
+                                   ": no valid PROXY protocol header");
+    // what the client sent is dropped first, so the close is a FIN and not a reset
+    for (int i = 0; i < 16 && recv(s.client, s.in.get(), s.in_cap, MSG_DONTWAIT) > 0; ++i) {
+    }
+    close_session(s);
 }
 
 void Router::end_tls(Session &s) {
@@ -420,6 +488,7 @@ void Router::on_client(Session &s, uint32_t ev) {
 
 // Reads and parses the client's head; at its end, the request goes to a worker.
 bool Router::read_head(Session &s) {
+    if (s.tls_due) return read_proxy_header_before_tls(s);
     for (;;) {
         ssize_t n = client_recv(s, s.in.get() + s.in_end, s.in_cap - s.in_end);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -432,21 +501,18 @@ bool Router::read_head(Session &s) {
     }
     if (s.phase == Session::Phase::collecting) return collect_chunked(s);
     if (s.phase == Session::Phase::proxy_header) {
-        ProxyHeader h = parse_proxy_v1({s.in.get() + s.in_begin, s.in_end - s.in_begin});
+        ProxyHeader h = parse_proxy_header({s.in.get() + s.in_begin, s.in_end - s.in_begin});
         if (h.status == ProxyHeader::Status::incomplete) return true;
         if (h.status == ProxyHeader::Status::invalid) {
-            log(host_, UWSGI_LOG_WARN, "router: closed a connection from " + s.remote_addr +
-                                           ": no valid PROXY protocol v1 header");
-            close_session(s);
+            refuse_proxy_header(s);
             return false;
         }
-        if (h.known) {
-            s.remote_addr.assign(h.src_addr);
-            s.remote_port.assign(h.src_port);
-            s.local_addr.assign(h.dst_addr);
-            s.local_port.assign(h.dst_port);
+        // absent: a request without a header is served as from the socket's peer, as uWSGI's
+        // router does (the header is optional there)
+        if (h.status == ProxyHeader::Status::done) {
+            take_proxy_header(s, h);
+            s.in_begin += h.length;
         }
-        s.in_begin += h.length;
         s.phase = Session::Phase::head;
     }
     // a head starts at offset 0 so the parser's views stay valid
