@@ -358,7 +358,8 @@ def main():
 
 KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profile)",
                  "## Behind nginx: realistic pages (bench/run.py --deploy)",
-                 "## The --http router against --http-socket",
+                 "## The --http router against --http-socket and nginx in front "
+                 "(bench/router_bench.py)",
                  "## Cache (bench/cache_bench.py)", STATIC_SECTION,
                  "## WebSocket echo (bench/websocket_bench.py)",
                  "## Mule messages (bench/mule_bench.py)",
