@@ -178,6 +178,32 @@ def test_master_respawns_a_killed_router(router, flavour):
     assert wait_for(lambda: get(connection(srv), "/env")[0].status == 200, timeout=30)
 
 
+def test_http_processes_spawns_that_many_routers(router, flavour):
+    srv = router("--http-processes", "2")
+    pattern = ROUTER_SPAWNED[flavour.upstream].replace("1", "[12]", 1)
+    assert wait_for(lambda: len(set(re.findall(pattern, srv.output()))) == 2, timeout=30), \
+        srv.output()
+    for _ in range(4):  # the two share the listening socket
+        assert get(connection(srv), "/env")[0].status == 200
+
+
+def test_http_timeout_closes_a_silent_client(router, flavour):
+    srv = router("--http-timeout", "2")
+    for sent in (b"", b"GET /env HTTP/1.1\r\nHost: x\r\n"):  # idle, then a head cut short
+        start = time.monotonic()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=60) as s:
+            s.sendall(sent)
+            answer = read_until_closed(s)
+        waited = time.monotonic() - start
+        assert 1.9 <= waited < 30, waited
+        if sent and not flavour.upstream:
+            # ours answers a head that stopped coming 408; uWSGI's router closes without a word
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+        else:
+            assert answer == b"", answer
+    assert get(connection(srv), "/env")[0].status == 200
+
+
 def chunked_upload(pieces, path="/echo"):
     """A raw HTTP/1.1 request with a chunked body; each piece is sent by itself."""
     head = ("POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
