@@ -17,6 +17,7 @@ errors, RSS per worker, start-up time to first answer. Everything binds 127.0.0.
 process started is stopped by its pid.
 """
 import argparse
+import atexit
 import os
 import platform
 import re
@@ -117,6 +118,9 @@ class NginxFront:
         self.port = free_port()
         self.upstream_port = upstream_port
         self.dir = tempfile.mkdtemp(prefix="bench-nginx-")
+        # its config, pid file and temp dirs go when the benchmark ends (some callers run
+        # nginx from argv() in a Service and never call stop())
+        atexit.register(shutil.rmtree, self.dir, True)
         if upstream_port and http:
             location = "proxy_pass http://127.0.0.1:%d;" % upstream_port
         elif upstream_port:
