@@ -1,14 +1,16 @@
 """Where users deploy it: every Python server behind the same nginx, realistic pages, 1 and 2
-worker processes, one run (bench/run.py --deploy; see docs/PERFORMANCE.md).
+worker processes (bench/run.py --deploy; see docs/PERFORMANCE.md).
 
 Servers: ours on PyPy and Debian's uWSGI with its CPython plugin (both `uwsgi_pass`), gunicorn
 (sync workers) on CPython and on PyPy (`proxy_pass`), and our native example handler (hello only,
 the floor). Pages: bench/pages_app.py (hello, Django + SQLite, Flask + Jinja2, JSON). Every server
 is started first (time to first answer measured one at a time, through nginx); then each page is
-run on each server in turn (interleaved: a change of the machine's load hits every server of a
-page alike), wrk -t1 -c32 after a warm-up (its seconds times the workers: every PyPy worker
-compiles its own JIT code, so each gets the same warm-up); then PSS (/proc/PID/smaps_rollup) of
-the master and the workers. During each measured run the CPU time of every process (workers,
+warmed up on each server (its seconds times the workers: every PyPy worker compiles its own JIT
+code, so each gets the same warm-up), then measured in --rounds rounds of wrk -t1 -c32, the
+servers taking turns in each round (a change of the machine's load hits every server of a page
+alike; the report takes medians); then PSS (/proc/PID/smaps_rollup) of the master and the
+workers. `ours-pypy-prewarmed` is ours with the JIT warmed up in the master before fork
+(bench/prewarm.py through --pypy-exec). During each measured run the CPU time of every process (workers,
 master, nginx, wrk) is read, so the table shows what limits the row. bench/page_speed.py, run under pypy3 and
 python3 in the same run, gives each page function's own speed ratio.
 """
@@ -16,6 +18,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -73,6 +76,15 @@ def servers(workers):
     out.append(Deployed("ours-pypy", [run.UWSGI, "--socket", "127.0.0.1:%d" % port, "--master",
                                       "--processes", w, "--disable-logging"] + pypy_path
                         + ["--pypy-wsgi", "pages_app"], port, False))
+    # the same, with the JIT warmed up in the master before fork (bench/prewarm.py): every worker
+    # inherits the compiled code (hello is not warmed: nothing to compare it with)
+    port = run.free_port()
+    out.append(Deployed("ours-pypy-prewarmed", [run.UWSGI, "--socket", "127.0.0.1:%d" % port,
+                                                "--master", "--processes", w,
+                                                "--disable-logging"] + pypy_path
+                        + ["--pypy-exec", os.path.join(HERE, "prewarm.py"),
+                           "--pypy-wsgi", "pages_app"], port, False,
+                        pages=[p for _, p in PAGES if p != "/"]))
     port = run.free_port()
     out.append(Deployed("uwsgi-cpython", ["/usr/bin/uwsgi-core", "--plugins", "python3",
                                           "--socket", "127.0.0.1:%d" % port, "--master",
@@ -133,7 +145,8 @@ def uptime():
         return " ".join(f.read().split()[:3])
 
 
-def run_workers(workers, warmup, seconds, only, log):
+def run_workers(workers, warmup, seconds, rounds, only, log):
+    """{(server, path): [one wrk_measured result per round]}, {server: PSS and start-up}."""
     deployed = [d for d in servers(workers) if not only or d.name in only]
     results, info = {}, {}
     try:
@@ -142,16 +155,20 @@ def run_workers(workers, warmup, seconds, only, log):
             d.svc.start()
             info[d.name] = {"startup": d.svc.startup_s}
         for label, path in PAGES:
-            for d in deployed:
-                if d.pages is not None and path not in d.pages:
-                    continue
+            on_page = [d for d in deployed if d.pages is None or path in d.pages]
+            for d in on_page:
                 # each worker warms its own JIT (PyPy) up: the same warm-up per worker whatever
                 # their number, or the 2-worker rows measure half-warm PyPy workers
                 run.wrk(d.svc.url_port(), path, [], 32, warmup * workers)
-                results[(d.name, path)] = r = wrk_measured(d, path, seconds)
-                log("   %-16s %-16s %8.0f req/s  p99 %7.2f ms  err %d  cpu %s" % (
-                    d.name, label, r[0], r[1], r[2],
-                    " ".join("%s %.0f%%" % (k, v * 100) for k, v in r[3].items())))
+            # the servers take turns, round after round: a change of the machine's load hits
+            # every server of the page alike, and the median round is reported
+            for _ in range(rounds):
+                for d in on_page:
+                    r = wrk_measured(d, path, seconds)
+                    results.setdefault((d.name, path), []).append(r)
+                    log("   %-19s %-16s %8.0f req/s  p99 %7.2f ms  err %d  cpu %s" % (
+                        d.name, label, r[0], r[1], r[2],
+                        " ".join("%s %.0f%%" % (k, v * 100) for k, v in r[3].items())))
         for d in deployed:
             master, workers_pids = d.pids()
             info[d.name]["pss_master"] = pss_mib(master)
@@ -161,6 +178,28 @@ def run_workers(workers, warmup, seconds, only, log):
         for d in deployed:
             d.svc.stop()
     return results, info
+
+
+def median_round(rounds):
+    """The round with the median requests/s (its CPU figures with it)."""
+    return sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
+
+
+def round_ratios(a_rounds, b_rounds):
+    """Per round: (a / b requests/s, b / a worker CPU per request)."""
+    return [(a[0] / b[0] if b[0] else float("nan"), cpu_ms_per_request(b) / cpu_ms_per_request(a))
+            for a, b in zip(a_rounds, b_rounds)]
+
+
+def median_ratio_cells(ratios, own=None):
+    """Table cells: served (each round), [share], by CPU (each round), [share by CPU]."""
+    served = statistics.median(r[0] for r in ratios)
+    by_cpu = statistics.median(r[1] for r in ratios)
+    each = lambda i: " ".join("%.2f" % r[i] for r in ratios)  # noqa: E731
+    if own is None:
+        return "%.2fx (%s) | - | %.2fx (%s) | -" % (served, each(0), by_cpu, each(1))
+    return "%.2fx (%s) | %.0f%% | %.2fx (%s) | %.0f%%" % (
+        served, each(0), 100 * served / own, by_cpu, each(1), 100 * by_cpu / own)
 
 
 def main(args):
@@ -175,12 +214,12 @@ def main(args):
              "python3": page_speed("/usr/bin/python3", 1, max(args.duration // 2, 2))}
     runs = {}
     for workers in args.deploy_workers:
-        runs[workers] = run_workers(workers, args.warmup, args.duration, only, log)
+        runs[workers] = run_workers(workers, args.warmup, args.duration, args.rounds, only, log)
         loads.append("after %d worker(s): %s" % (workers, uptime()))
     raw = os.path.join(os.environ.get("TMPDIR", "/tmp"), "deploy_bench_results.json")
     with open(raw, "w") as f:
         json.dump({"speed": speed, "started": started, "loads": loads,
-                   "runs": {w: {"results": [[k[0], k[1], list(v)] for k, v in r.items()],
+                   "runs": {w: {"results": [[k[0], k[1], [list(x) for x in v]] for k, v in r.items()],
                                 "info": i} for w, (r, i) in runs.items()}}, f)
     log("raw results in %s" % raw)
     return report(runs, speed, started, loads, args)
@@ -200,12 +239,14 @@ def report(runs, speed, started, loads, args):
     lines = [DEPLOY_HEADING, "",
              "Written by `bench/run.py --deploy` (bench/deploy_bench.py): every server behind "
              "the same nginx 1.22 (one worker process; `uwsgi_pass`, gunicorn `proxy_pass`), "
-             "wrk -t1 -c32 for %d s after a warm-up of %d s per worker process, pages from "
-             "`bench/pages_app.py`. "
-             "Machine: %s, %d cores, %s; load average (1, 5, 15 min) %s. One run: compare "
-             "ratios, not absolute figures."
-             % (args.duration, args.warmup, platform.machine(), os.cpu_count(), started,
-                "; ".join(loads)), ""]
+             "wrk -t1 -c32, a warm-up of %d s per worker process, then %d rounds of %d s, the "
+             "servers of a page taking turns in each round; the tables show each server's "
+             "median round (by requests/s), the ratios are medians of the per-round ratios. "
+             "Pages from `bench/pages_app.py`. "
+             "Machine: %s, %d cores, %s; load average (1, 5, 15 min) %s. Compare ratios, not "
+             "absolute figures."
+             % (args.warmup, args.rounds, args.duration, platform.machine(), os.cpu_count(),
+                started, "; ".join(loads)), ""]
     ratio_rows = []
     for workers, (results, info) in runs.items():
         names = list(dict.fromkeys(k[0] for k in results))
@@ -221,10 +262,12 @@ def report(runs, speed, started, loads, args):
         for label, path in PAGES:
             for n in names:
                 if (n, path) in results:
-                    rps, p99, err, cpu = results[(n, path)]
+                    mid = median_round(results[(n, path)])
+                    rps, p99, err, cpu = mid
+                    err = sum(r[2] for r in results[(n, path)])
                     lines.append("| %s | %s | %.0f%s | %.2f | %s | %.3f |" % (
                         label, n, rps, " (%d errors)" % err if err else "", p99, fmt_cpu(cpu),
-                        cpu_ms_per_request(results[(n, path)])))
+                        cpu_ms_per_request(mid)))
         lines += ["", "| server | PSS master MiB | PSS per worker MiB | start to first answer s |",
                   "| --- | ---: | ---: | ---: |"]
         for n in names:
@@ -234,35 +277,34 @@ def report(runs, speed, started, loads, args):
                                                          i.get("startup") or 0))
         lines.append("")
         for label, path in PAGES:
-            ours = results.get(("ours-pypy", path))
-            cpy = results.get(("uwsgi-cpython", path))
             own = speed["python3"][path] / speed["pypy3"][path]
-            if ours and cpy and cpy[0]:
-                served = ours[0] / cpy[0]
-                by_cpu = cpu_ms_per_request(cpy) / cpu_ms_per_request(ours)
-                ratio_rows.append("| %s | %d | %.2fx | %.2fx | %.0f%% | %.2fx | %.0f%% |"
-                                  % (label, workers, own, served, 100 * served / own, by_cpu,
-                                     100 * by_cpu / own))
+            cpy = results.get(("uwsgi-cpython", path))
+            for name in ("ours-pypy", "ours-pypy-prewarmed"):
+                ours = results.get((name, path))
+                if ours and cpy:
+                    ratio_rows.append("| %s | %s | %d | %.2fx | %s |" % (
+                        label, name, workers, own,
+                        median_ratio_cells(round_ratios(ours, cpy), own)))
         native = results.get(("ours-native", "/"))
         if native and results.get(("ours-pypy", "/")):
-            ours = results[("ours-pypy", "/")]
-            ratio_rows.append("| hello: ours-pypy / ours-native (goal 0.95x) | %d | - | %.2fx "
-                              "| - | %.2fx | - |" % (workers, ours[0] / native[0],
-                                                     cpu_ms_per_request(native)
-                                                     / cpu_ms_per_request(ours)))
+            ratio_rows.append("| hello (goal 0.95x) | ours-pypy / ours-native | %d | - | %s |" % (
+                workers, median_ratio_cells(round_ratios(results[("ours-pypy", "/")], native))))
     lines += ["### Ratios", "",
               "`page alone`: python3 time / pypy3 time of the page function called in-process "
               "(bench/page_speed.py, thread CPU time, best of 5 slices, same run; per call: "
               + ", ".join("%s %.1f us on pypy3, %.1f us on python3"
                           % (p, speed["pypy3"][p] * 1e6, speed["python3"][p] * 1e6)
                           for _, p in PAGES)
-              + "). `served`: ours-pypy requests/s / uwsgi-cpython requests/s behind nginx; "
-              "`share`: served / page alone (goal from issue #20: at least 90% with 2 "
-              "workers). `by CPU`: uwsgi-cpython's worker CPU per request / ours-pypy's, the "
-              "same comparison freed from the share of the cores each server happened to get.",
-              "", "| page | workers | page alone pypy3/python3 | served ours/uWSGI+CPython "
+              + "). `served`: ours requests/s / uwsgi-cpython requests/s behind nginx, median "
+              "of the rounds (each round in brackets); `share`: served / page alone (goal from "
+              "issue #20: at least 90% with 2 workers). `by CPU`: uwsgi-cpython's worker CPU "
+              "per request / ours', the same comparison freed from the share of the cores each "
+              "server happened to get. `ours-pypy-prewarmed`: the JIT warmed up in the master "
+              "before fork (`--pypy-exec bench/prewarm.py`), so the workers start with its "
+              "compiled code.",
+              "", "| page | ours | workers | page alone pypy3/python3 | served ours/uWSGI+CPython "
               "| share | by CPU | share by CPU |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"] + ratio_rows + [""]
+              "| --- | --- | ---: | ---: | --- | ---: | --- | ---: |"] + ratio_rows + [""]
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,8 @@ table to docs/PERFORMANCE.md (or prints it with --print).
 
     bench/run.py [--duration 5] [--workers 1] [--only NAME,...] [--print]
     bench/run.py --static [--duration 5]     # a 64 KiB static file: ours vs nginx, 1 and 2 workers
-    bench/run.py --deploy [--deploy-workers 1,2] [--duration 10] [--warmup 5] [--print]
+    bench/run.py --deploy [--deploy-workers 1,2] [--duration 10] [--warmup 5] [--rounds 3]
+                          [--only NAME,...] [--print]
 
 --deploy runs bench/deploy_bench.py instead: every Python server behind the same nginx with
 realistic pages (Django, Flask, JSON), PSS, CPU time per process, and its own section of
@@ -309,6 +310,7 @@ def main():
     ap.add_argument("--static", action="store_true", help="only the static file benchmark")
     ap.add_argument("--deploy", action="store_true")
     ap.add_argument("--deploy-workers", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3, help="--deploy: measured rounds per page")
     args = ap.parse_args()
     if args.static:
         return static_bench(args)
@@ -362,6 +364,8 @@ def main():
 
 KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profile)",
                  "## Behind nginx: realistic pages (bench/run.py --deploy)",
+                 "## Hello behind nginx: ours on PyPy against the native handler "
+                 "(bench/hello_nginx_bench.py)",
                  "## The --http router against --http-socket and nginx in front "
                  "(bench/router_bench.py)",
                  "## Cache (bench/cache_bench.py)", STATIC_SECTION,

@@ -44,9 +44,11 @@ typedef struct uwsgi_pypy_api {
     void (*atexit)(void);            /* each process, at graceful stop or reload */
 
     /* filled by the plugin: the request path in one crossing each (request_fastpath.hpp) */
-    /* the keys (KEY\0...) then the values (VALUE\0...) into buf, *keys_len the keys' part;
-     * the bytes written, -1: they do not fit or hold a NUL */
-    int64_t (*pack_vars)(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len);
+    /* the values (VALUE\0...) into buf, then the keys (KEY\0..., *keys_len bytes) unless they
+     * are the same as this thread's last call's (*same_keys 1); the values' length, -1: they do
+     * not fit or hold a NUL */
+    int64_t (*pack_vars)(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len,
+                         int32_t *same_keys);
     /* resp_start (headers: a blob cut by lens[2 * n]) then resp_write(body) when body_len > 0;
      * *failed_at: 0 the head failed, 1 the body */
     int (*respond)(uwsgi_request *req, const char *status, size_t status_len, const char *blob,

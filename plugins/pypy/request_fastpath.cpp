@@ -2,6 +2,7 @@
 
 #include <uwsgi/plugin.hpp>
 
+#include <cstdint>
 #include <cstring>
 
 namespace uwsgi_pypy {
@@ -22,17 +23,36 @@ bool append(char *buf, size_t cap, size_t &used, uwsgi_str part) {
 
 }  // namespace
 
-int64_t pack_vars(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len) {
+int64_t pack_vars(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len,
+                  int32_t *same_keys) {
+    // This thread's keys of this call and of its last successful one (they swap roles when
+    // they differ): fixed buffers, nothing allocated per request. Zero-initialised, so using it
+    // costs no guard of a dynamic initialisation.
+    struct KeyBuffers {
+        char buf[2][16384];
+        int last;     // the index of the last successful call's keys
+        bool any;     // whether there was one
+        size_t last_len;
+    };
+    thread_local KeyBuffers keys;
+    char *now = keys.buf[1 - keys.last];
+    const char *last = keys.buf[keys.last];
     const uwsgi_host &host = uwsgi::Host::get();
     size_t count = host.req_var_count(req);
-    size_t used = 0;
-    for (int pass = 0; pass < 2; ++pass) {
-        if (pass == 1) *keys_len = used;
-        for (size_t i = 0; i < count; ++i) {
-            uwsgi_str k{nullptr, 0}, v{nullptr, 0};
-            if (host.req_var_at(req, i, &k, &v) != UWSGI_OK) continue;
-            if (!append(buf, cap, used, pass == 0 ? k : v)) return -1;
-        }
+    size_t used = 0, klen = 0;
+    for (size_t i = 0; i < count; ++i) {
+        uwsgi_str k{nullptr, 0}, v{nullptr, 0};
+        if (host.req_var_at(req, i, &k, &v) != UWSGI_OK) continue;
+        if (!append(buf, cap, used, v) || !append(now, sizeof keys.buf[0], klen, k)) return -1;
+    }
+    *keys_len = klen;
+    *same_keys = keys.any && klen == keys.last_len && std::memcmp(now, last, klen) == 0;
+    if (!*same_keys) {
+        if (klen > cap - used) return -1;
+        std::memcpy(buf + used, now, klen);
+        keys.last = 1 - keys.last;
+        keys.any = true;
+        keys.last_len = klen;
     }
     return int64_t(used);
 }

@@ -7,12 +7,16 @@
 
 namespace uwsgi_pypy {
 
-// Every request var into buf: first the keys ("KEY\0" each), then the values ("VALUE\0" each, in
-// the same order); *keys_len is the length of the keys part. The bytes written, or -1 when they
-// do not fit in cap or a key or value holds a NUL byte (the script then reads them one by one).
-// Keys first because they repeat from request to request: the script keeps the str objects of
-// key sets it has seen and only decodes the values.
-int64_t pack_vars(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len);
+// Every request var in one pass: the values into buf ("VALUE\0" each, in the vars' order), the
+// keys ("KEY\0" each) into a buffer of the calling thread. *keys_len is the keys' length. When
+// they are the same as this thread's last successful call's, *same_keys is 1 and buf holds the
+// values only; else *same_keys is 0 and the keys follow the values in buf. Returns the values'
+// length, or -1 when the vars do not fit (cap, or 16 KiB of keys) or one holds a NUL byte (the
+// script then reads them one by one). Keys repeat from request to request: the script keeps the
+// str objects of the key sets it has seen and only decodes the values, and for the common case
+// (the same names as the request before on this thread) it gets no bytes object of the keys.
+int64_t pack_vars(const uwsgi_request *req, char *buf, size_t cap, size_t *keys_len,
+                  int32_t *same_keys);
 
 // resp_start with the headers given as one blob of name,value,name,value... bytes cut by
 // lens[2 * nheaders], then resp_write of the body when body_len > 0. UWSGI_OK, or the failing
