@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import Flavour, plugin_available
+from conftest import Flavour, plugin_available, read, wait_for
 from module_helpers import APPS, from_each_worker, start_app
 
 
@@ -15,8 +15,10 @@ def test_jit_code_compiled_before_fork_is_in_every_worker(server, tmp_path):
         pytest.skip("plugin pypy is not built here")
     s = start_app(server, Flavour("pypy"), tmp_path, "prefork_jit_app.py",
                   "--pypy-exec", os.path.join(APPS, "prefork_jit_warmup.py"))
-    with open(os.path.join(s.out_dir, "master_loops")) as f:
-        before, after, pid = (int(x) for x in f.read().split())
+    # the socket listens before the apps load: wait for the warm-up's line
+    path = os.path.join(s.out_dir, "master_loops")
+    assert wait_for(lambda: len(read(path).split()) == 3, timeout=60), s.output()[-3000:]
+    before, after, pid = (int(x) for x in read(path).split())
     assert pid == s.pid  # the warm-up ran in the master, before fork
     assert after > before  # and its loop was compiled there
     seen = from_each_worker(s, "/")
