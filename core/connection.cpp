@@ -1,10 +1,10 @@
 #include "connection.hpp"
 
 #include "tls.hpp"
-#include "offload.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/sendfile.h>
@@ -64,6 +64,7 @@ int64_t conn_read(uwsgi_conn *conn, void *buf, size_t len) {
 
 int conn_write(uwsgi_conn *conn, const void *buf, size_t len) {
     if (conn->tls) return tls_write(conn, buf, len);
+    if (int r = flush_pending_body(conn); r != UWSGI_OK) return r;
     auto *p = static_cast<const char *>(buf);
     while (len > 0) {
         ssize_t n = send(conn->fd, p, len, MSG_NOSIGNAL);
@@ -81,15 +82,10 @@ int conn_write(uwsgi_conn *conn, const void *buf, size_t len) {
     return UWSGI_OK;
 }
 
-int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count) {
-    if (conn->tls) {  // TLS bytes go through OpenSSL, never as raw sendfile: not offloaded
-        conn->offload_sendfile = false;
-        return tls_sendfile(conn, fd, offset, count);
-    }
-    if (conn->offload_sendfile) {
-        conn->offload_sendfile = false;
-        if (offload_sendfile(conn->fd, fd, offset, count)) return UWSGI_OK;
-    }
+namespace {
+
+// sendfile(2) until count bytes left, waiting for room at most --socket-timeout each time.
+int sendfile_now(uwsgi_conn *conn, int fd, int64_t offset, int64_t count) {
     off_t off = offset;
     while (count > 0) {
         ssize_t n = sendfile(conn->fd, fd, &off, size_t(count));
@@ -105,6 +101,40 @@ int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count) {
         return UWSGI_EPEER;
     }
     return UWSGI_OK;
+}
+
+}  // namespace
+
+int conn_sendfile(uwsgi_conn *conn, int fd, int64_t offset, int64_t count) {
+    if (conn->tls) {  // TLS bytes go through OpenSSL, never as raw sendfile: not offloaded
+        conn->offload_sendfile = false;
+        return tls_sendfile(conn, fd, offset, count);
+    }
+    if (int r = flush_pending_body(conn); r != UWSGI_OK) return r;
+    if (conn->offload_sendfile) {
+        conn->offload_sendfile = false;
+        // the request thread returns at once; the worker hands the body over when it is done
+        conn->pending_file = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (conn->pending_file >= 0) {
+            conn->pending_offset = offset;
+            conn->pending_count = count;
+            return UWSGI_OK;
+        }
+    }
+    return sendfile_now(conn, fd, offset, count);
+}
+
+int flush_pending_body(uwsgi_conn *conn) {
+    if (conn->pending_file < 0) return UWSGI_OK;
+    int r = sendfile_now(conn, conn->pending_file, conn->pending_offset, conn->pending_count);
+    drop_pending_body(conn);
+    return r;
+}
+
+void drop_pending_body(uwsgi_conn *conn) {
+    if (conn->pending_file < 0) return;
+    close(conn->pending_file);
+    conn->pending_file = -1;
 }
 
 }  // namespace core

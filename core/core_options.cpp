@@ -181,7 +181,7 @@ const uwsgi_option kCoreOptions[] = {
     LIST("static-gzip-ext", "static-gzip-suffix", "EXT", "as --static-gzip-all for files ending with EXT"),
     LIST("static-gzip", nullptr, "REGEX", "as --static-gzip-all for files whose path matches REGEX"),
     FLAG("honour-range", nullptr, "accepted: Range requests on static files are always honoured"),
-    VALUE("offload-threads", "offload-thread", "N", "per worker: N threads send static file bodies, so request threads return at once (default 0)"),
+    VALUE("offload-threads", "offload-thread", "N", "per worker: N threads send static file and wsgi.file_wrapper bodies, so request threads return at once (default 0)"),
     // Accepted: this server already behaves so, or has no such machinery (compat_notes.cpp
     // logs what each one means here).
     FLAG("thunder-lock", nullptr, "accepted: accepts are already serialised (one-shot epoll)"),

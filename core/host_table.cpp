@@ -127,7 +127,12 @@ void req_set_modifiers(uwsgi_request *r, uint8_t m1, uint8_t m2) {
     r->modifier2 = m2;
 }
 
-int conn_fd(const uwsgi_conn *c) { return c->fd; }
+// The raw socket: a body left pending for an offload thread goes out first, so what the caller
+// writes or shuts down (the http plugin's lingering close) comes after it.
+int conn_fd(const uwsgi_conn *c) {
+    flush_pending_body(const_cast<uwsgi_conn *>(c));
+    return c->fd;
+}
 int conn_peer(const uwsgi_conn *c, uwsgi_str *addr, uint16_t *port) {
     *addr = {c->peer_addr.data(), c->peer_addr.size()};
     *port = c->peer_port;

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <fcntl.h>
 #include <memory>
 #include <mutex>
 #include <sys/epoll.h>
@@ -19,10 +18,13 @@
 namespace core {
 namespace {
 
+OffloadDone g_done = nullptr;
+void *g_done_ctx = nullptr;
+std::atomic<int> g_in_flight{0};
+
 struct Transfer {
-    int sock = -1, file = -1;
-    off_t offset = 0;
-    int64_t left = 0;
+    uwsgi_conn *conn = nullptr;  // owned by the offload thread until it is given back
+    bool keep = false;
     int64_t last_progress_ms = 0;
     Transfer *next = nullptr;  // free list or incoming queue
 };
@@ -36,6 +38,7 @@ public:
             t.next = free_;
             free_ = &t;
         }
+        active_.reserve(kSlots);
         epoll_ = epoll_create1(EPOLL_CLOEXEC);
         wake_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         epoll_event ev{};
@@ -44,28 +47,17 @@ public:
         epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
     }
 
-    bool push(int sock, int file, int64_t offset, int64_t count) {
-        Transfer *t;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!free_) return false;
-            t = free_;
-            free_ = t->next;
-        }
-        t->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
-        t->file = fcntl(file, F_DUPFD_CLOEXEC, 0);
-        if (t->sock < 0 || t->file < 0) {
-            end(t);
-            return false;
-        }
-        t->offset = offset;
-        t->left = count;
+    bool push(uwsgi_conn *conn, bool keep) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!free_) return false;
+        Transfer *t = free_;
+        free_ = t->next;
+        t->conn = conn;
+        t->keep = keep;
         t->last_progress_ms = monotonic_ms();
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            t->next = incoming_;
-            incoming_ = t;
-        }
+        t->next = incoming_;
+        incoming_ = t;
+        g_in_flight.fetch_add(1);
         uint64_t one = 1;
         if (write(wake_, &one, sizeof one) < 0) spdlog::error("offload: cannot wake its thread");
         return true;
@@ -107,7 +99,7 @@ private:
             epoll_event ev{};
             ev.events = EPOLLOUT | EPOLLET;
             ev.data.ptr = t;
-            epoll_ctl(epoll_, EPOLL_CTL_ADD, t->sock, &ev);
+            epoll_ctl(epoll_, EPOLL_CTL_ADD, t->conn->fd, &ev);
             active_.push_back(t);
             pump(t);
         }
@@ -115,19 +107,24 @@ private:
 
     // Sends until done or the socket is full (EPOLLOUT, edge-triggered, brings it back).
     void pump(Transfer *t) {
-        if (t->sock < 0) return;  // ended already in this batch
-        while (t->left > 0) {
-            ssize_t n = sendfile(t->sock, t->file, &t->offset, size_t(t->left));
+        uwsgi_conn *c = t->conn;
+        if (!c) return;  // given back already in this batch
+        bool sent = true;
+        while (c->pending_count > 0) {
+            off_t offset = c->pending_offset;
+            ssize_t n = sendfile(c->fd, c->pending_file, &offset, size_t(c->pending_count));
             if (n > 0) {
-                t->left -= n;
+                c->pending_offset = offset;
+                c->pending_count -= n;
                 t->last_progress_ms = monotonic_ms();
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-            break;  // the client went away, or the file shrank
+            sent = false;  // the client went away, or the file shrank
+            break;
         }
-        finish(t);
+        give_back(t, sent);
     }
 
     void sweep_stalled() {
@@ -137,40 +134,41 @@ private:
             if (now - t->last_progress_ms > timeout_ms_) {
                 spdlog::warn("offload: client made no progress for {} ms; transfer dropped",
                              timeout_ms_);
-                finish(t);
+                give_back(t, false);
                 --i;
             }
         }
     }
 
-    void finish(Transfer *t) {
+    // The connection leaves this thread's epoll set and goes back to its worker; a cut body
+    // closes it (the client cannot tell where the next response would start).
+    void give_back(Transfer *t, bool sent) {
         for (size_t i = 0; i < active_.size(); ++i)
             if (active_[i] == t) {
                 active_[i] = active_.back();
                 active_.pop_back();
                 break;
             }
-        end(t);
-    }
-
-    void end(Transfer *t) {
-        if (t->sock >= 0) close(t->sock);  // also leaves the epoll set
-        if (t->file >= 0) close(t->file);
-        t->sock = t->file = -1;
-        std::lock_guard<std::mutex> lock(mutex_);
-        t->next = free_;
-        free_ = t;
+        uwsgi_conn *c = t->conn;
+        bool keep = t->keep && sent;
+        t->conn = nullptr;
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, c->fd, nullptr);
+        drop_pending_body(c);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            t->next = free_;
+            free_ = t;
+        }
+        g_done(g_done_ctx, c, keep);
+        g_in_flight.fetch_sub(1);
     }
 
     std::vector<Transfer> pool_;
-    std::vector<Transfer *> active_;  // reserved below: never grows past the pool
+    std::vector<Transfer *> active_;  // reserved: never grows past the pool
     int timeout_ms_;
     int epoll_ = -1, wake_ = -1;
     std::mutex mutex_;
     Transfer *free_ = nullptr, *incoming_ = nullptr;
-
-public:
-    void reserve() { active_.reserve(kSlots); }
 };
 
 std::vector<std::unique_ptr<Offloader>> g_offloaders;
@@ -178,11 +176,12 @@ std::atomic<size_t> g_next{0};
 
 }  // namespace
 
-void start_offload_threads(int threads, int timeout_ms) {
+void start_offload_threads(int threads, int timeout_ms, OffloadDone done, void *ctx) {
+    g_done = done;
+    g_done_ctx = ctx;
     for (int i = 0; i < threads; ++i) {
         g_offloaders.push_back(std::make_unique<Offloader>(timeout_ms));
         Offloader *o = g_offloaders.back().get();
-        o->reserve();
         std::thread([o] { o->run(); }).detach();
     }
     if (threads > 0) spdlog::debug("offload: {} thread(s) started", threads);
@@ -190,12 +189,12 @@ void start_offload_threads(int threads, int timeout_ms) {
 
 bool offload_available() { return !g_offloaders.empty(); }
 
-void offload_next_sendfile(uwsgi_conn *conn) { conn->offload_sendfile = true; }
-
-bool offload_sendfile(int socket_fd, int file_fd, int64_t offset, int64_t count) {
+bool offload_connection(uwsgi_conn *conn, bool keep) {
     if (g_offloaders.empty()) return false;
     size_t i = g_next.fetch_add(1, std::memory_order_relaxed) % g_offloaders.size();
-    return g_offloaders[i]->push(socket_fd, file_fd, offset, count);
+    return g_offloaders[i]->push(conn, keep);
 }
+
+int offload_in_flight() { return g_in_flight.load(); }
 
 }  // namespace core

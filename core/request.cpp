@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include "offload.hpp"
+
 #include <uwsgi/plugin.hpp>
 
 #include <cstring>
@@ -128,7 +130,11 @@ int resp_sendfile(uwsgi_request *req, int fd, int64_t offset, int64_t count) {
     }
     uwsgi_conn *c = req->conn;
     if (c->protocol->sendfile) {
+        // --offload-threads: static files and wsgi.file_wrapper alike (as uWSGI), when the
+        // protocol sends the file itself; the connection leaves the body pending (offload.hpp)
+        c->offload_sendfile = core::offload_available() && !c->tls;
         int r = c->protocol->sendfile(c->state, req, fd, offset, count);
+        c->offload_sendfile = false;
         if (r == UWSGI_OK) req->bytes_sent += uint64_t(count);
         if (r != 1) return r;
     }

@@ -4,7 +4,6 @@
 #include "host_table.hpp"
 #include "http_date.hpp"
 #include "mime_types.hpp"
-#include "offload.hpp"
 #include "pcre_regex.hpp"
 #include "static_path.hpp"
 
@@ -345,19 +344,10 @@ StaticResult send_file(uwsgi_request &req, OpenFile &f) {
         time_t base = rule->from_mtime ? st.st_mtime : time(nullptr);
         h[n++] = {uwsgi::str("Expires"), {expires, format_http_date(base + rule->secs, expires)}};
     }
-    // Not with a next request already buffered (pipelining): the protocol would half-close
-    // the connection to answer it, cutting the transfer short.
-    uwsgi_conn *conn = req.conn;
-    const bool offload = !head_only && count > 0 && offload_available() && !conn->tls &&
-                         !conn->protocol->has_pending(conn->state);
-    // an offloaded body outlives the request: the connection ends with it
-    if (offload) h[n++] = {uwsgi::str("Connection"), uwsgi::str("close")};
     const char *status = range.kind == ByteRange::satisfiable ? "206 Partial Content" : "200 OK";
     int rc = host_table().resp_start(&req, status, std::strlen(status), h, n);
-    if (rc == UWSGI_OK && !head_only) {
-        if (offload) offload_next_sendfile(conn);
-        rc = host_table().resp_sendfile(&req, f.fd, first, count);
-    }
+    // with --offload-threads the body goes to an offload thread (request.cpp)
+    if (rc == UWSGI_OK && !head_only) rc = host_table().resp_sendfile(&req, f.fd, first, count);
     return rc == UWSGI_OK ? StaticResult::served : StaticResult::failed;
 }
 

@@ -52,7 +52,11 @@ private:
     void serve(uwsgi_conn *conn, uwsgi_request &req);
     bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
     bool dispatch(uwsgi_request &req);  // false: failed after the response started
-    void park(uwsgi_conn *conn);
+    // rearm: the connection comes back from an offload thread; readiness may have come and
+    // gone meanwhile (edge-triggered with one thread), so the registration is renewed
+    void park(uwsgi_conn *conn, bool rearm = false);
+    void take_back(uwsgi_conn *conn, bool keep);
+    bool hand_to_offload(uwsgi_conn *conn, bool keep);
     bool unpark(uwsgi_conn *conn);
     void close_conn(uwsgi_conn *conn);
     void sweep_idle();
@@ -107,7 +111,7 @@ WorkerExit Worker::abandon(WorkerExit why) {
     return why;
 }
 
-void Worker::park(uwsgi_conn *conn) {
+void Worker::park(uwsgi_conn *conn, bool rearm) {
     {
         std::lock_guard<std::mutex> lock(park_mutex_);
         conn->parked = true;
@@ -117,7 +121,7 @@ void Worker::park(uwsgi_conn *conn) {
         if (parked_) parked_->park_prev = conn;
         parked_ = conn;
     }
-    if (single_thread_ && conn->in_epoll) return;  // still registered, edge-triggered
+    if (single_thread_ && conn->in_epoll && !rearm) return;  // still registered, edge-triggered
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | uint32_t(single_thread_ ? EPOLLET : EPOLLONESHOT);
     ev.data.ptr = conn;
@@ -149,6 +153,7 @@ void Worker::sweep_idle() {
 
 void Worker::close_conn(uwsgi_conn *conn) {
     conn->protocol->conn_close(conn->state);
+    drop_pending_body(conn);
     tls_detach(*conn);
     close(conn->fd);  // also removes it from the epoll set
     delete conn;
@@ -216,9 +221,31 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
     serve(conn, req);
 }
 
+// An offload thread sent the body: the connection waits for its next request like any idle
+// one, or (keep false, or we are stopping) is shut down, so the thread that takes the epoll
+// event closes it, as sweep_idle does: nothing is freed under another thread's feet.
+void Worker::take_back(uwsgi_conn *conn, bool keep) {
+    if (!keep || stopping_) shutdown(conn->fd, SHUT_RDWR);
+    park(conn, true);
+}
+
+// The response left its body pending (--offload-threads): the connection goes to an offload
+// thread, which gives it back when the body is out. Not with pipelined bytes buffered, which
+// epoll cannot see once the connection is parked: the body goes out here and the loop goes on.
+bool Worker::hand_to_offload(uwsgi_conn *conn, bool keep) {
+    const bool buffered = conn->protocol->has_pending(conn->state) || tls_pending(*conn);
+    if (!(keep && buffered) && offload_connection(conn, keep && !stopping_)) return true;
+    return false;
+}
+
 void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
     for (;;) {
-        if (!serve_one(conn, req) || stopping_) return close_conn(conn);
+        bool keep = serve_one(conn, req);
+        if (conn->pending_file >= 0) {
+            if (hand_to_offload(conn, keep)) return;
+            keep = flush_pending_body(conn) == UWSGI_OK && keep;
+        }
+        if (!keep || stopping_) return close_conn(conn);
         // TLS: a record may hold more than the protocol read; epoll cannot see those bytes
         if (!conn->protocol->has_pending(conn->state) && !tls_pending(*conn)) return park(conn);
     }
@@ -378,7 +405,12 @@ WorkerExit Worker::run() {
     sigemptyset(&set);
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
-    start_offload_threads(settings().offload_threads, settings().socket_timeout_ms);
+    start_offload_threads(
+        settings().offload_threads, settings().socket_timeout_ms,
+        [](void *self, uwsgi_conn *conn, bool keep) {
+            static_cast<Worker *>(self)->take_back(conn, keep);
+        },
+        this);
     running_threads_ = settings().threads;
     for (int i = 0; i < settings().threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
     start_worker_signal_thread(id_);
@@ -391,16 +423,25 @@ WorkerExit Worker::run() {
     const bool supervised = runtime().master_pid != getpid();
     const timespec tick{1, 0}, short_tick{0, 50 * 1000 * 1000};
     int64_t mercy_deadline_ms = 0;  // the single process's own --reload-mercy, once stopping
-    while (phase == Phase::Serving || running_threads_.load() > 0) {
+    // A stopping worker also waits for the bodies its offload threads are sending (the master
+    // kills it past --reload-mercy), so a reload never cuts a download.
+    bool said_offloads = false;
+    while (phase == Phase::Serving || running_threads_.load() > 0 || offload_in_flight() > 0) {
+        if (phase != Phase::Serving && !said_offloads && offload_in_flight() > 0) {
+            said_offloads = true;
+            spdlog::info("worker {}: waiting for {} offloaded transfer(s)", id_,
+                         offload_in_flight());
+        }
         int sig = sigtimedwait(&set, nullptr, phase == Phase::Serving ? &tick : &short_tick);
         if (phase != Phase::Serving && !supervised) {
             // A supervised worker is killed by its master past the mercy; the single process
             // has nobody above it, so it keeps the same bound itself.
             if (!mercy_deadline_ms)
                 mercy_deadline_ms = monotonic_ms() + int64_t(settings().reload_mercy) * 1000;
-            else if (monotonic_ms() >= mercy_deadline_ms && running_threads_.load() > 0) {
-                spdlog::warn("worker {}: request thread(s) still busy after --reload-mercy {} s",
-                             id_, settings().reload_mercy);
+            else if (monotonic_ms() >= mercy_deadline_ms &&
+                     (running_threads_.load() > 0 || offload_in_flight() > 0)) {
+                spdlog::warn("worker {}: request thread(s) or offloaded transfer(s) still busy "
+                             "after --reload-mercy {} s", id_, settings().reload_mercy);
                 return abandon(why == WorkerExit::Stop ? WorkerExit::HurriedStop
                                                        : WorkerExit::BrutalReload);
             }
