@@ -180,6 +180,9 @@ const uwsgi_option kCoreOptions[] = {
     LIST("static-gzip-dir", "static-gzip-prefix", "DIR", "as --static-gzip-all for files under DIR (a prefix)"),
     LIST("static-gzip-ext", "static-gzip-suffix", "EXT", "as --static-gzip-all for files ending with EXT"),
     LIST("static-gzip", nullptr, "REGEX", "as --static-gzip-all for files whose path matches REGEX"),
+    VALUE("static-cache-paths", nullptr, "SECS", "keep each static path's resolution (realpath) in the uWSGI cache for SECS seconds (needs --cache2)"),
+    VALUE("static-cache-paths-name", nullptr, "NAME", "the cache --static-cache-paths uses (default: the first cache)"),
+    VALUE("file-serve-mode", "fileserve-mode", "MODE", "x-sendfile or x-accel-redirect (nginx): answer static files with that header and let the front server send the file (default: send it)"),
     FLAG("honour-range", nullptr, "accepted: Range requests on static files are always honoured"),
     VALUE("offload-threads", "offload-thread", "N", "per worker: N threads send static file and wsgi.file_wrapper bodies, so request threads return at once (default 0)"),
     // Accepted: this server already behaves so, or has no such machinery (compat_notes.cpp

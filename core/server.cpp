@@ -31,6 +31,7 @@
 #include "stats_server.hpp"
 #include "tls.hpp"
 #include "static_files.hpp"
+#include "static_path_cache.hpp"
 #include "uwsgi_protocol.hpp"
 #include "vassal_channel.hpp"
 
@@ -288,6 +289,7 @@ int serve(Runtime &rt) {
     register_mules(rt.config);
     create_spoolers(rt.config);
     run_init_hooks();
+    attach_static_path_cache(rt.config);  // after init: the cache plugin's caches exist
     attach_zergs(rt.config);
     std::vector<Listener> listeners = open_listeners(rt);
     if (rt.config.get("stats") && !master)

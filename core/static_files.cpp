@@ -6,6 +6,7 @@
 #include "mime_types.hpp"
 #include "pcre_regex.hpp"
 #include "static_path.hpp"
+#include "static_path_cache.hpp"
 
 #include <uwsgi/plugin.hpp>
 
@@ -16,6 +17,7 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <strings.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -35,8 +37,12 @@ struct ExpiresRule {
     int64_t secs = 0;
 };
 
+// --file-serve-mode: who sends the file's bytes.
+enum class ServeMode { sendfile, x_sendfile, x_accel_redirect };
+
 struct StaticConfig {
-    std::vector<StaticMapping> maps;  // uWSGI's order: --check-static, --static-map, --static-map2
+    std::vector<StaticMapping> maps;
+    ServeMode mode = ServeMode::sendfile;  // uWSGI's order: --check-static, --static-map, --static-map2
     std::vector<std::string> index, safe, skip_ext, gzip_dirs, gzip_exts;
     std::vector<pcre2_code *> gzip_regexes;
     bool gzip_all = false;
@@ -115,8 +121,28 @@ void resolve_root(StaticMapping &m, const std::string &option, const std::string
 
 }  // namespace
 
+namespace {
+
+// uWSGI's names (case-insensitive); uWSGI ignores any other value, which serves the files
+// itself while the front server waits for a header: refused here.
+ServeMode parse_serve_mode(const Config &config) {
+    const std::string *v = config.get("file-serve-mode");
+    if (!v) return ServeMode::sendfile;
+    auto is = [&](const char *name) { return strcasecmp(v->c_str(), name) == 0; };
+    if (is("sendfile")) return ServeMode::sendfile;
+    if (is("x-sendfile") || is("xsendfile")) return ServeMode::x_sendfile;
+    if (is("x-accel-redirect") || is("xaccelredirect") || is("nginx"))
+        return ServeMode::x_accel_redirect;
+    throw ConfigError(fmt::format("--file-serve-mode {}: give x-sendfile (Apache, lighttpd), "
+                                  "x-accel-redirect or nginx (nginx), or sendfile (the default)",
+                                  *v));
+}
+
+}  // namespace
+
 void configure_static_files(const Config &config) {
     auto c = std::make_unique<StaticConfig>();
+    c->mode = parse_serve_mode(config);
     std::string error;
     for (auto &dir : config.all("check-static")) {
         StaticMapping m{"", dir, true, false};
@@ -155,6 +181,9 @@ void configure_static_files(const Config &config) {
         if (!c->mime.load(f))
             spdlog::warn("static: cannot read MIME types from {} (install media-types); files "
                          "are served without Content-Type", f);
+    if (c->mode != ServeMode::sendfile)
+        spdlog::info("static: files are answered with {} for the front server to send",
+                     c->mode == ServeMode::x_sendfile ? "X-Sendfile" : "X-Accel-Redirect");
     for (auto &m : c->maps)
         spdlog::info("static: {} {} => {}{}", m.mount.empty() ? "(every path)" : m.mount,
                      m.whole_path ? "(whole path)" : "", m.root, m.is_file ? " (a file)" : "");
@@ -281,6 +310,42 @@ bool open_gzip_twin(uwsgi_request &req, OpenFile &f) {
     return true;
 }
 
+void add_expires(uwsgi_request &req, std::string_view name, std::string_view type,
+                 const struct stat &st, char *buf, uwsgi_header *h, size_t &n) {
+    if (const ExpiresRule *rule = expires_rule(req, name, type)) {
+        time_t base = rule->from_mtime ? st.st_mtime : time(nullptr);
+        h[n++] = {uwsgi::str("Expires"), {buf, format_http_date(base + rule->secs, buf)}};
+    }
+}
+
+// --file-serve-mode x-sendfile / x-accel-redirect: no body; the header names the file's real
+// path (of the gzip twin when chosen) for the front server to send, as uWSGI. The file's own
+// headers go with it; Range is left to the front server (it sees the client's header). An empty
+// body with its Content-Length keeps the connection (uWSGI sends none and closes).
+StaticResult answer_with_header(uwsgi_request &req, const OpenFile &f, std::string_view type,
+                                bool gzip, std::string_view last_modified) {
+    thread_local char real[PATH_MAX + 1];
+    char link[32];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", f.fd);  // the very file opened
+    ssize_t len = readlink(link, real, PATH_MAX);
+    if (len <= 0) return StaticResult::not_static;
+    const bool accel = g_static->mode == ServeMode::x_accel_redirect;
+    uwsgi_header h[8];
+    size_t n = 0;
+    if (!type.empty()) h[n++] = {uwsgi::str("Content-Type"), sv(type)};
+    h[n++] = {uwsgi::str(accel ? "X-Accel-Redirect" : "X-Sendfile"), {real, size_t(len)}};
+    h[n++] = {uwsgi::str("Last-Modified"), sv(last_modified)};
+    if (gzip) {
+        h[n++] = {uwsgi::str("Content-Encoding"), uwsgi::str("gzip")};
+        h[n++] = {uwsgi::str("Vary"), uwsgi::str("Accept-Encoding")};
+    }
+    char expires[kHttpDateLen + 1];
+    add_expires(req, std::string_view(f.path, f.len), type, f.st, expires, h, n);
+    h[n++] = {uwsgi::str("Content-Length"), uwsgi::str("0")};
+    int rc = host_table().resp_start(&req, "200 OK", 6, h, n);
+    return rc == UWSGI_OK ? StaticResult::served : StaticResult::failed;
+}
+
 // The response for an open regular file: the head, then the body (not for HEAD).
 StaticResult send_file(uwsgi_request &req, OpenFile &f) {
     const std::string_view name(f.path, f.len);
@@ -299,6 +364,8 @@ StaticResult send_file(uwsgi_request &req, OpenFile &f) {
             return StaticResult::served;
         }
     }
+
+    if (g_static->mode != ServeMode::sendfile) return answer_with_header(req, f, type, gzip, lm);
 
     const int64_t size = st.st_size;
     ByteRange range;
@@ -340,10 +407,7 @@ StaticResult send_file(uwsgi_request &req, OpenFile &f) {
         h[n++] = {uwsgi::str("Vary"), uwsgi::str("Accept-Encoding")};
     }
     char expires[kHttpDateLen + 1];
-    if (const ExpiresRule *rule = expires_rule(req, name, type)) {
-        time_t base = rule->from_mtime ? st.st_mtime : time(nullptr);
-        h[n++] = {uwsgi::str("Expires"), {expires, format_http_date(base + rule->secs, expires)}};
-    }
+    add_expires(req, name, type, st, expires, h, n);
     const char *status = range.kind == ByteRange::satisfiable ? "206 Partial Content" : "200 OK";
     int rc = host_table().resp_start(&req, status, std::strlen(status), h, n);
     // with --offload-threads the body goes to an offload thread (request.cpp)
@@ -384,15 +448,25 @@ Found open_index(OpenFile &f) {
     return Found::none;
 }
 
-// The route for a mapping to one file, and for symlinks out of a directory when --static-safe
-// is set: realpath, then the directory (or a safe path) must hold the result (uWSGI's check).
-Found open_resolved(const StaticMapping &m, const char *candidate, OpenFile &f) {
-    if (!realpath(candidate, f.path)) return Found::none;
+// The route for a mapping to one file, for symlinks out of a directory, and for every path with
+// --static-cache-paths: realpath (or its cached answer), then the directory (or a safe path)
+// must hold the result (uWSGI's check). Inside the directory the file is still opened below its
+// descriptor, so a symlink put there since the path was cached cannot lead out.
+Found open_resolved(const StaticMapping &m, const char *candidate, size_t len, OpenFile &f) {
+    if (!resolve_static_path(candidate, len, f.path)) return Found::none;
     f.len = std::strlen(f.path);
     std::string_view real(f.path, f.len);
-    if (!path_within(real, m.root) && !under_safe_path(real)) return Found::refused;
-    f.fd = open_plain(f.path);
-    if (f.fd < 0) return errno == ENOENT ? Found::none : Found::refused;
+    const bool inside = path_within(real, m.root);
+    if (!inside && !under_safe_path(real)) return Found::refused;
+    if (inside && m.root_fd >= 0) {
+        const size_t root_len = m.root == "/" ? 0 : m.root.size();
+        f.fd = open_beneath(m.root_fd, f.len > root_len + 1 ? f.path + root_len + 1 : ".");
+        f.beneath = m.root_fd;
+        f.rel = root_len + 1;
+    } else {
+        f.fd = open_plain(f.path);
+    }
+    if (f.fd < 0) return errno == ENOENT || errno == ENOTDIR ? Found::none : Found::refused;
     if (fstat(f.fd, &f.st) != 0) return Found::none;
     return Found::file;
 }
@@ -407,7 +481,7 @@ Found open_beneath_root(const StaticMapping &m, char *candidate, size_t len, Ope
         // EXDEV: a symlink on the way, absolute or climbing out; it may still land inside (or
         // under --static-safe), which the realpath route decides. ENOSYS: a kernel before 5.6.
         if (errno == EXDEV || errno == ELOOP || errno == ENOSYS)
-            return open_resolved(m, candidate, f);
+            return open_resolved(m, candidate, len, f);
         return Found::refused;  // EACCES ...
     }
     std::memcpy(f.path, candidate, len + 1);
@@ -440,8 +514,9 @@ StaticResult serve_static_file(uwsgi_request &req) {
         OpenFile f;
         f.path = opened;
         FdGuard guard{f.fd};
-        Found found = m.root_fd >= 0 ? open_beneath_root(m, candidate, len, f)
-                                     : open_resolved(m, candidate, f);
+        Found found = m.root_fd >= 0 && !static_path_cache_enabled()
+                          ? open_beneath_root(m, candidate, len, f)
+                          : open_resolved(m, candidate, len, f);
         if (found == Found::refused)
             return refuse(req, path, "it leads outside the mapped directory (a symlink out; "
                                      "--static-safe DIR allows one) or cannot be read");

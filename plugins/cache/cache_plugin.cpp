@@ -112,8 +112,27 @@ bool read_specs(std::vector<cache::Spec> &specs, std::string &why) {
 std::mutex g_sweeper_mutex;
 std::condition_variable g_sweeper_wake;
 bool g_sweeper_stop = false;
-std::thread g_sweeper;
 pid_t g_sweeper_pid = 0;
+
+// Stops the sweeper in the process that started it; a forked copy holds no such thread.
+void stop_sweeper(std::thread &t) {
+    if (!t.joinable()) return;
+    if (getpid() != g_sweeper_pid) return t.detach();
+    {
+        std::lock_guard<std::mutex> lk(g_sweeper_mutex);
+        g_sweeper_stop = true;
+    }
+    g_sweeper_wake.notify_all();
+    t.join();
+}
+
+// The shutdown hook stops it; a start-up that fails after init (a bad socket, an option
+// checked later) exits without that hook, and a joinable std::thread destroyed at exit aborts
+// the process ("terminate called"): stopped here then.
+struct Sweeper {
+    std::thread thread;
+    ~Sweeper() { stop_sweeper(thread); }
+} g_sweeper;
 
 void sweeper_loop() {
     uint64_t tick = 0;
@@ -240,21 +259,15 @@ int init(const uwsgi_host *h) {
     }
     if (!g_caches.empty()) {
         g_sweeper_pid = getpid();
-        g_sweeper = std::thread(sweeper_loop);
+        g_sweeper.thread = std::thread(sweeper_loop);
     }
     return 0;
 }
 
 void shutdown() {
-    if (g_sweeper.joinable() && getpid() == g_sweeper_pid) {
-        {
-            std::lock_guard<std::mutex> lk(g_sweeper_mutex);
-            g_sweeper_stop = true;
-        }
-        g_sweeper_wake.notify_all();
-        g_sweeper.join();
-        for (auto &t : g_caches) t->sync();
-    }
+    if (!g_sweeper.thread.joinable() || getpid() != g_sweeper_pid) return;
+    stop_sweeper(g_sweeper.thread);
+    for (auto &t : g_caches) t->sync();
 }
 
 const void *get_extension(const char *id) {
