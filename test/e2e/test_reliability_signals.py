@@ -85,10 +85,13 @@ def slow_request(port, ms, result):
 
 def _in_flight(s):
     # The example plugin logs nothing before it answers, so a request counts as in flight once
-    # the server has accepted its connection: ss shows it established on the server's port.
-    out = subprocess.run(["ss", "-Htn", "state", "established", "sport", "= :%d" % s.port],
+    # a worker holds its connection (ss names the process owning it: an established connection
+    # still in the accept backlog has none) and has read the request (nothing left in Recv-Q).
+    # A stop finishes the request in progress but starts none from the backlog.
+    out = subprocess.run(["ss", "-Htnp", "state", "established", "sport", "= :%d" % s.port],
                          capture_output=True, text=True).stdout
-    return len(out.strip().splitlines())
+    return sum(1 for line in out.splitlines()
+               if "users:" in line and line.split()[0] == "0")
 
 
 def busy_server(server, ms, *args):
