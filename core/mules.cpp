@@ -58,11 +58,20 @@ std::once_flag g_harakiri_watch;
 std::atomic<uint64_t> g_signals_handled{0};
 std::atomic<uint64_t> g_signals_seen{0};
 
+// The bytes a queue's socket buffer is asked for. Every queued message is charged its kernel
+// buffer (a 4 KiB message about 8.5 KiB), so a buffer of --mule-msg-size bytes (what uWSGI sets
+// when the option is given; without it uWSGI keeps the kernel's 208 KiB) held 15 messages of
+// 4 KiB and senders met a full queue 1.5 times as often as on uWSGI (measured with ss -xm:
+// tb131072 here, tb212992 there). Room for at least 4 of the largest messages and never below
+// 256 KiB (the kernel doubles it, net.core.wmem_max caps it); pages are taken only while
+// messages wait.
+size_t queue_bytes() { return std::max<size_t>(4 * g_msg_size, 256 * 1024); }
+
 void make_queue(Queue &q) {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, q.fds) != 0)
         throw std::runtime_error(std::string("cannot create a mule message queue: ") +
                                  strerror(errno));
-    int size = int(g_msg_size);
+    int size = int(std::min<size_t>(queue_bytes(), INT32_MAX / 2));
     for (int fd : q.fds) {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -320,9 +329,9 @@ int mule_msg(const void *msg, size_t len, int32_t mule_id, const char *farm) {
     }
     if (send(fd, msg, len, 0) == ssize_t(len)) return UWSGI_OK;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EMSGSIZE || errno == ENOBUFS) {
-        spdlog::error("mule_msg: the queue of {} is full ({} bytes, --mule-msg-size); the "
-                      "message of {} bytes is dropped",
-                      destination(mule_id, farm), g_msg_size, len);
+        spdlog::error("mule_msg: the queue of {} is full (a buffer of {} bytes: 4 times "
+                      "--mule-msg-size, at least 256 KiB); the message of {} bytes is dropped",
+                      destination(mule_id, farm), queue_bytes(), len);
         return UWSGI_ELIMIT;
     }
     spdlog::error("mule_msg to {}: {}", destination(mule_id, farm), strerror(errno));

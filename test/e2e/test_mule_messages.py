@@ -74,6 +74,22 @@ def test_a_message_over_the_receive_buffer(app, flavour):
         assert app.wait_log("a message of 100 bytes is over the buffer of 64 bytes")
 
 
+def test_a_queue_holds_four_of_the_largest_messages(app, flavour):
+    # mule 4 reads only its farm's queue, so its own fills up; nobody drains it
+    held = get(app, "/fill?n=65536")[1]
+    if flavour.upstream:
+        # uWSGI 2.0.21 leaves the kernel's default buffer (208 KiB here) without --mule-msg-size
+        # and sizes it to exactly --mule-msg-size with it: a few 64 KiB messages at most
+        assert 1 <= held < 1000
+    else:
+        # ours: --mule-msg-size (65536) bounds a message; the queue is sized to hold 4 of them
+        # (at least 256 KiB), so a burst meets a full queue later than on uWSGI
+        assert 4 <= held < 1000
+        assert app.wait_log("the queue of mule 4 is full")
+    assert get(app, "/msg?text=after&to=3")[1] is True  # the other queues still take messages
+    wait_for(lambda: received(app, "script", "after"), what="a message after the full queue")
+
+
 def test_bad_input(app, flavour):
     result = get(app, "/bad?id=%s" % ("" if flavour.upstream else "1"))[1]
     # uWSGI 2.0 checks the id with `id < 0 && id > count` (never true) and writes to whatever

@@ -40,6 +40,11 @@ def application(environ, start_response):
         return answer(start_response, q, uwsgi.farm_msg(q["name"], q["text"].encode()))
     if path == "/big":  # a message of n bytes to mule 3
         return answer(start_response, q, uwsgi.mule_msg(b"B" * int(q["n"]), 3))
+    if path == "/fill":  # messages of n bytes to mule 4 (it reads only its farm) until full
+        count = 0
+        while count < 1000 and uwsgi.mule_msg(b"F" * int(q["n"]), 4):
+            count += 1
+        return answer(start_response, q, count)
     if path == "/bad":
         return answer(start_response, q, {
             "mule 9": outcome(lambda: uwsgi.mule_msg(b"x", 9)) if q.get("id") else None,
