@@ -3,10 +3,12 @@
 uWSGI (CPython plugin), with 1 and 2 spooler processes. CLIENTS concurrent HTTP clients
 enqueue TASKS tasks (one uwsgi.spool() per request, 2 workers) while the spooler runs them
 (each a trivial handler returning SPOOL_OK); the clock runs from the first request until the last
-task file is gone. Also prints the enqueue rate alone (requests/s while enqueueing). Prints a
-markdown table for docs/PERFORMANCE.md.
+task file is gone. Also prints the enqueue rate alone (requests/s while enqueueing).
 
-usage: bench/spooler_bench.py [BUILD_DIR] [TASKS]
+The servers are measured in turn (interleaved rounds); median ratios and the load average go
+into its docs/PERFORMANCE.md section, which it rewrites.
+
+usage: bench/spooler_bench.py [BUILD_DIR] [TASKS] [ROUNDS]
 """
 import http.client
 import os
@@ -18,11 +20,15 @@ import tempfile
 import threading
 import time
 
+import run as bench_run
 from cache_bench import free_port
+from deploy_bench import uptime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
-TASKS = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
+TASKS = int(sys.argv[2]) if len(sys.argv) > 2 else 600
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+HEADING = "## Spooler (bench/spooler_bench.py)"
 CLIENTS = 4
 APP = os.path.join(HERE, "spooler_app.py")
 
@@ -94,39 +100,78 @@ def run(port, spool_dir, tasks, tag):
     return total / (t_done - t0), total / (t_enqueued - t0)
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def stop(p):
+    p.send_signal(2)  # SIGINT stops both servers
+    try:
+        p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 def main():
-    rows = []
-    for name, cmd in SERVERS.items():
-        for spoolers in (1, 2):
-            spool_dir = tempfile.mkdtemp(prefix="spooler-bench-", dir=os.path.join(HERE, ".."))
-            p, port = start(cmd, spool_dir, spoolers)
-            try:
-                run(port, spool_dir, max(TASKS // 5, CLIENTS), "warm")  # JIT warm-up
-                e2e, enq = run(port, spool_dir, TASKS, "run")
-                rows.append((name, spoolers, e2e, enq))
-                print(name, spoolers, "%.0f tasks/s end to end, %.0f spool requests/s"
-                      % (e2e, enq), file=sys.stderr)
-            finally:
-                p.send_signal(2)  # SIGINT stops both servers
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+    results = {}  # (name, spoolers) -> [(e2e, enq)] per round
+    loads = [uptime()]
+    for spoolers in (1, 2):
+        started = {}
+        try:
+            for name, cmd in SERVERS.items():
+                spool_dir = tempfile.mkdtemp(prefix="spooler-bench-", dir=os.path.join(HERE, ".."))
+                p, port = start(cmd, spool_dir, spoolers)
+                started[name] = (p, port, spool_dir)
+            for name, (p, port, spool_dir) in started.items():
+                run(port, spool_dir, max(TASKS // 3, CLIENTS), "warm")  # JIT warm-up
+            for r in range(ROUNDS):
+                for name, (p, port, spool_dir) in started.items():  # interleaved
+                    e2e, enq = run(port, spool_dir, TASKS, "r%d" % r)
+                    results.setdefault((name, spoolers), []).append((e2e, enq))
+                    print(name, spoolers, r, "%.0f tasks/s end to end, %.0f spool requests/s"
+                          % (e2e, enq), file=sys.stderr)
+        finally:
+            for p, _, spool_dir in started.values():
+                stop(p)
                 shutil.rmtree(spool_dir, ignore_errors=True)
-    print("| server | spooler processes | tasks/s end to end | spool requests/s |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, spoolers, e2e, enq in rows:
-        print("| %s | %d | %.0f | %.0f |" % (name, spoolers, e2e, enq))
-    theirs = {s: e for n, s, e, _ in rows if n == "uwsgi-cpython"}
-    for mine in SERVERS:
-        if mine == "uwsgi-cpython":
-            continue
-        ours = {s: e for n, s, e, _ in rows if n == mine}
-        for s in (1, 2):
-            if s in ours and s in theirs:
-                print("\n%s, %d spooler process(es): ours / uWSGI+CPython = %.2fx"
-                      % (mine, s, ours[s] / theirs[s]))
+        loads.append(uptime())
+    lines = [HEADING, "",
+             "Written by `bench/spooler_bench.py build %d %d`: spooled tasks per second end to end. "
+             "%d HTTP clients (a connection per request) enqueue %d tasks, one `uwsgi.spool()` per "
+             "request on 2 workers, while the spooler processes run them (a trivial handler "
+             "returning `SPOOL_OK`); the clock runs from the first request until the last task "
+             "file is gone. \"spool requests/s\" is the enqueueing alone. Ours runs durable (the "
+             "default: each task's file and directory synced before `spool()` returns, the "
+             "directory's fsync shared by tasks spooled at the same moment) and with "
+             "`--spooler-no-fsync`; uWSGI never syncs. The three servers run side by side and "
+             "are measured in turn for %d rounds after a warm-up each; ratios are medians of "
+             "the per-round ratios. Machine: %s, %d cores shared with other engineers' work, "
+             "%s UTC, load average (1, 5, 15 min) %s." % (
+                 TASKS, ROUNDS, CLIENTS, TASKS, ROUNDS, os.uname().machine, os.cpu_count(),
+                 time.strftime("%Y-%m-%d %H:%M", time.gmtime()), " / ".join(loads)), "",
+             "| server | spooler processes | tasks/s end to end (median) | each round | "
+             "spool requests/s (median) | ours / uWSGI (median, range) |",
+             "| --- | ---: | ---: | --- | ---: | ---: |"]
+    for spoolers in (1, 2):
+        theirs = results[("uwsgi-cpython", spoolers)]
+        for name in SERVERS:
+            rs = results[(name, spoolers)]
+            ratio = ""
+            if name != "uwsgi-cpython":
+                per_round = [o / u for (o, _), (u, _) in zip(rs, theirs)]
+                ratio = "**%.2fx** (%.2fx to %.2fx)" % (median(per_round), min(per_round),
+                                                        max(per_round))
+            lines.append("| %s | %d | %.0f | %s | %.0f | %s |" % (
+                name, spoolers, median([e for e, _ in rs]), " ".join("%.0f" % e for e, _ in rs),
+                median([q for _, q in rs]), ratio))
+    notes = os.path.join(HERE, "spooler_bench_notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            lines += ["", f.read().strip("\n")]
+    print("\n".join(lines))
+    bench_run.replace_section(HEADING, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

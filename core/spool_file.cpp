@@ -91,18 +91,11 @@ bool write_all(int fd, std::string_view bytes) {
     return true;
 }
 
-void fsync_dir(const std::string &dir) {
-    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    fsync(fd);
-    close(fd);
-}
-
 }  // namespace
 
 std::string write_task_file(const std::string &dir, const std::string &name,
                             std::string_view bytes, int64_t at, std::string &error,
-                            bool durable) {
+                            bool durable, DirCommit *commit) {
     std::string temp = dir + "/" + std::string(kSpoolTempPrefix) + name;
     std::string path = dir + "/" + name;
     const int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC;
@@ -119,27 +112,44 @@ std::string write_task_file(const std::string &dir, const std::string &name,
         error = fmt::format("cannot create {}: {}", temp, strerror(errno));
         return "";
     }
-    bool ok = write_all(fd, bytes) && (!durable || fsync(fd) == 0);
+    bool ok = write_all(fd, bytes);
     if (ok && at > 0) {
-        // uWSGI's convention: a task's mtime is the time it may run from
+        // uWSGI's convention: a task's mtime is the time it may run from (set before the task
+        // has its name: a spooler must not see it early)
         timespec ts[2] = {{at, 0}, {at, 0}};
         ok = futimens(fd, ts) == 0;
     }
+    // The name first, then one sync of the file after it: on a journalling file system that
+    // fsync commits the file's data, its inode and the rename together (a sync before the
+    // rename made it two journal commits per task). A process crash still leaves the whole task
+    // or none (the data is in the page cache before the name exists); see "Spooler durability"
+    // in docs/ARCHITECTURE.md for a power loss.
+    if (ok && rename(temp.c_str(), path.c_str()) != 0) {
+        int saved = errno;
+        close(fd);
+        unlink(temp.c_str());
+        error = fmt::format("cannot write {}: {}", path, strerror(saved));
+        return "";
+    }
+    uint64_t ticket = ok && durable && commit ? dir_commit_ticket(*commit) : 0;
+    if (ok && durable) ok = fsync(fd) == 0;
     int saved = errno;
     if (close(fd) != 0 && ok) {
         ok = false;
         saved = errno;
     }
-    if (ok && rename(temp.c_str(), path.c_str()) != 0) {
-        ok = false;
+    // the directory's entry: shared with the writers of the same moment when there is a group
+    if (ok && durable) {
+        ok = commit ? dir_commit_wait(*commit, ticket, dir) : fsync_dir(dir);
         saved = errno;
     }
     if (!ok) {
+        // not known to be on disk: not a task (a spooler that already took it runs it once)
+        unlink(path.c_str());
         unlink(temp.c_str());
         error = fmt::format("cannot write {}: {}", path, strerror(saved));
         return "";
     }
-    if (durable) fsync_dir(dir);
     return path;
 }
 

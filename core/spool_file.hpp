@@ -3,9 +3,12 @@
 //
 // uWSGI writes a task in place under an fcntl lock, so a crash mid-write leaves a truncated
 // task under a task's name. Here a task is written under a temporary name the spooler ignores,
-// fsynced, given its `at` time, and renamed: a crash at any moment leaves the whole task or none.
+// given its `at` time, renamed, and synced: a crash of the server at any moment leaves the whole
+// task or none, and a task spool() returned survives a power loss.
 // Readers still honour uWSGI's fcntl lock, so a directory shared with uWSGI works both ways.
 #pragma once
+
+#include "group_commit.hpp"
 
 #include <cstdint>
 #include <string>
@@ -53,13 +56,15 @@ std::string check_priority(std::string_view priority);
 std::string spool_file_name(const std::string &hostname, pid_t pid, uint64_t counter);
 
 // Writes `bytes` as a new task in `dir` (created when missing, 0777 & ~umask, as uWSGI does for
-// priorities): temporary file, fsync, mtime = at (when > 0), rename, fsync of the directory.
-// Without `durable` (--spooler-no-fsync) both fsyncs are left out: the write stays atomic (a
-// crash leaves a whole task or none) but a power loss may take tasks spool() returned. Returns
-// the task's path, or "" with `error` set.
+// priorities): temporary file, mtime = at (when > 0), rename, fsync of the file, fsync of the
+// directory, all before it returns: a task returned is on disk. With `commit`, the directory's
+// fsync is shared with the writers (threads, processes) that renamed a task into `dir` at about
+// the same moment (group_commit.hpp). Without `durable` (--spooler-no-fsync) both fsyncs are
+// left out: the write stays atomic for a crash of the server (a whole task or none) but a power
+// loss may take tasks spool() returned. Returns the task's path, or "" with `error` set.
 std::string write_task_file(const std::string &dir, const std::string &name,
                             std::string_view bytes, int64_t at, std::string &error,
-                            bool durable = true);
+                            bool durable = true, DirCommit *commit = nullptr);
 
 // The state of a task file a spooler may run: opened read-write and fcntl-locked (by this
 // process; the lock goes with the fd), with its content. Not runnable: another process holds

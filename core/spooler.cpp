@@ -62,11 +62,14 @@ struct Options {
 Options g_opts;
 SpoolerShared *g_shared = nullptr;
 SpoolerSlot *g_slots = nullptr;  // spooler_process_count() of them, after g_shared
+// One group commit per spool directory (--spooler and --spooler-external, each once), after the
+// slots: tasks spooled into it at about the same moment share the directory's fsync.
+std::vector<std::string> g_commit_dirs;
+DirCommit *g_commits = nullptr;
 std::vector<Handler> g_handlers;  // this process's (inherited by spoolers when set before fork)
 int g_index = -1;                 // this process's spooler index, once it runs
 std::string g_hostname;
 std::atomic<uint64_t> g_counter{0};
-std::mutex g_write_mutex;  // one task at a time per process, as uWSGI's per-spooler lock
 
 // the running spooler process
 uint64_t g_tasks = 0;
@@ -311,11 +314,21 @@ void create_spoolers(const Config &c) {
     }
     for (const auto &dir : c.all("spooler-external"))
         g_opts.external.push_back(usable_dir(dir, "spooler-external"));
-    size_t size = sizeof(SpoolerShared) + sizeof(SpoolerSlot) * g_opts.dirs.size();
+    for (const auto *list : {&g_opts.dirs, &g_opts.external})
+        for (const auto &dir : *list)
+            if (std::find(g_commit_dirs.begin(), g_commit_dirs.end(), dir) == g_commit_dirs.end())
+                g_commit_dirs.push_back(dir);
+    size_t slots = sizeof(SpoolerShared) + sizeof(SpoolerSlot) * g_opts.dirs.size();
+    slots = (slots + alignof(DirCommit) - 1) / alignof(DirCommit) * alignof(DirCommit);
+    size_t size = slots + sizeof(DirCommit) * g_commit_dirs.size();
     void *mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) throw std::runtime_error("cannot map the spooler table");
     g_shared = static_cast<SpoolerShared *>(mem);  // zeroed: atomics of 0
     g_slots = reinterpret_cast<SpoolerSlot *>(g_shared + 1);
+    g_commits = reinterpret_cast<DirCommit *>(static_cast<char *>(mem) + slots);
+    for (size_t i = 0; i < g_commit_dirs.size(); ++i)
+        if (!init_dir_commit(g_commits[i]))
+            throw std::runtime_error("cannot make the spooler's shared fsync lock");
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     g_hostname = host;
@@ -377,6 +390,13 @@ void stop_spooler_process() {
     }
 }
 
+// The group commit of a spool directory; none for a priority sub-directory (its own fsync).
+static DirCommit *commit_of(const std::string &dir) {
+    for (size_t i = 0; i < g_commit_dirs.size(); ++i)
+        if (g_commit_dirs[i] == dir) return &g_commits[i];
+    return nullptr;
+}
+
 int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, const void *body,
                size_t body_len, char *task, size_t task_size) {
     if (g_opts.dirs.empty() && g_opts.external.empty()) {
@@ -408,11 +428,9 @@ int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, con
     }
     std::string dir = where.priority.empty() ? *base : *base + "/" + std::string(where.priority);
     std::string name = spool_file_name(g_hostname, getpid(), ++g_counter);
-    std::string error, path;
-    {
-        std::lock_guard<std::mutex> l(g_write_mutex);
-        path = write_task_file(dir, name, bytes, where.at, error, g_opts.durable);
-    }
+    std::string error;
+    std::string path = write_task_file(dir, name, bytes, where.at, error, g_opts.durable,
+                                       commit_of(dir));
     if (path.empty()) {
         spdlog::error("[uwsgi-spooler] {}", error);
         return UWSGI_ERROR;

@@ -308,6 +308,48 @@ def test_sigkill_of_the_whole_server_loses_no_task(server, flavour, tmp_path):
     assert len(runs(s2, "slow")) == 2  # it never finished: it runs again
 
 
+def test_tasks_spooled_at_the_same_moment_are_each_whole_and_run_once(server, flavour, tmp_path):
+    """Many spool() calls at once (4 threads in a request, while a second worker's request does
+    the same): ours shares the directory's fsync between them (group commit); every call returns
+    a name whose file is the whole task, and each task runs once with its body."""
+    s = start(server, flavour, tmp_path, "--processes", "2", "--enable-threads")
+    spool(s, kind="slow", tag="blocker", secs=3)  # the others stay queued to be read whole
+    wait_for(lambda: runs(s, "blocker"), what="the slow task to start")
+    import threading
+    answers = {}
+
+    def request(tag):
+        answers[tag] = get(s, "/spool_many?n=5&threads=4&tag=" + tag)[1]
+
+    clients = [threading.Thread(target=request, args=(tag,)) for tag in ("a", "b")]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
+    for tag in ("a", "b"):
+        names = answers[tag]
+        assert isinstance(names, list) and len(names) == 20, names
+        for k, name in enumerate(names):
+            t, i = divmod(k, 5)
+            size = 1000 + 100 * t + i
+            if os.path.exists(name):  # not yet run: whole on disk
+                with open(name, "rb") as f:
+                    content = f.read()
+                header = int.from_bytes(content[1:3], "little")
+                assert content[0] == 17 and len(content) == 4 + header + size
+                assert content[-size:] == bytes([65 + t]) * size
+    assert len(set(answers["a"] + answers["b"])) == 40
+    for tag in ("a", "b"):
+        for t in range(4):
+            for i in range(5):
+                task = "%s-%d-%d" % (tag, t, i)
+                run = wait_for(lambda: runs(s, task), what="task " + task)[0]
+                assert run[8] == 1000 + 100 * t + i and run[9] == bytes([65 + t]) * 16
+    time.sleep(1)
+    assert all(len(runs(s, "%s-%d-%d" % (tag, t, i))) == 1
+               for tag in ("a", "b") for t in range(4) for i in range(5))
+
+
 @pytest.mark.skipif(not upstream_python_available(), reason="Debian's uWSGI is not installed")
 @pytest.mark.parametrize("writer,runner", [("cpython", "pypy"), ("pypy", "cpython")])
 def test_task_files_interoperate_with_debian_uwsgi(server, tmp_path, writer, runner):

@@ -1,5 +1,9 @@
-// Spooler task files: uWSGI's byte layout, special keys, names, and the atomic write (no task
-// name ever holds a partial task; the lock protocol uWSGI's writers and spoolers use).
+// Spooler task files: uWSGI's byte layout, special keys, names, the atomic write (no task name
+// ever holds a partial task; the lock protocol uWSGI's writers and spoolers use), and the group
+// commit of the durable write (group_commit.hpp): writers in several processes at once each
+// return only after an fsync of the directory that began after their rename, writers waiting
+// while one syncs share the next fsync, a writer killed while it syncs blocks no one.
+#include "group_commit.hpp"
 #include "spool_file.hpp"
 
 #include <catch2/catch.hpp>
@@ -9,9 +13,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace core;
 
@@ -30,6 +37,16 @@ std::vector<std::string> entries(const std::string &dir) {
         if (e->d_name[0] != '.' || std::string(e->d_name).size() > 2) out.push_back(e->d_name);
     closedir(d);
     return out;
+}
+
+// A DirCommit in memory shared with the children this test forks, as the spooler maps it.
+DirCommit *shared_commit() {
+    void *mem = mmap(nullptr, sizeof(DirCommit), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(mem != MAP_FAILED);
+    auto *c = static_cast<DirCommit *>(mem);
+    REQUIRE(init_dir_commit(*c));
+    return c;
 }
 
 }  // namespace
@@ -151,4 +168,96 @@ TEST_CASE("a task locked by another process (a spooler running it, uWSGI writing
     unlink(path.c_str());
     LockedTask gone;
     CHECK(open_task(path, gone) == TaskOpen::Gone);
+}
+
+
+TEST_CASE("writers waiting while one syncs share one fsync of the directory") {
+    std::string dir = temp_dir();
+    DirCommit *c = shared_commit();
+    REQUIRE(pthread_mutex_lock(&c->lock) == 0);  // as a writer in the middle of its fsync
+    std::vector<uint64_t> tickets(5);
+    for (auto &t : tickets) t = dir_commit_ticket(*c);  // five renames meanwhile
+    std::vector<std::thread> writers;
+    std::vector<int> ok(5, 0);
+    for (size_t i = 0; i < 5; ++i)
+        writers.emplace_back([&, i] { ok[i] = dir_commit_wait(*c, tickets[i], dir); });
+    REQUIRE(pthread_mutex_unlock(&c->lock) == 0);
+    for (auto &w : writers) w.join();
+    CHECK(ok == std::vector<int>(5, 1));
+    CHECK(c->fsyncs.load() == 1);  // the first to get the lock synced for all five
+    CHECK(c->synced.load() == 5);
+    // a later rename is not covered by that fsync: its writer syncs again
+    uint64_t later = dir_commit_ticket(*c);
+    CHECK(c->synced.load() < later);
+    CHECK(dir_commit_wait(*c, later, dir));
+    CHECK(c->fsyncs.load() == 2);
+    CHECK(c->synced.load() == later);
+}
+
+TEST_CASE("a writer killed while it syncs leaves the group to the next one") {
+    std::string dir = temp_dir();
+    DirCommit *c = shared_commit();
+    uint64_t ticket = dir_commit_ticket(*c);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_mutex_lock(&c->lock);
+        _exit(0);  // dies holding the lock, its fsync unfinished
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(dir_commit_wait(*c, ticket, dir));
+    CHECK(c->synced.load() >= ticket);
+    CHECK(c->fsyncs.load() == 1);
+    CHECK(dir_commit_wait(*c, dir_commit_ticket(*c), dir));  // and the lock still works
+}
+
+TEST_CASE("concurrent durable spools in several processes: each returns synced, each task whole") {
+    std::string dir = temp_dir();
+    DirCommit *c = shared_commit();
+    const int processes = 4, per_process = 25;
+    std::vector<pid_t> pids;
+    for (int p = 0; p < processes; ++p) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int bad = 0;
+            for (int i = 0; i < per_process; ++i) {
+                std::string bytes, error, name = spool_file_name("t", getpid(), uint64_t(i));
+                std::string body(1000 + size_t(i), char('a' + p));
+                if (!encode_task({{"n", std::to_string(i)}}, body, bytes)) _exit(2);
+                // this write's ticket is after every ticket taken before it started
+                uint64_t before = c->renamed.load();
+                std::string path = write_task_file(dir, name, bytes, 0, error, true, c);
+                if (path.empty() || c->synced.load() < before + 1) ++bad;
+            }
+            _exit(bad ? 1 : 0);
+        }
+        pids.push_back(pid);
+    }
+    for (pid_t pid : pids) {
+        int status = -1;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    }
+    CHECK(c->renamed.load() == uint64_t(processes * per_process));
+    CHECK(c->synced.load() == c->renamed.load());
+    CHECK(c->fsyncs.load() >= 1);
+    CHECK(c->fsyncs.load() <= uint64_t(processes * per_process));
+    int tasks = 0;
+    DIR *d = opendir(dir.c_str());
+    while (dirent *e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        REQUIRE(name.rfind(std::string(kSpoolFilePrefix), 0) == 0);  // no temporary left
+        std::string content;
+        DecodedTask task;
+        REQUIRE(read_task_file(dir + "/" + name, content));
+        REQUIRE(decode_task(content, task));
+        REQUIRE(task.pairs.size() == 1);
+        size_t i = std::stoul(std::string(task.pairs[0].value));
+        CHECK(task.body.size() == 1000 + i);
+        CHECK(task.body.find_first_not_of(task.body[0]) == std::string_view::npos);
+        ++tasks;
+    }
+    closedir(d);
+    CHECK(tasks == processes * per_process);
 }

@@ -71,6 +71,28 @@ def _call(fn):
         return ("error", type(e).__name__, str(e))
 
 
+def spool_many(n, threads, tag):
+    """Tasks spooled at the same moment (the writers share the directory's fsync): each with a
+    body of its own size and byte; the names in order of (thread, i)."""
+    import threading
+    names = {}
+    start = threading.Barrier(threads)
+
+    def writer(t):
+        start.wait()
+        for i in range(n):
+            body = bytes([65 + t]) * (1000 + 100 * t + i)
+            names[(t, i)] = uwsgi.spool({b"kind": b"ok", b"tag": ("%s-%d-%d" % (tag, t, i)).encode(),
+                                         b"body": body})
+
+    workers = [threading.Thread(target=writer, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return [names[(t, i)] for t in range(threads) for i in range(n)]
+
+
 def application(env, start_response):
     q = dict(urllib.parse.parse_qsl(env["QUERY_STRING"]))
     path = env["PATH_INFO"]
@@ -80,6 +102,8 @@ def application(env, start_response):
         if "body_size" in q:
             args[b"body"] = b"B" * int(q["body_size"])
         result = _call(lambda: uwsgi.spool(args))
+    elif path == "/spool_many":  # n tasks from each of `threads` threads at once
+        result = _call(lambda: spool_many(int(q["n"]), int(q["threads"]), q["tag"]))
     elif path == "/send_to_spooler":
         result = _call(lambda: uwsgi.send_to_spooler({k.encode(): v.encode() for k, v in q.items()}))
     elif path == "/spool_big_args":
