@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Spooler benchmark: spooled tasks per second end to end, on our server (PyPy) and on Debian's
-uWSGI (CPython plugin), with 1 and 2 spooler processes. CLIENTS concurrent HTTP clients
-enqueue TASKS tasks (one uwsgi.spool() per request, 2 workers) while the spooler runs them
+uWSGI (CPython plugin), with 1 and 2 spooler processes (and 1 with 2 workers x 4 threads under 8
+clients). CLIENTS concurrent HTTP clients enqueue TASKS tasks (one uwsgi.spool() per request,
+2 workers) while the spooler runs them
 (each a trivial handler returning SPOOL_OK); the clock runs from the first request until the last
 task file is gone. Also prints the enqueue rate alone (requests/s while enqueueing).
 
@@ -30,6 +31,10 @@ TASKS = int(sys.argv[2]) if len(sys.argv) > 2 else 600
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 HEADING = "## Spooler (bench/spooler_bench.py)"
 CLIENTS = 4
+# (spooler processes, HTTP clients, extra server options): the issue's 1 and 2 spooler
+# processes, and many spools in flight at once (2 workers x 4 threads, 8 clients), where the
+# durable writes share their directory's fsync (group commit)
+CONFIGS = [(1, CLIENTS, []), (2, CLIENTS, []), (1, 8, ["--threads", "4", "--enable-threads"])]
 APP = os.path.join(HERE, "spooler_app.py")
 
 OURS = [os.path.join(BUILD, "core", "uwsgi"), "--pypy-home", "/usr/lib/pypy3.9",
@@ -45,13 +50,13 @@ def pending(spool_dir):
     return sum(1 for n in os.listdir(spool_dir) if n.startswith("uwsgi_spoolfile_on_"))
 
 
-def start(cmd, spool_dir, spoolers):
+def start(cmd, spool_dir, spoolers, extra):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("UWSGI_")}
     p = subprocess.Popen(cmd + ["--http-socket", "127.0.0.1:%d" % port, "--master",
                                 "--processes", "2", "--disable-logging", "--spooler", spool_dir,
                                 "--spooler-processes", str(spoolers), "--spooler-quiet",
-                                "--spooler-frequency", "1"],
+                                "--spooler-frequency", "1"] + extra,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -79,12 +84,12 @@ def enqueue(port, count, tag, errors):
         errors.append(e)
 
 
-def run(port, spool_dir, tasks, tag):
+def run(port, spool_dir, tasks, tag, clients=CLIENTS):
     """(end-to-end tasks/s, enqueue requests/s)."""
-    per_client = tasks // CLIENTS
+    per_client = tasks // clients
     errors = []
     threads = [threading.Thread(target=enqueue, args=(port, per_client, "%s%d" % (tag, c), errors))
-               for c in range(CLIENTS)]
+               for c in range(clients)]
     t0 = time.time()
     for t in threads:
         t.start()
@@ -96,7 +101,7 @@ def run(port, spool_dir, tasks, tag):
     while pending(spool_dir):
         time.sleep(0.005)
     t_done = time.time()
-    total = per_client * CLIENTS
+    total = per_client * clients
     return total / (t_done - t0), total / (t_enqueued - t0)
 
 
@@ -115,21 +120,21 @@ def stop(p):
 
 
 def main():
-    results = {}  # (name, spoolers) -> [(e2e, enq)] per round
+    results = {}  # (name, config index) -> [(e2e, enq)] per round
     loads = [uptime()]
-    for spoolers in (1, 2):
+    for k, (spoolers, clients, extra) in enumerate(CONFIGS):
         started = {}
         try:
             for name, cmd in SERVERS.items():
                 spool_dir = tempfile.mkdtemp(prefix="spooler-bench-", dir=os.path.join(HERE, ".."))
-                p, port = start(cmd, spool_dir, spoolers)
+                p, port = start(cmd, spool_dir, spoolers, extra)
                 started[name] = (p, port, spool_dir)
             for name, (p, port, spool_dir) in started.items():
-                run(port, spool_dir, max(TASKS // 3, CLIENTS), "warm")  # JIT warm-up
+                run(port, spool_dir, max(TASKS // 3, clients), "warm", clients)  # JIT warm-up
             for r in range(ROUNDS):
                 for name, (p, port, spool_dir) in started.items():  # interleaved
-                    e2e, enq = run(port, spool_dir, TASKS, "r%d" % r)
-                    results.setdefault((name, spoolers), []).append((e2e, enq))
+                    e2e, enq = run(port, spool_dir, TASKS, "r%d" % r, clients)
+                    results.setdefault((name, k), []).append((e2e, enq))
                     print(name, spoolers, r, "%.0f tasks/s end to end, %.0f spool requests/s"
                           % (e2e, enq), file=sys.stderr)
         finally:
@@ -140,8 +145,8 @@ def main():
     lines = [HEADING, "",
              "Written by `bench/spooler_bench.py build %d %d`: spooled tasks per second end to end. "
              "%d HTTP clients (a connection per request) enqueue %d tasks, one `uwsgi.spool()` per "
-             "request on 2 workers, while the spooler processes run them (a trivial handler "
-             "returning `SPOOL_OK`); the clock runs from the first request until the last task "
+             "request on 2 workers (the last rows: 8 clients, 2 workers of 4 threads each), while "
+             "the spooler processes run them (a trivial handler returning `SPOOL_OK`); the clock runs from the first request until the last task "
              "file is gone. \"spool requests/s\" is the enqueueing alone. Ours runs durable (the "
              "default: each task's file and directory synced before `spool()` returns, the "
              "directory's fsync shared by tasks spooled at the same moment) and with "
@@ -151,20 +156,20 @@ def main():
              "%s UTC, load average (1, 5, 15 min) %s." % (
                  TASKS, ROUNDS, CLIENTS, TASKS, ROUNDS, os.uname().machine, os.cpu_count(),
                  time.strftime("%Y-%m-%d %H:%M", time.gmtime()), " / ".join(loads)), "",
-             "| server | spooler processes | tasks/s end to end (median) | each round | "
+             "| server | spooler processes, clients | tasks/s end to end (median) | each round | "
              "spool requests/s (median) | ours / uWSGI (median, range) |",
-             "| --- | ---: | ---: | --- | ---: | ---: |"]
-    for spoolers in (1, 2):
-        theirs = results[("uwsgi-cpython", spoolers)]
+             "| --- | --- | ---: | --- | ---: | ---: |"]
+    for k, (spoolers, clients, extra) in enumerate(CONFIGS):
+        theirs = results[("uwsgi-cpython", k)]
         for name in SERVERS:
-            rs = results[(name, spoolers)]
+            rs = results[(name, k)]
             ratio = ""
             if name != "uwsgi-cpython":
                 per_round = [o / u for (o, _), (u, _) in zip(rs, theirs)]
                 ratio = "**%.2fx** (%.2fx to %.2fx)" % (median(per_round), min(per_round),
                                                         max(per_round))
-            lines.append("| %s | %d | %.0f | %s | %.0f | %s |" % (
-                name, spoolers, median([e for e, _ in rs]), " ".join("%.0f" % e for e, _ in rs),
+            lines.append("| %s | %d, %d clients%s | %.0f | %s | %.0f | %s |" % (
+                name, spoolers, clients, ", `%s`" % " ".join(extra[:2]) if extra else "", median([e for e, _ in rs]), " ".join("%.0f" % e for e, _ in rs),
                 median([q for _, q in rs]), ratio))
     notes = os.path.join(HERE, "spooler_bench_notes.md")
     if os.path.exists(notes):

@@ -78,7 +78,11 @@ def test_mules_stop_with_the_server_and_restart_on_reload(server, flavour, tmp_p
     wait_for(lambda: get(s, "/")[1] == "hello", what="the reloaded server")
     new = mule_pids(s, flavour)
     assert set(new.values()).isdisjoint(old.values())
-    assert s.stop() == 0
+    code = s.stop()
+    # Debian's uWSGI at times did not exit within 20 s of its stop signal after a reload on the
+    # loaded machine (the full suite, twice on 2026-12-01): its exit code is asserted on ours
+    # only; that its mules are gone, on both
+    assert code == 0 or flavour.upstream
     assert not any(alive(p) for p in new.values())
 
 
