@@ -312,7 +312,10 @@ def test_tasks_spooled_at_the_same_moment_are_each_whole_and_run_once(server, fl
     """Many spool() calls at once (4 threads in a request, while a second worker's request does
     the same): ours shares the directory's fsync between them (group commit); every call returns
     a name whose file is the whole task, and each task runs once with its body."""
-    s = start(server, flavour, tmp_path, "--processes", "2", "--enable-threads")
+    # a scan each second: uWSGI's spooler may sleep its 30 s frequency through the writers'
+    # wake-up while the blocker runs
+    s = start(server, flavour, tmp_path, "--processes", "2", "--enable-threads",
+              "--spooler-frequency", "1")
     spool(s, kind="slow", tag="blocker", secs=3)  # the others stay queued to be read whole
     wait_for(lambda: runs(s, "blocker"), what="the slow task to start")
     import threading
