@@ -3,12 +3,14 @@
 servers measured in turn for several rounds: on a loaded machine requests/s move with the
 share of the cores a server gets, CPU time per request much less.
 
-    bench/cpu_per_request.py [--rounds 3] [--seconds 4] [--floor] [NAME,...]
+    bench/cpu_per_request.py [--rounds 3] [--seconds 4] [--floor] [--against BIN] [NAME,...]
 
 NAME from bench/run.py's servers (default ours-pypy-http,ours-native-http,nginx-return-200).
 `--floor` adds `ours-pypy-floor`: ours-pypy-http running the embedded setup script with its
 request callback replaced by one that answers hello at once through api.respond (no environ, no
 WSGI): the cost of entering PyPy from C and back, the floor of the pypy plugin.
+`--against BIN` adds each of our servers once more run by another build's binary (named
+`NAME (against)`), interleaved with this build's: a change's cost, before against after.
 """
 import argparse
 import re
@@ -51,9 +53,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=4)
     ap.add_argument("--floor", action="store_true")
+    ap.add_argument("--against", metavar="BIN")
     args = ap.parse_args()
     names = args.names.split(",")
     svcs = [s for s in run.services(1) if s.name in names]
+    if args.against:
+        for s in [s for s in run.services(1) if s.name in names and s.argv[0] == run.UWSGI]:
+            s.name += " (against)"
+            s.argv[0] = args.against
+            svcs.append(s)
     if args.floor:
         variant = next(s for s in run.services(1) if s.name == "ours-pypy-http")
         variant.name = "ours-pypy-floor"

@@ -12,12 +12,17 @@
 // Fixed, so setting a log variable never allocates.
 static constexpr size_t kMaxLogvars = 32;
 
-void uwsgi_request::configure(size_t buffer_size, size_t max_vars_) {
+void uwsgi_request::configure(size_t buffer_size, size_t max_vars_, Storage storage) {
     max_vars = max_vars_;
-    vars.reserve(max_vars);
+    arena_size = arena_size_for(buffer_size);
+    if (!storage.vars) {
+        own_vars_.resize(max_vars);
+        own_arena_.resize(arena_size);
+        storage = {own_vars_.data(), own_arena_.data()};
+    }
+    vars.assign(storage.vars, max_vars);
+    arena = storage.arena;
     logvars.reserve(kMaxLogvars);
-    // HTTP_ prefixes and derived vars (PATH_INFO, SERVER_NAME...) at most roughly double a head.
-    arena.resize(buffer_size * 3 + 4096);
 }
 
 void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
@@ -45,8 +50,8 @@ int uwsgi_request::add_view(std::string_view key, std::string_view value) {
 }
 
 bool uwsgi_request::copy_pair(std::string_view key, std::string_view value, Var &out) {
-    if (arena_used + key.size() + value.size() > arena.size()) return false;
-    char *k = arena.data() + arena_used;
+    if (arena_used + key.size() + value.size() > arena_size) return false;
+    char *k = arena + arena_used;
     // an empty view may have no data pointer, and memcpy from nullptr is undefined even for 0
     if (!key.empty()) std::memcpy(k, key.data(), key.size());
     char *v = k + key.size();
@@ -63,6 +68,13 @@ int uwsgi_request::add_copy(std::string_view key, std::string_view value) {
         return UWSGI_ELIMIT;
     }
     return add_view(copy.key, copy.value);
+}
+
+char *uwsgi_request::reserve(size_t n) {
+    if (arena_used + n > arena_size) return nullptr;
+    char *p = arena + arena_used;
+    arena_used += n;
+    return p;
 }
 
 const uwsgi_request::Var *uwsgi_request::logvar(std::string_view key) const {

@@ -1,5 +1,7 @@
 // The request object behind the opaque uwsgi_request handle. One lives per request thread and
 // is reset for each request, so the request path allocates nothing once it has warmed up.
+// In a worker its vars and arena live in the thread's request window (request_window.hpp):
+// shared memory the master's stats server reads the request in flight from.
 #pragma once
 
 #include "connection.hpp"
@@ -16,11 +18,36 @@ struct uwsgi_request {
         std::string_view key, value;
     };
 
+    // The vars, over storage of a fixed capacity given by configure(): never reallocated.
+    class VarList {
+    public:
+        void assign(Var *storage, size_t capacity) { data_ = storage, capacity_ = capacity, size_ = 0; }
+        size_t size() const { return size_; }
+        size_t capacity() const { return capacity_; }
+        void push_back(const Var &v) { data_[size_++] = v; }  // callers check capacity()
+        void clear() { size_ = 0; }
+        const Var &operator[](size_t i) const { return data_[i]; }
+        const Var *begin() const { return data_; }
+        const Var *end() const { return data_ + size_; }
+
+    private:
+        Var *data_ = nullptr;
+        size_t capacity_ = 0, size_ = 0;
+    };
+
+    // Where vars and the arena live; a null `vars` means the request's own heap.
+    struct Storage {
+        Var *vars = nullptr;
+        char *arena = nullptr;
+    };
+
     uwsgi_conn *conn = nullptr;
     uint8_t modifier1 = 0, modifier2 = 0;
-    std::vector<Var> vars;
-    // Copies of vars built by protocols. Fixed capacity: views into it never move.
-    std::vector<char> arena;
+    VarList vars;
+    // Copies of vars built by protocols, and the uwsgi protocol's packet (reserve()). Fixed
+    // capacity: views into it never move.
+    char *arena = nullptr;
+    size_t arena_size = 0;
     size_t arena_used = 0;
     size_t max_vars = 64;
 
@@ -36,16 +63,24 @@ struct uwsgi_request {
     // The WebSocket this request upgraded to (host->ws_handshake); reused by the next requests.
     core::WebSocket ws;
 
-    void configure(size_t buffer_size, size_t max_vars_);
+    // The arena a --buffer-size needs: HTTP_ prefixes and derived vars (PATH_INFO, SERVER_NAME...)
+    // at most roughly double a head, and the uwsgi protocol's packet is read into it too.
+    static size_t arena_size_for(size_t buffer_size) { return buffer_size * 3 + 4096; }
+    void configure(size_t buffer_size, size_t max_vars_, Storage storage);
+    void configure(size_t buffer_size, size_t max_vars_) { configure(buffer_size, max_vars_, {}); }
     void reset(uwsgi_conn *c, uint64_t request_id);
     // Views must outlive the request (e.g. the protocol's connection buffer).
     int add_view(std::string_view key, std::string_view value);
     int add_copy(std::string_view key, std::string_view value);
+    // N bytes at the arena's start for a protocol's own reading (before any add_copy), or null.
+    char *reserve(size_t n);
     std::string_view var(std::string_view key) const;
     int set_logvar(std::string_view key, std::string_view value);
     const Var *logvar(std::string_view key) const;
 
 private:
+    std::vector<Var> own_vars_;  // without Storage
+    std::vector<char> own_arena_;
     bool copy_pair(std::string_view key, std::string_view value, Var &out);  // into the arena
 };
 

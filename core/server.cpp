@@ -19,6 +19,7 @@
 #include "plugin_search_path.hpp"
 #include "log_rotation.hpp"
 #include "log_targets.hpp"
+#include "request_window.hpp"
 #include "run_files.hpp"
 #include "process_options.hpp"
 #include "runtime.hpp"
@@ -282,6 +283,8 @@ int serve(Runtime &rt) {
                   AttachedDaemons::wanted(rt.config) || has_emperor();
     // shared tables and pipes first: a plugin's init may already register a signal
     create_scoreboard(settings().processes, settings().threads);
+    create_request_windows(settings().processes, settings().threads, settings().buffer_size,
+                           settings().max_vars);
     create_app_table(settings().processes);
     create_user_locks(settings().locks);
     create_signals(settings().processes, master);

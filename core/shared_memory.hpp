@@ -10,11 +10,15 @@
 
 namespace core {
 
-template <class T> T *shared_array(size_t n, const char *what) {
-    void *mem = mmap(nullptr, sizeof(T) * n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                     -1, 0);
+// Zero-filled and untouched: a page gets memory when first written.
+inline void *shared_bytes(size_t n, const char *what) {
+    void *mem = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) throw std::runtime_error(std::string("cannot map the ") + what);
-    T *a = static_cast<T *>(mem);
+    return mem;
+}
+
+template <class T> T *shared_array(size_t n, const char *what) {
+    T *a = static_cast<T *>(shared_bytes(sizeof(T) * n, what));
     for (size_t i = 0; i < n; ++i) new (&a[i]) T();
     return a;
 }

@@ -1,6 +1,8 @@
 #include "stats_snapshot.hpp"
 
 #include "app_table.hpp"
+#include "clock.hpp"
+#include "request_window.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "settings.hpp"
@@ -9,6 +11,7 @@
 #include <uwsgi/cache.h>
 
 #include <climits>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
@@ -90,14 +93,34 @@ std::string worker_status(const WorkerStats &w) {
     return w.busy ? "busy" : "idle";
 }
 
+// The request a core serves now, read from its request window; the start turned from the
+// monotonic clock the worker stamps into unix seconds.
+static void read_request_in_flight(int worker_id, int core, CoreStats &out) {
+    const RequestWindow *window = request_window(worker_id, core);
+    RequestWindow::InFlight req;
+    if (!window || !window->read(req)) return;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    const int64_t now_ms = int64_t(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+    out.in_flight = true;
+    out.vars = std::move(req.vars);
+    out.request_start = (now_ms - (monotonic_ms() - req.start_ms)) / 1000;
+}
+
 static WorkerStats worker_stats(int id) {
     WorkerStats w = read_worker_counters(id);
     // uWSGI fills rss/vsz only with --memory-report; they are always true here.
     if (w.pid > 0 && !process_memory(w.pid, w.rss, w.vsz)) w.pid = 0;
     for (int c = 0; c < cores_per_worker(); ++c) {
         const CoreSlot &cs = core_slot(id, c);
-        w.cores.push_back({c, cs.requests.load(), cs.read_errors.load(), cs.write_errors.load(),
-                           cs.in_request.load()});
+        CoreStats core;
+        core.id = c;
+        core.requests = cs.requests.load();
+        core.read_errors = cs.read_errors.load();
+        core.write_errors = cs.write_errors.load();
+        core.in_request = cs.in_request.load();
+        read_request_in_flight(id, c, core);
+        w.cores.push_back(std::move(core));
     }
     for (int a = 0; a < app_count(); ++a) {
         const AppInfo &info = app_info(a);

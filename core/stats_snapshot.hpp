@@ -16,6 +16,11 @@ struct CoreStats {
     int id = 0;
     uint64_t requests = 0, read_errors = 0, write_errors = 0;
     int in_request = 0;
+    // The request in flight (request_window.hpp): its vars as "KEY=VALUE" and when it started
+    // (unix seconds); none while idle.
+    bool in_flight = false;
+    std::vector<std::string> vars;
+    int64_t request_start = 0;
 };
 
 // One app as uWSGI's stats list it under each worker.

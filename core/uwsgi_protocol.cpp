@@ -26,7 +26,10 @@ constexpr uint8_t kCacheModifier1 = 111;
 
 struct State {
     uwsgi_conn *conn;
-    std::vector<char> buf;  // header + vars block, then the first body bytes
+    // header + vars block, then the first body bytes: in the request's arena (one request per
+    // connection), so the vars are views into the thread's request window (request_window.hpp)
+    char *buf = nullptr;
+    size_t cap = 0;
     size_t have = 0;        // bytes in buf
     size_t body_pos = 0;    // first unread body byte in buf
     int64_t body_left = 0;  // body bytes not yet given to the app
@@ -34,9 +37,7 @@ struct State {
 };
 
 void *conn_open(uwsgi_conn *conn) {
-    auto *s = new State{conn, {}, 0, 0, 0, {}};
-    s->buf.resize(settings().buffer_size + uwsgi::packet::kHeaderSize);
-    return s;
+    return new State{conn, nullptr, 0, 0, 0, 0, {}};
 }
 
 void conn_close(void *state) { delete static_cast<State *>(state); }
@@ -46,7 +47,7 @@ void conn_close(void *state) { delete static_cast<State *>(state); }
 bool fill(State &s, size_t want, int64_t deadline_ms) {
     while (s.have < want) {
         if (monotonic_ms() > deadline_ms) return false;
-        int64_t n = conn_read(s.conn, s.buf.data() + s.have, s.buf.size() - s.have);
+        int64_t n = conn_read(s.conn, s.buf + s.have, s.cap - s.have);
         if (n <= 0) return false;
         s.have += size_t(n);
     }
@@ -57,7 +58,10 @@ int read_request(void *state, uwsgi_request *req) {
     auto &s = *static_cast<State *>(state);
     s.have = 0;
     s.head.clear();
-    int64_t n = conn_read(s.conn, s.buf.data(), s.buf.size());
+    s.cap = settings().buffer_size + uwsgi::packet::kHeaderSize;
+    s.buf = req->reserve(s.cap);  // the arena holds three --buffer-size: it always fits
+    if (!s.buf) return UWSGI_ELIMIT;
+    int64_t n = conn_read(s.conn, s.buf, s.cap);
     if (n == 0) return 0;
     if (n < 0) return UWSGI_EPEER;
     s.have = size_t(n);
@@ -67,7 +71,7 @@ int read_request(void *state, uwsgi_request *req) {
                      s.conn->peer_addr);
         return UWSGI_ERROR;
     }
-    auto h = uwsgi::packet::decode_header(reinterpret_cast<unsigned char *>(s.buf.data()));
+    auto h = uwsgi::packet::decode_header(reinterpret_cast<unsigned char *>(s.buf));
     if (h.size > settings().buffer_size) {
         spdlog::warn("uwsgi packet from {}: {} bytes of vars exceed --buffer-size {}; refused",
                      s.conn->peer_addr, h.size, settings().buffer_size);
@@ -81,7 +85,7 @@ int read_request(void *state, uwsgi_request *req) {
     }
     req->modifier1 = h.modifier1;
     req->modifier2 = h.modifier2;
-    std::string_view block(s.buf.data() + uwsgi::packet::kHeaderSize, h.size);
+    std::string_view block(s.buf + uwsgi::packet::kHeaderSize, h.size);
     if (h.modifier1 == kRpcModifier1) {
         s.body_pos = uwsgi::packet::kHeaderSize;
         s.body_left = h.size;
@@ -126,7 +130,7 @@ int64_t read_body(void *state, uwsgi_request *, void *buf, size_t len) {
     int64_t n;
     if (buffered > 0) {
         n = int64_t(std::min(want, buffered));
-        std::memcpy(buf, s.buf.data() + s.body_pos, size_t(n));
+        std::memcpy(buf, s.buf + s.body_pos, size_t(n));
         s.body_pos += size_t(n);
     } else {
         n = conn_read(s.conn, buf, want);  // straight into the caller's buffer

@@ -12,6 +12,7 @@
 #include "offload.hpp"
 #include "static_files.hpp"
 #include "request.hpp"
+#include "request_window.hpp"
 #include "runtime.hpp"
 #include "scoreboard.hpp"
 #include "signals.hpp"
@@ -286,11 +287,14 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     CoreSlot &core = core_slot(id_, t_core);
     if (r < 0) core.read_errors.fetch_add(1, std::memory_order_relaxed);
     if (r <= 0) return false;
-    if (conn->tls) req.add_view("HTTPS", "on");  // as uWSGI: the app's wsgi.url_scheme is https
+    // as uWSGI: the app's wsgi.url_scheme is https (a copy: the stats read vars in the arena)
+    if (conn->tls) req.add_copy("HTTPS", "on");
     WorkerSlot &slot = worker_slot(id_);
-    core.in_request.store(1, std::memory_order_relaxed);
     const int64_t start_us = monotonic_us();
     req.start_ms = start_us / 1000;
+    RequestWindow *window = request_window(id_, t_core);
+    if (window) window->publish(req);
+    core.in_request.store(1, std::memory_order_relaxed);
     slot.busy_since_ms.store(req.start_ms, std::memory_order_relaxed);
     bool keep;
     bool handled = dispatch(req);
@@ -306,6 +310,7 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     }
     slot.busy_since_ms.store(0, std::memory_order_relaxed);
     core.in_request.store(0, std::memory_order_relaxed);
+    if (window) window->withdraw();
     core.requests.fetch_add(1, std::memory_order_relaxed);
     // an app's uwsgi.set_user_harakiri() covers its request only
     if (slot.user_harakiri_ms.load(std::memory_order_relaxed))
@@ -362,7 +367,9 @@ void Worker::thread_main(int core) {
     } running{running_threads_};
     run_thread_init_hooks();
     uwsgi_request req;  // reused for every request this thread serves
-    req.configure(settings().buffer_size, settings().max_vars);
+    RequestWindow *window = request_window(id_, core);
+    req.configure(settings().buffer_size, settings().max_vars,
+                  window ? window->storage() : uwsgi_request::Storage{});
     constexpr int kBatch = 64;
     epoll_event events[kBatch];
     const int batch = single_thread_ ? kBatch : 1;
