@@ -47,7 +47,10 @@ void Master::pause_resume() {
         spdlog::info("*** PAUSE (press start to resume, if you do not have a joypad send "
                      "SIGTSTP) ***");
     else spdlog::info("*** (SIGTSTP received) resuming workers ***");
+    // the flag first: a worker's main thread reads it when SIGTSTP arrives (worker.cpp)
     for (int id = 1; id <= scoreboard_size(); ++id) worker_slot(id).paused.store(paused_ ? 1 : 0);
+    for (size_t id = 1; id < pids_.size(); ++id)
+        if (pids_[id] > 0) kill(pids_[id], SIGTSTP);
 }
 
 }  // namespace core

@@ -47,7 +47,8 @@ public:
 
 private:
     void thread_main(int core);
-    void wait_while_paused();
+    void follow_pause();  // the main thread, on SIGTSTP
+    void set_listening(bool on);  // the listeners in or out of the epoll set
     void count_app_exception(const uwsgi_request &req, int rc);
     void accept_one(const Listener &l, uwsgi_request &req);
     void serve(uwsgi_conn *conn, uwsgi_request &req);
@@ -80,6 +81,7 @@ private:
     std::atomic<int> running_threads_{0};
     std::vector<std::thread> threads_;
     bool abandoned_ = false;  // left with request threads still running (brutal or hurried)
+    bool paused_ = false;     // the listeners are out of the epoll set (follow_pause)
     std::mutex park_mutex_;
     uwsgi_conn *parked_ = nullptr;
 };
@@ -160,18 +162,40 @@ void Worker::close_conn(uwsgi_conn *conn) {
     delete conn;
 }
 
-// Paused by the master (uWSGI's pause): no new connection until it resumes us or we stop. The
-// listener is not re-armed meanwhile, so no other request thread of ours accepts either.
-void Worker::wait_while_paused() {
-    const WorkerSlot &slot = worker_slot(id_);
-    if (!slot.paused.load(std::memory_order_relaxed)) return;
-    spdlog::info("*** worker {} suspended ***", id_);
-    while (slot.paused.load(std::memory_order_relaxed) && !stopping_) usleep(50 * 1000);
-    spdlog::info("*** worker {} resumed ***", id_);
+// uWSGI's pause: the master sets the flag in our slot, then sends SIGTSTP, which the main
+// thread takes here (and at start, for a worker spawned while paused). Paused, the listeners
+// leave the epoll set: connections wait in the backlog, no thread wakes or polls for them;
+// requests in progress and keep-alive connections finish. Resumed, they come back.
+void Worker::follow_pause() {
+    const bool want = worker_slot(id_).paused.load() != 0;
+    if (want == paused_ || stopping_) return;
+    paused_ = want;
+    set_listening(!paused_);
+    spdlog::info("*** worker {} {} ***", id_, paused_ ? "suspended" : "resumed");
+}
+
+void Worker::set_listening(bool on) {
+    for (auto &l : listeners_) {
+        if (!on) {
+            epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
+            continue;
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN | (single_thread_ ? 0u : uint32_t(EPOLLONESHOT));
+        ev.data.ptr = const_cast<Listener *>(&l);
+        // a request thread that saw the pause flag may have left it registered but disarmed
+        if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, l.fd, &ev) != 0 && errno == EEXIST)
+            epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, l.fd, &ev);
+    }
 }
 
 void Worker::accept_one(const Listener &l, uwsgi_request &req) {
-    wait_while_paused();
+    // Woken by a listener just as the pause began: leave the connection in the backlog and the
+    // listener disarmed (or out of the set) until the main thread resumes it.
+    if (worker_slot(id_).paused.load(std::memory_order_relaxed)) {
+        if (single_thread_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
+        return;
+    }
     int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (!stopping_ && !single_thread_) {
         epoll_event ev{};
@@ -402,15 +426,13 @@ WorkerExit Worker::run() {
     ev.data.ptr = &wake_fd_;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
     single_thread_ = settings().threads == 1;
-    for (auto &l : listeners_) {
-        ev.events = EPOLLIN | (single_thread_ ? 0u : uint32_t(EPOLLONESHOT));
-        ev.data.ptr = const_cast<Listener *>(&l);
-        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, l.fd, &ev);
-    }
+    paused_ = worker_slot(id_).paused.load() != 0;  // spawned while the workers are paused
+    if (paused_) spdlog::info("*** worker {} suspended ***", id_);
+    else set_listening(true);
 
     sigset_t set;
     sigemptyset(&set);
-    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2}) sigaddset(&set, s);
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2, SIGTSTP}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // request threads inherit it; only we wait
     start_offload_threads(
         settings().offload_threads, settings().socket_timeout_ms,
@@ -456,6 +478,10 @@ WorkerExit Worker::run() {
         if (sig < 0) {
             sweep_idle();
             check_log_rotation(!supervised);  // a single process rotates its own log
+            continue;
+        }
+        if (sig == SIGTSTP) {  // the master paused or resumed the workers
+            follow_pause();
             continue;
         }
         if (sig == SIGUSR2) {  // --max-requests: recycle, unless already stopping

@@ -194,6 +194,9 @@ def test_p_pauses_the_workers_until_the_next_p(server, flavour, tmp_path):
     assert every_worker_answered(s, 2)
     send(fifo, "p")
     assert s.wait_log("PAUSE"), s.output()[-2000:]
+    # each idle worker says so at once, in uWSGI's words (no connection needs to wake it)
+    for wid in (1, 2):
+        assert s.wait_log("*** worker %d suspended ***" % wid), s.output()[-2000:]
     assert wait_for(lambda: stats_answer(stats))
     assert wait_for(lambda: [w["status"] for w in read_stats(stats)["workers"]]
                     == ["pause", "pause"]), read_stats(stats)["workers"]
@@ -204,10 +207,12 @@ def test_p_pauses_the_workers_until_the_next_p(server, flavour, tmp_path):
         # the request waits in the listen queue: no worker takes it
         assert wait_for(lambda: accept_queue(s.port) == 1), accept_queue(s.port)
         assert not answer
-        # a worker says so in uWSGI's words: uWSGI's at once, ours when a connection wakes it
-        assert s.wait_log("suspended ***"), s.output()[-2000:]
+        # still paused: one line per worker, none woken again by the waiting connection
+        assert s.output().count("suspended ***") == 2, s.output()[-2000:]
         send(fifo, "p")
         assert s.wait_log("resuming workers"), s.output()[-2000:]
+        for wid in (1, 2):
+            assert s.wait_log("*** worker %d resumed ***" % wid), s.output()[-2000:]
         t.join(60)
         assert answer and int(answer[0]) in live_children(s.pid), (answer, s.output()[-2000:])
     finally:
