@@ -33,6 +33,8 @@ void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
     id = request_id;
     status = 0;
     bytes_sent = 0;
+    header_count = body_writes = 0;
+    head_bytes = 0;
     started = false;
     log_this = false;
     app_id = -1;
@@ -123,6 +125,10 @@ int resp_start(uwsgi_request *req, const char *status, size_t status_len,
     }
     req->started = true;
     req->status = code;
+    req->header_count = uint32_t(nheaders);
+    req->head_bytes = status_len + 4;  // " STATUS\r\n" after the protocol, "\r\n" at the end
+    for (size_t i = 0; i < nheaders; ++i)
+        req->head_bytes += headers[i].name.len + headers[i].value.len + 4;  // ": ", "\r\n"
     uwsgi_conn *c = req->conn;
     return c->protocol->write_head(c->state, req, {status, status_len}, headers, nheaders);
 }
@@ -130,6 +136,7 @@ int resp_start(uwsgi_request *req, const char *status, size_t status_len,
 int resp_write(uwsgi_request *req, const void *buf, size_t len) {
     uwsgi_conn *c = req->conn;
     int r = c->protocol->write_body(c->state, req, buf, len);
+    ++req->body_writes;
     if (r == UWSGI_OK) req->bytes_sent += len;
     return r;
 }

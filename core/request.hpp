@@ -54,6 +54,11 @@ struct uwsgi_request {
     uint64_t id = 0;
     int status = 0;
     uint64_t bytes_sent = 0;
+    // uWSGI's request log figures of the response: the app's headers, the bytes of the head
+    // without the protocol name ("HTTP/1.1 " is added when logged), and the body writes
+    // (uWSGI's "switches" of a synchronous request).
+    uint32_t header_count = 0, body_writes = 0;
+    uint64_t head_bytes = 0;
     bool started = false;
     int64_t start_ms = 0;
     bool log_this = false;  // logged even with --disable-logging

@@ -1,6 +1,8 @@
 #include "request_log.hpp"
 
+#include "app_table.hpp"
 #include "log_targets.hpp"
+#include "scoreboard.hpp"
 #include "settings.hpp"
 #include "stats_snapshot.hpp"
 
@@ -26,7 +28,9 @@ const std::unordered_map<std::string, Kind> &known_variables() {
         {"referer", Kind::Referer}, {"host", Kind::Host},       {"pid", Kind::Pid},
         {"wid", Kind::Wid},         {"core", Kind::Core},       {"modifier1", Kind::Modifier1},
         {"modifier2", Kind::Modifier2}, {"rss", Kind::Rss},     {"vsz", Kind::Vsz},
-        {"rssM", Kind::RssM},       {"vszM", Kind::VszM},
+        {"rssM", Kind::RssM},       {"vszM", Kind::VszM},       {"vars", Kind::Vars},
+        {"pktsize", Kind::Pktsize}, {"ctime", Kind::Ctime},     {"headers", Kind::Headers},
+        {"hsize", Kind::Hsize},     {"switches", Kind::Switches},
     };
     return names;
 }
@@ -59,6 +63,7 @@ void append_time(std::string &out, int64_t unix_s, const char *pattern) {
 
 RequestLogFormat g_format;
 bool g_formatted = false;
+RequestLogFormat g_default;  // uWSGI's line, for a --logger / --req-logger
 RequestLogPolicy g_policy;
 
 int64_t number(const Config &c, const char *name) {
@@ -101,6 +106,31 @@ RequestLogFormat RequestLogFormat::parse(const std::string &format) {
         i = close + 1;
     }
     if (!text.empty()) f.parts_.push_back({Kind::Text, std::move(text)});
+    return f;
+}
+
+RequestLogFormat RequestLogFormat::uwsgi_default(bool memory_report) {
+    // "%.*s" of uWSGI's line, as parts: Text between the variables
+    const std::vector<Part> line = {
+        {Kind::Text, "[pid: "}, {Kind::Pid, ""}, {Kind::Text, "|app: "}, {Kind::AppId, ""},
+        {Kind::Text, "|req: "}, {Kind::AppRequests, ""}, {Kind::Text, "/"}, {Kind::Requests, ""},
+        {Kind::Text, "] "}, {Kind::Addr, ""}, {Kind::Text, " ("}, {Kind::User, ""},
+        {Kind::Text, ") {"}, {Kind::Vars, ""}, {Kind::Text, " vars in "}, {Kind::Pktsize, ""},
+        {Kind::Text, " bytes} ["}, {Kind::Ctime, ""}, {Kind::Text, "] "}, {Kind::Method, ""},
+        {Kind::Text, " "}, {Kind::Uri, ""}, {Kind::Text, " => generated "}, {Kind::Size, ""},
+        {Kind::Text, " bytes in "}, {Kind::Msecs, ""}, {Kind::Text, " msecs ("},
+        {Kind::Proto, ""}, {Kind::Text, " "}, {Kind::Status, ""}, {Kind::Text, ") "},
+        {Kind::Headers, ""}, {Kind::Text, " headers in "}, {Kind::Hsize, ""},
+        {Kind::Text, " bytes ("}, {Kind::Switches, ""}, {Kind::Text, " switches on core "},
+        {Kind::Core, ""}, {Kind::Text, ")"},
+    };
+    RequestLogFormat f;
+    if (memory_report)
+        f.parts_ = {{Kind::Text, "{address space usage: "}, {Kind::Vsz, ""},
+                    {Kind::Text, " bytes/"}, {Kind::VszM, ""}, {Kind::Text, "MB} {rss usage: "},
+                    {Kind::Rss, ""}, {Kind::Text, " bytes/"}, {Kind::RssM, ""},
+                    {Kind::Text, "MB} "}};
+    f.parts_.insert(f.parts_.end(), line.begin(), line.end());
     return f;
 }
 
@@ -148,6 +178,27 @@ void RequestLogFormat::render(const uwsgi_request &req, const RequestLogFacts &f
         case Kind::Vsz: memory(); append_number(out, vsz); break;
         case Kind::RssM: memory(); append_number(out, rss / (1024 * 1024)); break;
         case Kind::VszM: memory(); append_number(out, vsz / (1024 * 1024)); break;
+        case Kind::Vars: append_number(out, req.vars.size() * 2); break;  // uWSGI's iovecs
+        case Kind::Pktsize: {
+            size_t n = 0;  // the vars as a uwsgi packet's block: two 2-byte sizes each
+            for (auto &v : req.vars) n += 4 + v.key.size() + v.value.size();
+            append_number(out, n);
+            break;
+        }
+        case Kind::Ctime: append_time(out, facts.start_unix_us / 1000000, "%a %b %e %H:%M:%S %Y"); break;
+        case Kind::Headers: append_number(out, req.header_count); break;
+        case Kind::Hsize:
+            append_number(out, req.started ? request_var(req, "SERVER_PROTOCOL").size() +
+                                                 req.head_bytes : 0);
+            break;
+        case Kind::Switches: append_number(out, req.body_writes); break;
+        case Kind::AppId: append_number(out, req.app_id); break;
+        case Kind::AppRequests:
+            append_number(out, req.app_id >= 0 ? int64_t(app_counters(facts.worker_id, req.app_id)
+                                                             .requests.load())
+                                               : int64_t(-1));
+            break;
+        case Kind::Requests: append_number(out, total_requests()); break;
         case Kind::Var: out += request_var(req, p.text); break;
         case Kind::Logvar:
             if (const uwsgi_request::Var *v = req.logvar(p.text)) out += v->value;
@@ -169,6 +220,8 @@ void configure_request_log(const Config &c) {
         g_format.addr_from_forwarded_for(c.flag("log-x-forwarded-for"));
         g_formatted = true;
     }
+    g_default = RequestLogFormat::uwsgi_default(settings().memory_report);
+    g_default.addr_from_forwarded_for(c.flag("log-x-forwarded-for"));
     g_policy.all = !c.flag("disable-logging");
     g_policy.status_4xx = settings().log_4xx;
     g_policy.status_5xx = settings().log_5xx;
@@ -181,10 +234,10 @@ bool request_log_wanted(const uwsgi_request &req, int64_t duration_ms) {
 }
 
 bool write_formatted_request_log(const uwsgi_request &req, const RequestLogFacts &facts) {
-    if (!g_formatted) return false;
+    if (!g_formatted && !request_logger_set()) return false;
     thread_local std::string line;  // keeps its capacity: no allocation once warmed up
     line.clear();
-    g_format.render(req, facts, line);
+    (g_formatted ? g_format : g_default).render(req, facts, line);
     line += '\n';
     // uWSGI writes the formatted line as it is, without the logger's prefix
     write_request_line(line);

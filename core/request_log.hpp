@@ -24,13 +24,18 @@ public:
     // characters outside [A-Za-z0-9_.-]. Other names are uWSGI's variables, "var.NAME" (a
     // request var), or logvars set by the app (uwsgi.set_logvar), as in uWSGI.
     static RequestLogFormat parse(const std::string &format);
+    // uWSGI's default request line (logging.c, uwsgi_logit_simple), with --memory-report's
+    // prefix, --log-micros' unit and a sendfile marker left out.
+    static RequestLogFormat uwsgi_default(bool memory_report);
     // Appends the line (no newline) to OUT; allocates nothing once OUT has grown.
     void render(const uwsgi_request &req, const RequestLogFacts &facts, std::string &out) const;
 
     enum class Kind {
         Text, Addr, User, Method, Uri, Proto, Status, Size, Cl, Msecs, Micros, Time, Ltime,
         Epoch, Uagent, Referer, Host, Pid, Wid, Core, Modifier1, Modifier2, Rss, Vsz, RssM, VszM,
-        Var, Logvar
+        Vars, Pktsize, Ctime, Headers, Hsize, Switches, Var, Logvar,
+        // in uWSGI's default line only (no variable names them)
+        AppId, AppRequests, Requests
     };
     struct Part {
         Kind kind;
@@ -56,7 +61,8 @@ struct RequestLogPolicy {
 // Read from the configuration at start-up (ConfigError on a bad format or number).
 void configure_request_log(const Config &c);
 bool request_log_wanted(const uwsgi_request &req, int64_t duration_ms);
-// The --log-format line, or false without one (the core's default line is then written).
+// The --log-format line, or with a --logger/--req-logger uWSGI's default line; false when
+// neither applies (the core's own line then goes to its log).
 bool write_formatted_request_log(const uwsgi_request &req, const RequestLogFacts &facts);
 
 }  // namespace core

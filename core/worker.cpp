@@ -369,18 +369,11 @@ void Worker::log_request(const uwsgi_request &req, int64_t duration_us) {
     if (settings().memory_report && process_memory(getpid(), rss, vsz))
         memory = fmt::format(" {{address space usage: {} bytes/{}MB}} {{rss usage: {} bytes/{}MB}}",
                              vsz, vsz / (1024 * 1024), rss, rss / (1024 * 1024));
-    constexpr const char *kLine = "[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {}){}";
     std::string_view shown_method = method.empty() ? "-" : method;
     std::string_view shown_uri = uri.empty() ? "-" : uri;
-    if (!request_logger_set())
-        return spdlog::info(kLine, id_, shown_method, shown_uri, req.status, req.bytes_sent,
-                            duration_us / 1000, req.modifier1, memory);
-    thread_local std::string line;  // --req-logger: the line alone, as uWSGI's backends get it
-    line.clear();
-    fmt::format_to(std::back_inserter(line), kLine, id_, shown_method, shown_uri, req.status,
-                   req.bytes_sent, duration_us / 1000, req.modifier1, memory);
-    line += '\n';
-    write_request_line(line);
+    // The server's own log line (a logger gets uWSGI's line: write_formatted_request_log).
+    spdlog::info("[worker {}] {} {} => {} {} bytes in {} ms (modifier1 {}){}", id_, shown_method,
+                 shown_uri, req.status, req.bytes_sent, duration_us / 1000, req.modifier1, memory);
 }
 
 void Worker::thread_main(int core) {

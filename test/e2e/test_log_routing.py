@@ -236,3 +236,57 @@ def test_a_stuck_log_drops_counted_lines_instead_of_holding_requests(server, tmp
     finally:
         s.stop()  # the log process ends after the server: the drain thread sees EOF
         os.close(reader)
+
+
+# uWSGI's default request line (logging.c, uwsgi_logit_simple), what a logger gets without
+# --log-format
+DEFAULT_LINE = re.compile(
+    r"^(?:\{address space usage: (\d+) bytes/(\d+)MB\} \{rss usage: (\d+) bytes/(\d+)MB\} )?"
+    r"\[pid: (\d+)\|app: (-?\d+)\|req: (-?\d+)/(\d+)\] 127\.0\.0\.1 \(\) "
+    r"\{(\d+) vars in (\d+) bytes\} \[(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})\] "
+    r"GET (\S+) => generated (\d+) bytes in (\d+) msecs \(HTTP/1\.1 200\) "
+    r"(\d+) headers in (\d+) bytes \((\d+) switches on core (\d+)\)$")
+
+
+def default_lines(path, n):
+    """The first N request lines in uWSGI's default form, once N arrived (bounded)."""
+    found = []
+
+    def lines():
+        found[:] = [m for m in map(DEFAULT_LINE.match, read_text(path).splitlines()) if m]
+        return len(found) >= n
+    assert wait_for(lines), read_text(path)[-2000:]
+    return found[:n]
+
+
+def test_a_logger_without_log_format_gets_uwsgis_default_request_line(server, flavour, tmp_path):
+    general, requests = tmp_path / "server.log", tmp_path / "req.log"
+    s = start_app(server, flavour, tmp_path, "module_app.py", "--plugin", "logfile",
+                  "--logger", "file:%s" % general, "--req-logger", "file:%s" % requests,
+                  "--memory-report", workers=1)
+    before = time.time()
+    bodies = [request(s, "/default-line?n=%d" % i)[1] for i in range(3)]
+    lines = default_lines(requests, 3)
+    worker = [int(p) for p in subprocess.run(["ps", "-o", "pid=", "--ppid", str(s.pid)],
+                                               capture_output=True, text=True).stdout.split()]
+    totals = []
+    for i, m in enumerate(lines):
+        (vsz, vsz_m, rss, rss_m, pid, app, app_req, total, nvars, pktsize, ctime, uri, size,
+         msecs, headers, hsize, switches, core) = m.groups()
+        assert vsz and int(vsz) // (1024 * 1024) == int(vsz_m) and int(rss) > 0, m.group(0)
+        assert int(pid) in worker
+        assert uri == "/default-line?n=%d" % i
+        assert int(size) == len(bodies[i])  # the body, the head counted apart
+        assert int(app) == 0 and int(app_req) == i + 1  # this worker's requests to app 0
+        totals.append(int(total))
+        # uWSGI counts a var's key and value apart; the packet has 2+2 size bytes per var
+        assert int(nvars) % 2 == 0 and int(nvars) >= 2 * 8
+        assert int(pktsize) > 4 * int(nvars) // 2 + len("REQUEST_METHODGET")
+        start = time.mktime(time.strptime(ctime, "%a %b %d %H:%M:%S %Y"))
+        assert int(before) - 1 <= start <= time.time() + 1, ctime
+        # a status line, the app's headers and the blank line
+        assert int(headers) >= 1 and int(hsize) > len("HTTP/1.1 200 OK\r\n\r\n") + 10
+        assert int(switches) == 1 and int(core) == 0  # one body write, one request thread
+    assert totals == [1, 2, 3]
+    # the server's own log has no request line
+    assert "default-line" not in read_text(general)
