@@ -52,6 +52,10 @@ LogSink g_raw;            // the original stderr, in the log process
 int g_request_fd = -1;    // writers' end of the request queue; -1: no log process
 std::atomic<uint64_t> g_dropped{0};
 constexpr int kQueueBytes = 1 << 20;
+// --log-master-bufsize: the most the log process reads at once (a longer message is cut, or
+// with --log-master-stream comes in pieces); --log-master-stream: the general socket's type.
+size_t g_read_bytes = kQueueBytes;
+bool g_stream = false;
 // Across a reload (re-exec) the master's stderr is the old log socket: this names a copy of
 // the stderr of before, so the new log process writes raw lines there, not through the old one.
 constexpr const char *kOriginalFdEnv = "UWSGI_LOG_ORIGINAL_FD";
@@ -231,7 +235,7 @@ void close_other_fds(std::initializer_list<int> keep_fds) {
     // request lines use the request side when there is one (--req-logger, --log-req-route,
     // --log-req-encoder), else they are server lines as in uWSGI (where they go to stderr)
     bool request_side = g_request.active();
-    std::vector<char> buf(kQueueBytes);
+    std::vector<char> buf(g_read_bytes);
     std::string a, b;
     pollfd fds[2] = {{general_fd, POLLIN, 0}, {request_fd, POLLIN, 0}};
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
@@ -255,7 +259,7 @@ void close_other_fds(std::initializer_list<int> keep_fds) {
 }
 
 void set_queue_size(int fd) {
-    int bytes = kQueueBytes;
+    int bytes = int(std::max<size_t>(kQueueBytes, g_read_bytes));
     // root may go past net.core.wmem_max; otherwise the kernel caps it there
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
@@ -277,7 +281,8 @@ void restore_original_stderr() {
 void start_log_process() {
     bool general = g_general.active();
     int gen[2] = {-1, -1}, req[2] = {-1, -1};
-    if ((general && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gen) != 0) ||
+    const int general_type = g_stream ? SOCK_STREAM : SOCK_SEQPACKET;
+    if ((general && socketpair(AF_UNIX, general_type | SOCK_CLOEXEC, 0, gen) != 0) ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, req) != 0)
         throw ConfigError(fmt::format("cannot create the log sockets: {}", std::strerror(errno)));
     set_queue_size(req[1]);
@@ -317,6 +322,13 @@ void load_side(const Config &c, LogSide &side, const char *logger, const char *r
 
 void configure_loggers(const Config &c) {
     restore_original_stderr();
+    const int64_t read_bytes = c.number("log-master-bufsize", kQueueBytes);
+    if (read_bytes < 1 || read_bytes > (int64_t(1) << 30))
+        throw ConfigError(fmt::format("--log-master-bufsize {}: give the log process's read size "
+                                      "in bytes, 1 to 1073741824 (uWSGI's default: 8192)",
+                                      read_bytes));
+    g_read_bytes = size_t(read_bytes);
+    g_stream = c.flag("log-master-stream");
     load_side(c, g_general, "logger", "log-route", "log-encoder");
     load_side(c, g_request, "req-logger", "log-req-route", "log-req-encoder");
     // the sinks vectors are complete: routes may point into them now

@@ -11,6 +11,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import UWSGI, Flavour, free_port, wait_for
 from module_helpers import start_app
 from test_request_log import read_text, request
@@ -191,7 +193,8 @@ def test_bad_routes_and_encoders_are_refused_at_start_up(tmp_path):
             (["--logger", "file:maxsize=10"], "needs logfile=PATH"),
             (["--logger", "file:logfile=/tmp/z,colour=red"], "unknown key 'colour'"),
             (["--log-encoder", "rot13"], "unknown log encoder"),
-            (["--log-encoder", "json {\"m\":\"${mesage}\"}"], "unknown variable ${mesage}")]:
+            (["--log-encoder", "json {\"m\":\"${mesage}\"}"], "unknown variable ${mesage}"),
+            (["--logger", f, "--log-master-bufsize", "0"], "--log-master-bufsize 0")]:
         code, err = run_refused(args)
         assert code == 1, (args, err)
         assert says in err, (args, err)
@@ -290,3 +293,23 @@ def test_a_logger_without_log_format_gets_uwsgis_default_request_line(server, fl
     assert totals == [1, 2, 3]
     # the server's own log has no request line
     assert "default-line" not in read_text(general)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["seqpacket", "stream"])
+def test_log_master_bufsize_cuts_long_messages_unless_log_master_stream(server, flavour,
+                                                                      tmp_path, stream):
+    """--log-master-bufsize is what the log process reads at once: a longer message is cut
+    there (the rest is lost); with --log-master-stream the log socket is a byte stream and the
+    message arrives whole, in pieces."""
+    log = tmp_path / "app.log"
+    s = start_app(server, flavour, tmp_path, "stderr_app.py", "--plugin", "logfile",
+                  "--logger", "file:%s" % log, "--log-master-bufsize", "100",
+                  *(["--log-master-stream"] if stream else []), workers=1)
+    assert request(s, "/?n=303")[0] == 200
+    if stream:
+        logged(log, "<" + "x" * 300 + ">\n")
+    else:
+        logged(log, "<" + "x" * 99)  # 100 bytes
+        assert "x" * 100 not in read_text(log), read_text(log)[-1000:]
+        assert request(s, "/?n=50")[0] == 200  # and the log goes on after a cut message
+        logged(log, "<" + "x" * 47 + ">")
