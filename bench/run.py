@@ -374,7 +374,8 @@ KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profil
                  "## Spooler (bench/spooler_bench.py)",
                  "## Embedded PyPy against the pypy3 binary",
                  "## Scale-out behind one nginx (bench/scaleout_bench.py)",
-                 "## uwsgi signals and the request path (bench/signals_bench.py)")
+                 "## uwsgi signals and the request path (bench/signals_bench.py)",
+                 "## The request in flight in the stats: its cost (bench/cpu_per_request.py --against)")
 
 
 def replace_section(heading, section):
