@@ -245,14 +245,21 @@ void close_other_fds(std::initializer_list<int> keep_fds) {
         }
         for (int i = 0; i < 2; ++i) {
             if (fds[i].fd < 0 || !fds[i].revents) continue;
-            ssize_t n = recv(fds[i].fd, buf.data(), buf.size(), 0);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-            if (n <= 0) {  // every writer closed its end
-                fds[i].fd = -1;
-                continue;
+            // --log-master-stream: what the stream holds now is read to its end first, so a
+            // long message a worker wrote before its request line is not cut by that line
+            int flags = 0;
+            for (;;) {
+                ssize_t n = recv(fds[i].fd, buf.data(), buf.size(), flags);
+                if (n < 0) break;  // EINTR, or nothing more for now
+                if (n == 0) {      // every writer closed its end
+                    fds[i].fd = -1;
+                    break;
+                }
+                std::string_view msg(buf.data(), size_t(n));
+                dispatch(i == 1 && request_side ? g_request : g_general, msg, a, b);
+                if (!(i == 0 && g_stream)) break;
+                flags = MSG_DONTWAIT;
             }
-            std::string_view msg(buf.data(), size_t(n));
-            dispatch(i == 1 && request_side ? g_request : g_general, msg, a, b);
         }
     }
     _exit(0);
