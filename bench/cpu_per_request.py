@@ -58,7 +58,7 @@ SECTION_TEXT = """The stats server lists the request each core serves (`cores[].
 the request threads' request windows in shared memory (docs/ARCHITECTURE.md, "The request in
 flight, in the stats"): the worker adds two stores per request and reads the uwsgi protocol's
 packet into the request's arena instead of a buffer of its own. Measured against the binary of
-the commit before (`git worktree add /tmp/before 4914b94 && cd /tmp/before && meson setup build
+the commit before (`git worktree add /tmp/before 900cd3c && cd /tmp/before && meson setup build
 && ninja -C build`, then `bench/cpu_per_request.py --rounds 7 --against
 /tmp/before/build/core/uwsgi --write-section ours-native-http,ours-pypy-http,ours-pypy-nginx`),
 the servers interleaved round by round; `ours-pypy-nginx` is the uwsgi protocol behind nginx
