@@ -133,9 +133,12 @@ def test_hostile_var_values_keep_the_stats_valid_json(server, flavour, tmp_path)
             return read_until_closed(conn).split(b"\r\n", 1)[0]
     thread, results = hold_in_thread(send)
     try:
+        # uWSGI marks a core in_request from the accept on, before it has parsed the vars:
+        # wait for the core whose vars are there
         st = wait_stats(stats_port, flavour.upstream,
-                        lambda d: any(c["in_request"] for c in cores(d)), "a core in a request")
-        core = [c for c in cores(st) if c["in_request"]][0]
+                        lambda d: any(c["in_request"] and c["vars"] for c in cores(d)),
+                        "a core in a request with its vars")
+        core = [c for c in cores(st) if c["in_request"] and c["vars"]][0]
         evil = [v for v in core["vars"] if v.startswith("HTTP_X_EVIL=")]
         assert len(evil) == 1, core["vars"]
         value = evil[0][len("HTTP_X_EVIL="):]

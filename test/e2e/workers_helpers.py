@@ -2,6 +2,7 @@
 flavour (ours on PyPy, Debian's uWSGI on CPython), ask a worker its pid, list the master's
 worker processes as the kernel sees them."""
 import os
+import threading
 import urllib.request
 
 from conftest import wait_for
@@ -29,11 +30,24 @@ def every_worker_answered(s, count):
     it until --reload-mercy)."""
     answered = set()
 
+    def ask(path):
+        try:
+            answered.add(int(get(s, path, timeout=10)))
+        except OSError:
+            pass  # a worker still starting: the next round asks again
+
     def check():
-        answered.add(worker_pid(s))
+        # COUNT requests at once, each holding its worker a moment, so that they reach
+        # different workers: one request after another may reach the same one every time
+        # (the kernel's accept wake-up order)
+        askers = [threading.Thread(target=ask, args=("/sleep?s=0.2",)) for _ in range(count)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join()
         workers = set(live_children(s.pid))
         return len(workers) == count and answered >= workers
-    return wait_for(check)
+    return wait_for(check, timeout=30)
 
 
 def children(pid):
