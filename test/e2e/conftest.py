@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -42,6 +43,15 @@ def wait_for_port(port, proc, log_path, timeout=30.0, host="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("server did not listen on %d:\n%s" % (port, read(log_path)))
+
+
+def in_background(fn):
+    """Starts fn() in a thread (a request that holds a worker, say); returns (thread, list that
+    gets its result)."""
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    return t, out
 
 
 def http_get(port, path="/", timeout=5, host="127.0.0.1"):

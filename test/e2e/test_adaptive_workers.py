@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from conftest import wait_for
+from conftest import in_background, wait_for
 from test_master_fifo import send
 from workers_helpers import (APP, get, live_children, rss_mb, start_workers_app, wait_children,
                              worker_pid)
@@ -165,14 +165,6 @@ def test_die_on_idle_shuts_the_server_down(server, flavour):
     get(s)
     s.proc.wait(timeout=30)
     assert s.proc.returncode == 0, s.output()[-2000:]
-
-
-def in_background(fn):
-    """Starts fn() in a thread; returns (thread, list that gets its result)."""
-    out = []
-    t = threading.Thread(target=lambda: out.append(fn()))
-    t.start()
-    return t, out
 
 
 def test_cheaper_spare2_keeps_spare_idle_workers(server, flavour):

@@ -4,10 +4,9 @@ seconds), both empty for an idle core. Runs on our PyPy server and on Debian's u
 import json
 import os
 import socket
-import threading
 import time
 
-from conftest import free_port, uwsgi_packet, read_until_closed
+from conftest import free_port, in_background, read_until_closed, uwsgi_packet
 from module_helpers import APPS, events, start_app, wait_for
 
 APP = "worker_status_app.py"  # /hold answers once the test creates OUT/release-request
@@ -47,14 +46,6 @@ def assert_idle_core(core):
     assert core["in_request"] == 0 and core["vars"] == [] and core["req_info"] == {}, core
 
 
-def hold_in_thread(send):
-    """Runs SEND (a request to /hold) in a thread; returns (thread, results)."""
-    results = []
-    t = threading.Thread(target=lambda: results.append(send()))
-    t.start()
-    return t, results
-
-
 def release(s, thread):
     open(os.path.join(s.out_dir, "release-request"), "w").close()
     thread.join(60)
@@ -76,7 +67,7 @@ def test_a_request_in_flight_shows_its_vars_and_start(server, flavour, tmp_path)
         conn.request("POST", "/hold?who=stats-test", body=b"x" * 10)
         return conn.getresponse().status
     before = time.time()
-    thread, results = hold_in_thread(send)
+    thread, results = in_background(send)
     try:
         wait_for(lambda: [e for e in events(s) if e[0] == "holding"], what="the held request")
         st = wait_stats(stats_port, flavour.upstream,
@@ -131,7 +122,7 @@ def test_hostile_var_values_keep_the_stats_valid_json(server, flavour, tmp_path)
         with socket.create_connection(("127.0.0.1", s.port), timeout=60) as conn:
             conn.sendall(packet)
             return read_until_closed(conn).split(b"\r\n", 1)[0]
-    thread, results = hold_in_thread(send)
+    thread, results = in_background(send)
     try:
         # uWSGI marks a core in_request from the accept on, before it has parsed the vars:
         # wait for the core whose vars are there
