@@ -259,8 +259,7 @@ void Worker::take_back(uwsgi_conn *conn, bool keep) {
 // epoll cannot see once the connection is parked: the body goes out here and the loop goes on.
 bool Worker::hand_to_offload(uwsgi_conn *conn, bool keep) {
     const bool buffered = conn->protocol->has_pending(conn->state) || tls_pending(*conn);
-    if (!(keep && buffered) && offload_connection(conn, keep && !stopping_)) return true;
-    return false;
+    return !(keep && buffered) && offload_connection(conn, keep && !stopping_);
 }
 
 void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
