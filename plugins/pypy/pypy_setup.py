@@ -135,6 +135,31 @@ def opt_value(name):
     return None if v is None else os.fsdecode(v)
 
 
+def _threads_asked():
+    """uWSGI's rule: Python threads are on with --enable-threads or --threads N > 1."""
+    if host_flag("enable-threads"):
+        return "--enable-threads"
+    if host.num_threads() > 1:
+        return "--threads %d" % host.num_threads()
+    return None
+
+
+def _log_threads():
+    """PyPy's threads (its GIL) are on in every case: the plugin calls pypy_init_threads(), and
+    PyPy turns them on anyway for every cffi callback it makes (_cffi_backend: "in case the
+    callback is invoked in some other non-Pythonic thread"), and cffi callbacks are how the
+    server enters Python. So JIT loops always pay the thread-switch checks (docs/PERFORMANCE.md,
+    "Embedded PyPy against the pypy3 binary"), and a thread the app starts always runs."""
+    why = _threads_asked()
+    if why:
+        log("PyPy threads: on (%s)" % why)
+    else:
+        log("PyPy threads: on (not asked for: no --enable-threads, --threads 1; the server "
+            "enters Python through cffi callbacks, which need them); a thread the app starts "
+            "also runs while the worker waits for requests, where uWSGI's CPython plugin "
+            "stops it")
+
+
 def _setting(name):
     """The core's effective value of a setting (host->setting, ABI 1.1)."""
     out = ffi.new("int64_t *")
@@ -1294,7 +1319,7 @@ def _make_module():
     m.numproc = host.num_processes()
     m.cores = host.num_threads()
     m.opt = _build_opt()
-    m.has_threads = 1 if (m.opt.get("enable-threads") or host.num_threads() > 1) else 0
+    m.has_threads = 1 if _threads_asked() else 0
     m.buffer_size = _setting("buffer-size")
     m.started_on = host.started_on()
     m.is_a_reload = bool(host.is_a_reload())
@@ -2139,6 +2164,7 @@ def _setup():
     if "." not in sys.path:
         sys.path.insert(0, ".")
     global uwsgi
+    _log_threads()
     state.rpc_ext = host.get_extension(b"uwsgi.rpc/1")
     # In the master before fork, so the core activates the cache plugin for every worker.
     state.cache_ext = host.get_extension(b"uwsgi.cache/1")

@@ -1,0 +1,61 @@
+"""Python threads in a worker: what --enable-threads and --threads N > 1 change, measured on
+Debian's uWSGI with its CPython plugin and encoded for both servers (the `flavour` fixture).
+
+uWSGI: without either option it logs "Python threads support is disabled" and never releases
+the GIL outside the app's own code, so a thread the app starts runs only while a request is in
+Python (sleeping, doing I/O) and stands still while the worker waits for requests; with either
+it logs "python threads support enabled" and the thread runs all the time. uwsgi.has_threads
+says which.
+
+Ours: PyPy's threads are always on (the server enters Python through cffi callbacks, and PyPy
+turns its GIL on for every cffi callback), so a thread the app starts always runs, also while
+the worker waits. That is better than uWSGI's stalled thread (a metrics flusher, an error
+reporter's queue, a cache refresher do their work), so it is what ours asserts; the start-up
+log line says whether threads were asked for. uwsgi.has_threads follows uWSGI's rule."""
+import os
+import time
+
+import pytest
+
+from module_helpers import get, start_app, wait_for
+
+MODES = {"default": [], "enable-threads": ["--enable-threads"], "threads-4": ["--threads", "4"]}
+ASKED = {"default": None, "enable-threads": "--enable-threads", "threads-4": "--threads 4"}
+
+
+def ticks(s):
+    try:
+        with open(os.path.join(s.out_dir, "ticks")) as f:
+            return int(f.read() or 0)
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_thread_the_app_starts(server, flavour, tmp_path, mode):
+    s = start_app(server, flavour, tmp_path, "threads_app.py", *MODES[mode], workers=1)
+    asked = ASKED[mode] is not None
+    if flavour.upstream:
+        s.wait_log("python threads support enabled" if asked
+                   else "Python threads support is disabled. You can enable it with "
+                        "--enable-threads")
+    else:
+        s.wait_log("PyPy threads: on (%s)" % ASKED[mode] if asked
+                   else "PyPy threads: on (not asked for: no --enable-threads, --threads 1")
+    assert get(s, "/facts")[1] == (1 if asked else 0)
+
+    get(s, "/start")
+    if asked or not flavour.upstream:
+        # the thread runs while the worker waits for requests: no request is sent meanwhile
+        wait_for(lambda: ticks(s) >= 20, what="20 ticks with no request in flight")
+        return
+    # uWSGI without threads: the worker holds the GIL while it waits, so the thread stands
+    # still. A fixed window, as standing still is what is asserted (load cannot make it move);
+    # the first 0.3 s let the request that started it finish.
+    time.sleep(0.3)
+    still = ticks(s)
+    time.sleep(1.0)
+    assert ticks(s) == still, "the app's thread ran while the worker waited"
+    # ... and runs while a request is in Python and lets go of the GIL (time.sleep)
+    get(s, "/sleep?s=0.3")
+    assert ticks(s) > still
