@@ -1,25 +1,31 @@
 #!/usr/bin/python3
 """Times the same Python workloads (bench/embedded_workloads.py: arithmetic, string building and
 join, %-formatting, dict/JSON) under /usr/bin/pypy3 and inside our server on the same
-libpypy3.9-c.so, and prints embedded/binary ratios (goal: <= 1.05).
+libpypy3.9-c.so, and writes the embedded/binary ratios (goal: <= 1.05) into their section of
+docs/PERFORMANCE.md (or prints it with --print).
 
-    bench/embedded_vs_binary.py [--rounds 3] [--markdown]
+    bench/embedded_vs_binary.py [--rounds 5] [--print]
 
-Modes, each started afresh per round (rounds alternate the modes, so a load spike hits all):
+Modes, each started afresh in every round; the rounds interleave the modes (the order turns by
+one each round), so a load spike hits every mode:
   binary           /usr/bin/pypy3 embedded_workloads.py
   binary+thread    the same after starting one thread (PyPy then runs with its GIL enabled,
-                   which the server always does: it is the fair reference for the next two)
+                   which the server always does: its cffi callbacks turn it on)
   server master    uwsgi --pypy-exec embedded_workloads.py (before fork)
-  server worker    a request to a forked worker with --threads 2 runs them in a request thread
-Figures are CPU time of the running thread, best of BENCH_REPS per process and best over
-rounds: on a loaded machine compare the ratios, not the seconds. Only 127.0.0.1; every process
-started is stopped by its pid.
+  worker 1 thread  a request to a forked worker (--master --processes 1) runs them in its
+                   request thread
+  worker 2 threads the same with --threads 2
+Figures are CPU time of the running thread, best of BENCH_REPS per process. Each round gives
+each mode's ratio to that round's binary and binary+thread; the table shows the median ratio
+over the rounds (and the spread), so a load spike in one round does not decide it. Only
+127.0.0.1; every process started is stopped by its pid.
 """
 import argparse
 import json
 import os
 import platform
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -32,6 +38,7 @@ ROOT = os.path.dirname(HERE)
 UWSGI = os.environ.get("UWSGI_BIN", os.path.join(ROOT, "build", "core", "uwsgi"))
 PYPY3 = "/usr/bin/pypy3"
 WORKLOADS = os.path.join(HERE, "embedded_workloads.py")
+SECTION = "## Embedded PyPy against the pypy3 binary (bench/embedded_vs_binary.py)"
 
 
 def free_port():
@@ -67,11 +74,11 @@ def server_master():
                        "--pypy-exec", WORKLOADS])
 
 
-def server_worker():
+def server_worker(threads):
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench-emb-worker-", suffix=".log", delete=False)
     proc = subprocess.Popen([UWSGI, "--http-socket", "127.0.0.1:%d" % port, "--master",
-                             "--processes", "1", "--threads", "2", "--pythonpath", HERE,
+                             "--processes", "1", "--threads", str(threads), "--pythonpath", HERE,
                              "--wsgi-file", os.path.join(HERE, "embedded_app.py")],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
@@ -96,45 +103,75 @@ def server_worker():
 
 
 MODES = [("binary", binary), ("binary+thread", binary_thread),
-         ("server master", server_master), ("server worker", server_worker)]
+         ("server master", server_master), ("worker 1 thread", lambda: server_worker(1)),
+         ("worker 2 threads", lambda: server_worker(2))]
+SERVER_MODES = [m for m, _ in MODES[2:]]
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def measure(rounds, log):
+    """[{mode: {workload: seconds}}] per round, the modes' order turning by one each round."""
+    out = []
+    for r in range(rounds):
+        order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
+        got = {}
+        for name, fn in order:
+            got[name] = fn()
+            log("round %d/%d: %s done (load %s)" % (r + 1, rounds, name, load()))
+        out.append(got)
+    return out
+
+
+def ratio_cell(per_round, mode, ref, work):
+    ratios = sorted(rd[mode][work] / rd[ref][work] for rd in per_round)
+    return "%.2f (%.2f-%.2f)" % (statistics.median(ratios), ratios[0], ratios[-1])
+
+
+def report(per_round, started, loads):
+    works = list(per_round[0]["binary"])
+    lines = [SECTION, "",
+             "Written by `bench/embedded_vs_binary.py` (its docstring says how). Machine: %s, %d "
+             "cores, %s; %d rounds, best of %s runs per process, thread CPU time; load average "
+             "(1/5/15 min) %s." % (platform.machine(), os.cpu_count(), started, len(per_round),
+                                   os.environ.get("BENCH_REPS", "7"), "; ".join(loads)),
+             "Cells: the median over the rounds of each round's ratio, (lowest-highest).", "",
+             "| workload | pypy3 s (best) | binary+thread / pypy3 | "
+             + " | ".join("%s / pypy3" % m for m in SERVER_MODES) + " | "
+             + " | ".join("%s / pypy3+thread" % m for m in SERVER_MODES) + " |",
+             "| --- " * (3 + 2 * len(SERVER_MODES)) + "|"]
+    for w in works:
+        best = min(rd["binary"][w] for rd in per_round)
+        cells = [w, "%.4f" % best, ratio_cell(per_round, "binary+thread", "binary", w)]
+        cells += [ratio_cell(per_round, m, "binary", w) for m in SERVER_MODES]
+        cells += [ratio_cell(per_round, m, "binary+thread", w) for m in SERVER_MODES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--markdown", action="store_true", help="print the docs/PERFORMANCE.md table")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--print", action="store_true", help="print the section, do not write it")
     args = ap.parse_args()
-    best = {}
-    for r in range(args.rounds):
-        for name, fn in MODES:
-            for work, secs in fn().items():
-                key = (name, work)
-                best[key] = min(best.get(key, secs), secs)
-            print("round %d: %s done" % (r + 1, name), file=sys.stderr)
-    works = [w for (m, w) in best if m == "binary"]
-    with open("/proc/loadavg") as f:
-        load = f.read().split()[0]
-    print("Machine: %s, %d cores, %s UTC, load average %s at the end; best of %s runs x %d "
-          "rounds, thread CPU time." % (platform.machine(), os.cpu_count(),
-                                        time.strftime("%Y-%m-%d %H:%M", time.gmtime()), load,
-                                        os.environ.get("BENCH_REPS", "7"), args.rounds))
-    head = ["workload", "pypy3 s"] + ["%s / pypy3" % m for m, _ in MODES[1:]] + \
-        ["master / pypy3+thread", "worker / pypy3+thread"]
-    rows = []
-    for w in works:
-        b, bt = best[("binary", w)], best[("binary+thread", w)]
-        sm, sw = best[("server master", w)], best[("server worker", w)]
-        rows.append([w, "%.4f" % b, "%.2f" % (bt / b), "%.2f" % (sm / b), "%.2f" % (sw / b),
-                     "%.2f" % (sm / bt), "%.2f" % (sw / bt)])
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("| --- " * len(head) + "|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    loads = ["start " + load()]
+    per_round = measure(args.rounds, log)
+    loads.append("end " + load())
+    text = report(per_round, started, loads)
+    if args.print:
+        print(text)
     else:
-        widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-        for row in [head] + rows:
-            print("  ".join(x.rjust(n) for x, n in zip(row, widths)))
+        sys.path.insert(0, HERE)
+        import run
+        run.replace_section(SECTION, text)
 
 
 if __name__ == "__main__":

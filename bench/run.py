@@ -372,7 +372,7 @@ KEPT_SECTIONS = ("## Where a hello request's time goes (the pypy plugin's profil
                  "## WebSocket echo (bench/websocket_bench.py)",
                  "## Mule messages (bench/mule_bench.py)",
                  "## Spooler (bench/spooler_bench.py)",
-                 "## Embedded PyPy against the pypy3 binary",
+                 "## Embedded PyPy against the pypy3 binary (bench/embedded_vs_binary.py)",
                  "## Scale-out behind one nginx (bench/scaleout_bench.py)",
                  "## uwsgi signals and the request path (bench/signals_bench.py)",
                  "## The request in flight in the stats: its cost (bench/cpu_per_request.py --against)")
