@@ -91,13 +91,38 @@ bool write_all(int fd, std::string_view bytes) {
     return true;
 }
 
+bool set_mtime(int fd, int64_t at) {
+    // uWSGI's convention: a task's mtime is the time it may run from (set before the task has
+    // its name: a spooler must not see it early)
+    timespec ts[2] = {{at, 0}, {at, 0}};
+    return at <= 0 || futimens(fd, ts) == 0;
+}
+
+// A free file of the directory (spool_recycle.hpp) filled and renamed to `path`; false when
+// there was none or any step failed (the free file is then removed: not a task either way).
+bool write_into_free_file(FreeTaskFiles &reuse, const std::string &dir, const std::string &path,
+                          std::string_view bytes, int64_t at) {
+    uint64_t id = take_free_task_file(reuse);
+    if (!id) return false;
+    std::string free = free_task_path(reuse, dir, id);
+    int fd = open(free.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    bool ok = fd >= 0 && write_all(fd, bytes) && set_mtime(fd, at);
+    // closed before the rename: the close's inotify event names the free file (no spooler
+    // wakes for it), the rename's names the task
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (ok && rename(free.c_str(), path.c_str()) == 0) return true;
+    unlink(free.c_str());
+    return false;
+}
+
 }  // namespace
 
 std::string write_task_file(const std::string &dir, const std::string &name,
                             std::string_view bytes, int64_t at, std::string &error,
-                            bool durable, DirCommit *commit) {
-    std::string temp = dir + "/" + std::string(kSpoolTempPrefix) + name;
+                            bool durable, DirCommit *commit, FreeTaskFiles *reuse) {
     std::string path = dir + "/" + name;
+    if (reuse && !durable && write_into_free_file(*reuse, dir, path, bytes, at)) return path;
+    std::string temp = dir + "/" + std::string(kSpoolTempPrefix) + name;
     const int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC;
     int fd = open(temp.c_str(), flags, S_IRUSR | S_IWUSR);
     // a priority sub-directory is created by its first task (one mkdir, not one per task)
@@ -112,13 +137,7 @@ std::string write_task_file(const std::string &dir, const std::string &name,
         error = fmt::format("cannot create {}: {}", temp, strerror(errno));
         return "";
     }
-    bool ok = write_all(fd, bytes);
-    if (ok && at > 0) {
-        // uWSGI's convention: a task's mtime is the time it may run from (set before the task
-        // has its name: a spooler must not see it early)
-        timespec ts[2] = {{at, 0}, {at, 0}};
-        ok = futimens(fd, ts) == 0;
-    }
+    bool ok = write_all(fd, bytes) && set_mtime(fd, at);
     // The name first, then one sync of the file after it: on a journalling file system that
     // fsync commits the file's data, its inode and the rename together (a sync before the
     // rename made it two journal commits per task). A process crash still leaves the whole task
@@ -167,9 +186,12 @@ TaskOpen open_task(const std::string &path, LockedTask &task) {
     fl.l_whence = SEEK_SET;
     if (fcntl(task.fd, F_SETLK, &fl) != 0) return TaskOpen::Busy;
     // the spooler that ran it may have unlinked it between our open and our lock
-    struct stat st {};
+    struct stat st {}, named{};
     if (fstat(task.fd, &st) != 0 || st.st_nlink == 0) return TaskOpen::Gone;
-    if (st.st_size == 0) return TaskOpen::Busy;  // uWSGI's writer created it, no byte yet
+    // or finished and its file reused (renamed to a free name, then maybe to a new task's)
+    if (stat(path.c_str(), &named) != 0 || named.st_ino != st.st_ino || named.st_dev != st.st_dev)
+        return TaskOpen::Gone;
+    if (st.st_size == 0) return TaskOpen::Empty;
     task.content.resize(size_t(st.st_size));
     size_t got = 0;
     while (got < task.content.size()) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "group_commit.hpp"
+#include "spool_recycle.hpp"
 
 #include <cstdint>
 #include <string>
@@ -61,14 +62,18 @@ std::string spool_file_name(const std::string &hostname, pid_t pid, uint64_t cou
 // fsync is shared with the writers (threads, processes) that renamed a task into `dir` at about
 // the same moment (group_commit.hpp). Without `durable` (--spooler-no-fsync) both fsyncs are
 // left out: the write stays atomic for a crash of the server (a whole task or none) but a power
-// loss may take tasks spool() returned. Returns the task's path, or "" with `error` set.
+// loss may take tasks spool() returned. With `reuse` (not durable only: spool_recycle.hpp) the
+// bytes go into a finished task's file the spooler left, when there is one, instead of a new
+// file. Returns the task's path, or "" with `error` set.
 std::string write_task_file(const std::string &dir, const std::string &name,
                             std::string_view bytes, int64_t at, std::string &error,
-                            bool durable = true, DirCommit *commit = nullptr);
+                            bool durable = true, DirCommit *commit = nullptr,
+                            FreeTaskFiles *reuse = nullptr);
 
 // The state of a task file a spooler may run: opened read-write and fcntl-locked (by this
 // process; the lock goes with the fd), with its content. Not runnable: another process holds
-// the lock (a spooler running it, or uWSGI still writing it), it is gone, or it is empty.
+// the lock (a spooler running it, or uWSGI still writing it), it is gone (removed, or its name
+// now names another file: a spooler finished it and reused the file), or it is empty.
 struct LockedTask {
     int fd = -1;
     std::string content;
@@ -77,7 +82,7 @@ struct LockedTask {
     LockedTask &operator=(const LockedTask &) = delete;
     ~LockedTask();
 };
-enum class TaskOpen { Ready, Busy, Gone };
+enum class TaskOpen { Ready, Busy, Gone, Empty };
 TaskOpen open_task(const std::string &path, LockedTask &task);
 
 // Reads a task file without locking it (uwsgi.spooler_get_task): false when missing/unreadable.

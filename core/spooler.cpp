@@ -63,9 +63,11 @@ Options g_opts;
 SpoolerShared *g_shared = nullptr;
 SpoolerSlot *g_slots = nullptr;  // spooler_process_count() of them, after g_shared
 // One group commit per spool directory (--spooler and --spooler-external, each once), after the
-// slots: tasks spooled into it at about the same moment share the directory's fsync.
+// slots: tasks spooled into it at about the same moment share the directory's fsync. Then as
+// many tables of free task files (--spooler-no-fsync reuses finished tasks' files).
 std::vector<std::string> g_commit_dirs;
 DirCommit *g_commits = nullptr;
+FreeTaskFiles *g_free_files = nullptr;
 std::vector<Handler> g_handlers;  // this process's (inherited by spoolers when set before fork)
 int g_index = -1;                 // this process's spooler index, once it runs
 std::string g_hostname;
@@ -76,6 +78,7 @@ uint64_t g_tasks = 0;
 std::atomic<bool> g_stop{false};  // the master asked it to stop: after the task in hand
 int g_wake_fd = -1;               // an eventfd: stop() wakes the wait between scans
 int g_inotify = -1;               // a new task in a watched directory wakes it too
+bool g_saw_busy = false;          // the last scan skipped a task another process had locked
 std::atomic<int64_t> g_task_started_ms{0};  // for --spooler-harakiri; 0: idle
 std::string g_task_path;                    // the running task, for the harakiri line
 std::mutex g_task_mutex;
@@ -126,6 +129,38 @@ void views_of(const DecodedTask &t, std::vector<uwsgi_str> &keys, std::vector<uw
     }
 }
 
+// The table of free task files of a spool directory (not of a priority sub-directory), when
+// finished tasks' files are reused: --spooler-no-fsync (spool_recycle.hpp says why not durably).
+FreeTaskFiles *free_files_of(const std::string &dir) {
+    if (g_opts.durable) return nullptr;
+    for (size_t i = 0; i < g_commit_dirs.size(); ++i)
+        if (g_commit_dirs[i] == dir) return &g_free_files[i];
+    return nullptr;
+}
+
+// A finished task's file kept for a new task instead of removed; false: remove it.
+bool recycled(const std::string &dir, const std::string &path, LockedTask &task) {
+    FreeTaskFiles *free = free_files_of(dir);
+    uint64_t id = 0;
+    size_t slot = 0;
+    if (!free || !recycle_task_file(*free, dir, path, id, slot)) return false;
+    close(task.fd);  // its lock released before a writer may take the file
+    task.fd = -1;
+    offer_free_task_file(*free, id, slot);
+    return true;
+}
+
+// An empty, unlocked task file: a power loss after a writer's rename reached the disk and before
+// its bytes did (never a task spool() returned), or uWSGI's writer between its open and its lock
+// (a moment). Removed once a minute old, with a log line; skipped until then. (uWSGI skips such
+// a file forever.)
+void remove_if_left_empty(const std::string &path, const struct stat &st) {
+    if (st.st_mtime >= time(nullptr) - 60 || unlink(path.c_str()) != 0) return;
+    spdlog::warn("{} removed the empty task file {} (left by a power loss or a crashed writer; "
+                 "it held no task)",
+                 log_prefix(), path);
+}
+
 // Runs one task file through the registered handlers (uWSGI's spooler_manage_task).
 void manage_task(const std::string &dir, const std::string &name) {
     std::string path = dir + "/" + name;
@@ -133,7 +168,10 @@ void manage_task(const std::string &dir, const std::string &name) {
     if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
     if (st.st_mtime > time(nullptr)) return;  // "at": not yet
     LockedTask task;
-    if (open_task(path, task) != TaskOpen::Ready) return;
+    TaskOpen state = open_task(path, task);
+    if (state == TaskOpen::Busy) g_saw_busy = true;
+    if (state == TaskOpen::Empty) remove_if_left_empty(path, st);
+    if (state != TaskOpen::Ready) return;
     DecodedTask decoded;
     if (!decode_task(task.content, decoded)) {
         // as uWSGI: a task that cannot be read is removed; named in the log, never silently
@@ -169,7 +207,7 @@ void manage_task(const std::string &dir, const std::string &name) {
             if (!g_opts.quiet)
                 spdlog::info("{} done with task {} after {} seconds", log_prefix(), path,
                              (monotonic_ms() - started) / 1000);
-            if (unlink(path.c_str()) != 0) {
+            if (!recycled(dir, path, task) && unlink(path.c_str()) != 0) {
                 spdlog::critical("{} cannot remove the finished task {}: {}; stopping this "
                                  "spooler rather than running it again",
                                  log_prefix(), path, strerror(errno));
@@ -193,14 +231,39 @@ void watch(const std::string &dir) {
         inotify_add_watch(g_inotify, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
 }
 
-void drain(int fd) {
-    char buf[4096];
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
+bool is_number(std::string_view s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
-bool is_number(const std::string &s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+// Reads the pending inotify events: true when one may mean a task to run (a task's name, a new
+// priority sub-directory, lost events). Temporary and free files, and a file's creation (ours
+// are renamed in; uWSGI's writer locks its file before it fills it), wake no spooler.
+bool task_events(int fd) {
+    alignas(inotify_event) char buf[8192];
+    bool wake = false;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        for (char *p = buf; p < buf + n;) {
+            const auto *e = reinterpret_cast<const inotify_event *>(p);
+            std::string_view name = e->len ? std::string_view(e->name) : std::string_view();
+            if (e->mask & IN_Q_OVERFLOW) wake = true;
+            else if (e->mask & IN_ISDIR) wake = wake || is_number(name);
+            else if (!(e->mask & IN_CREATE)) wake = wake || name.rfind(kSpoolFilePrefix, 0) == 0;
+            p += sizeof(inotify_event) + e->len;
+        }
+    return wake;
+}
+
+// Between scans: until a task may have arrived, stop_spooler_process(), or `ms` passed.
+void wait_for_tasks(int64_t ms) {
+    int64_t deadline = monotonic_ms() + ms;
+    for (;;) {
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0 || g_stop) return;
+        pollfd fds[2] = {{g_wake_fd, POLLIN, 0}, {g_inotify, POLLIN, 0}};
+        if (poll(fds, g_inotify >= 0 ? 2 : 1, int(left)) <= 0 || fds[0].revents) return;
+        if (task_events(g_inotify)) return;
+    }
 }
 
 // One pass over a directory. --spooler-ordered: names in version order (priority
@@ -250,6 +313,8 @@ void scan(const std::string &dir) {
 
 // A writer killed between creating its temporary file and renaming it leaves the temporary
 // file (never a task); it goes once it is a minute old, here and in priority sub-directories.
+// So do free files (spool_recycle.hpp) a minute old: a previous server's, or lost by a crash
+// (a writer that took one finds it gone and creates a file).
 void remove_stale_temporaries(const std::string &dir, int depth = 0) {
     DIR *d = opendir(dir.c_str());
     if (!d) return;
@@ -258,10 +323,19 @@ void remove_stale_temporaries(const std::string &dir, int depth = 0) {
         std::string n = e->d_name, path = dir + "/" + n;
         struct stat st {};
         if (depth == 0 && is_number(n)) subdirs.push_back(path);
-        if (n.rfind(kSpoolTempPrefix, 0) != 0 || lstat(path.c_str(), &st) != 0) continue;
-        if (S_ISREG(st.st_mode) && st.st_mtime < time(nullptr) - 60 && unlink(path.c_str()) == 0)
+        bool temp = n.rfind(kSpoolTempPrefix, 0) == 0, free = n.rfind(kSpoolFreePrefix, 0) == 0;
+        if ((!temp && !free) || lstat(path.c_str(), &st) != 0) continue;
+        // a free file's mtime is its last task's (maybe a future `at`); its rename set ctime
+        time_t changed = free ? st.st_ctime : st.st_mtime;
+        if (!S_ISREG(st.st_mode) || changed >= time(nullptr) - 60 || unlink(path.c_str()) != 0)
+            continue;
+        if (temp)
             spdlog::warn("{} removed {}: its writer stopped before it was complete (the task "
                          "was never spooled)",
+                         log_prefix(), path);
+        else
+            spdlog::info("{} removed {}: a finished task's file kept for reuse by a previous "
+                         "run (not a task)",
                          log_prefix(), path);
     }
     closedir(d);
@@ -320,15 +394,21 @@ void create_spoolers(const Config &c) {
                 g_commit_dirs.push_back(dir);
     size_t slots = sizeof(SpoolerShared) + sizeof(SpoolerSlot) * g_opts.dirs.size();
     slots = (slots + alignof(DirCommit) - 1) / alignof(DirCommit) * alignof(DirCommit);
-    size_t size = slots + sizeof(DirCommit) * g_commit_dirs.size();
+    size_t commits = sizeof(DirCommit) * g_commit_dirs.size();
+    commits = (commits + alignof(FreeTaskFiles) - 1) / alignof(FreeTaskFiles) *
+              alignof(FreeTaskFiles);
+    size_t size = slots + commits + sizeof(FreeTaskFiles) * g_commit_dirs.size();
     void *mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) throw std::runtime_error("cannot map the spooler table");
     g_shared = static_cast<SpoolerShared *>(mem);  // zeroed: atomics of 0
     g_slots = reinterpret_cast<SpoolerSlot *>(g_shared + 1);
     g_commits = reinterpret_cast<DirCommit *>(static_cast<char *>(mem) + slots);
-    for (size_t i = 0; i < g_commit_dirs.size(); ++i)
+    g_free_files = reinterpret_cast<FreeTaskFiles *>(static_cast<char *>(mem) + slots + commits);
+    for (size_t i = 0; i < g_commit_dirs.size(); ++i) {
         if (!init_dir_commit(g_commits[i]))
             throw std::runtime_error("cannot make the spooler's shared fsync lock");
+        init_free_task_files(g_free_files[i]);
+    }
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     g_hostname = host;
@@ -367,6 +447,7 @@ int run_spooler_process(int index) {
     remove_stale_temporaries(dir);
     start_harakiri_watch();
     while (!g_stop) {
+        g_saw_busy = false;
         scan(dir);
         if (g_stop) break;
         if (g_opts.max_tasks > 0 && int64_t(g_tasks) >= g_opts.max_tasks) {
@@ -376,8 +457,9 @@ int run_spooler_process(int index) {
         }
         int freq = g_shared->frequency.load();
         if (freq <= 0) freq = g_opts.frequency;
-        pollfd fds[2] = {{g_wake_fd, POLLIN, 0}, {g_inotify, POLLIN, 0}};
-        if (poll(fds, g_inotify >= 0 ? 2 : 1, freq * 1000) > 0 && g_inotify >= 0) drain(g_inotify);
+        // a task skipped as locked may be a reused file a writer renamed while another spooler
+        // briefly held its old lock: look again soon rather than after --spooler-frequency
+        wait_for_tasks(g_saw_busy ? std::min(freq, 1) * 1000 : int64_t(freq) * 1000);
     }
     spdlog::info("{} stopped after {} task(s)", log_prefix(), g_tasks);
     return 0;
@@ -430,7 +512,7 @@ int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, con
     std::string name = spool_file_name(g_hostname, getpid(), ++g_counter);
     std::string error;
     std::string path = write_task_file(dir, name, bytes, where.at, error, g_opts.durable,
-                                       commit_of(dir));
+                                       commit_of(dir), free_files_of(dir));
     if (path.empty()) {
         spdlog::error("[uwsgi-spooler] {}", error);
         return UWSGI_ERROR;

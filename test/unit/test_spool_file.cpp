@@ -170,6 +170,80 @@ TEST_CASE("a task locked by another process (a spooler running it, uWSGI writing
     CHECK(open_task(path, gone) == TaskOpen::Gone);
 }
 
+TEST_CASE("without fsync a finished task's file is reused: truncated, refilled, renamed") {
+    std::string dir = temp_dir(), error, big, small;
+    REQUIRE(encode_task({{"k", "v"}}, std::string(5000, 'B'), big));
+    REQUIRE(encode_task({{"k", "w"}}, "s", small));
+    FreeTaskFiles free;
+    init_free_task_files(free);
+    CHECK(take_free_task_file(free) == 0);
+    std::string first = write_task_file(dir, "uwsgi_spoolfile_on_t_4", big, 0, error, false,
+                                        nullptr, &free);
+    REQUIRE(first == dir + "/uwsgi_spoolfile_on_t_4");
+    struct stat was {};
+    REQUIRE(stat(first.c_str(), &was) == 0);
+    // the spooler, done with it under its lock: renamed to a free name, offered once closed
+    uint64_t id = 0;
+    size_t slot = 0;
+    {
+        LockedTask task;
+        REQUIRE(open_task(first, task) == TaskOpen::Ready);
+        REQUIRE(recycle_task_file(free, dir, first, id, slot));
+        // a spooler that opened the old name before: the name is gone, so is its task
+        LockedTask late;
+        CHECK(open_task(first, late) == TaskOpen::Gone);
+    }
+    offer_free_task_file(free, id, slot);
+    std::string second = write_task_file(dir, "uwsgi_spoolfile_on_t_5", small, 2000000000, error,
+                                         false, nullptr, &free);
+    REQUIRE(second == dir + "/uwsgi_spoolfile_on_t_5");
+    struct stat now {};
+    REQUIRE(stat(second.c_str(), &now) == 0);
+    CHECK(now.st_ino == was.st_ino);  // the same file, no new inode
+    CHECK(now.st_mtime == 2000000000);
+    CHECK(entries(dir) == std::vector<std::string>{"uwsgi_spoolfile_on_t_5"});
+    std::string content;
+    REQUIRE(read_task_file(second, content));
+    CHECK(content == small);  // only the new task: the old bytes truncated
+    CHECK(take_free_task_file(free) == 0);  // taken once
+}
+
+TEST_CASE("the table of free files is bounded: a full one leaves the file to be removed") {
+    std::string dir = temp_dir(), error, bytes;
+    REQUIRE(encode_task({{"k", "v"}}, "", bytes));
+    FreeTaskFiles free;
+    init_free_task_files(free);
+    for (size_t i = 0; i <= FreeTaskFiles::kSlots; ++i) {
+        std::string path = write_task_file(dir, "uwsgi_spoolfile_on_f_" + std::to_string(i),
+                                           bytes, 0, error, false);
+        uint64_t id = 0;
+        size_t slot = 0;
+        bool kept = recycle_task_file(free, dir, path, id, slot);
+        CHECK(kept == (i < FreeTaskFiles::kSlots));
+        if (kept) offer_free_task_file(free, id, slot);
+        else CHECK(access(path.c_str(), F_OK) == 0);  // untouched: the caller removes it
+    }
+    // a free file removed meanwhile (an old one cleaned up): the writer creates a file instead
+    uint64_t id = take_free_task_file(free);
+    REQUIRE(id != 0);
+    REQUIRE(unlink(free_task_path(free, dir, id).c_str()) == 0);
+    offer_free_task_file(free, id, 0);
+    std::string path = write_task_file(dir, "uwsgi_spoolfile_on_g", bytes, 0, error, false,
+                                       nullptr, &free);
+    CHECK(path == dir + "/uwsgi_spoolfile_on_g");
+    std::string content;
+    REQUIRE(read_task_file(path, content));
+    CHECK(content == bytes);
+}
+
+TEST_CASE("an empty task file (a power loss before its bytes reached the disk) is told apart") {
+    std::string dir = temp_dir(), path = dir + "/uwsgi_spoolfile_on_e";
+    int fd = open(path.c_str(), O_CREAT | O_WRONLY, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    LockedTask task;
+    CHECK(open_task(path, task) == TaskOpen::Empty);
+}
 
 TEST_CASE("writers waiting while one syncs share one fsync of the directory") {
     std::string dir = temp_dir();
