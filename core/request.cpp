@@ -37,6 +37,7 @@ void uwsgi_request::reset(uwsgi_conn *c, uint64_t request_id) {
     head_bytes = 0;
     started = false;
     log_this = false;
+    via = Via::none;
     app_id = -1;
     logvars.clear();
     ws.reset();
@@ -148,6 +149,7 @@ int resp_sendfile(uwsgi_request *req, int fd, int64_t offset, int64_t count) {
         count = st.st_size > offset ? st.st_size - offset : 0;
     }
     uwsgi_conn *c = req->conn;
+    if (count > 0) req->via = uwsgi_request::Via::sendfile;  // as uWSGI: also when framed below
     if (c->protocol->sendfile) {
         // --offload-threads: static files and wsgi.file_wrapper alike (as uWSGI), when the
         // protocol sends the file itself; the connection leaves the body pending (offload.hpp)

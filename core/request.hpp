@@ -62,6 +62,10 @@ struct uwsgi_request {
     bool started = false;
     int64_t start_ms = 0;
     bool log_this = false;  // logged even with --disable-logging
+    // How the body went, for uWSGI's default log line (" via sendfile() ", " via offload() "):
+    // resp_sendfile marks sendfile, the worker offload once an offload thread took the body.
+    enum class Via : uint8_t { none, sendfile, offload };
+    Via via = Via::none;
     int32_t app_id = -1;  // the app that serves it (host->req_set_app), -1: none named
     // uWSGI's request log variables; values are copied into the arena.
     std::vector<Var> logvars;

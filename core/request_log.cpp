@@ -61,6 +61,16 @@ void append_time(std::string &out, int64_t unix_s, const char *pattern) {
     out.append(buf, strftime(buf, sizeof buf, pattern, &local));
 }
 
+// uWSGI's marks of how the body went (" via route() " needs its internal routing: none here)
+std::string_view via_text(uwsgi_request::Via via) {
+    switch (via) {
+    case uwsgi_request::Via::sendfile: return " via sendfile() ";
+    case uwsgi_request::Via::offload: return " via offload() ";
+    case uwsgi_request::Via::none: break;
+    }
+    return " ";
+}
+
 RequestLogFormat g_format;
 bool g_formatted = false;
 RequestLogFormat g_default;  // uWSGI's line, for a --logger / --req-logger
@@ -118,7 +128,8 @@ RequestLogFormat RequestLogFormat::uwsgi_default(bool memory_report) {
         {Kind::Text, ") {"}, {Kind::Vars, ""}, {Kind::Text, " vars in "}, {Kind::Pktsize, ""},
         {Kind::Text, " bytes} ["}, {Kind::Ctime, ""}, {Kind::Text, "] "}, {Kind::Method, ""},
         {Kind::Text, " "}, {Kind::Uri, ""}, {Kind::Text, " => generated "}, {Kind::Size, ""},
-        {Kind::Text, " bytes in "}, {Kind::Msecs, ""}, {Kind::Text, " msecs ("},
+        {Kind::Text, " bytes in "}, {Kind::Msecs, ""}, {Kind::Text, " msecs"}, {Kind::Via, ""},
+        {Kind::Text, "("},
         {Kind::Proto, ""}, {Kind::Text, " "}, {Kind::Status, ""}, {Kind::Text, ") "},
         {Kind::Headers, ""}, {Kind::Text, " headers in "}, {Kind::Hsize, ""},
         {Kind::Text, " bytes ("}, {Kind::Switches, ""}, {Kind::Text, " switches on core "},
@@ -199,6 +210,7 @@ void RequestLogFormat::render(const uwsgi_request &req, const RequestLogFacts &f
                                                : int64_t(-1));
             break;
         case Kind::Requests: append_number(out, total_requests()); break;
+        case Kind::Via: out += via_text(req.via); break;
         case Kind::Var: out += request_var(req, p.text); break;
         case Kind::Logvar:
             if (const uwsgi_request::Var *v = req.logvar(p.text)) out += v->value;

@@ -25,7 +25,7 @@ public:
     // request var), or logvars set by the app (uwsgi.set_logvar), as in uWSGI.
     static RequestLogFormat parse(const std::string &format);
     // uWSGI's default request line (logging.c, uwsgi_logit_simple), with --memory-report's
-    // prefix, --log-micros' unit and a sendfile marker left out.
+    // prefix and its " via sendfile() " / " via offload() " marks; --log-micros' unit is left out.
     static RequestLogFormat uwsgi_default(bool memory_report);
     // Appends the line (no newline) to OUT; allocates nothing once OUT has grown.
     void render(const uwsgi_request &req, const RequestLogFacts &facts, std::string &out) const;
@@ -35,7 +35,7 @@ public:
         Epoch, Uagent, Referer, Host, Pid, Wid, Core, Modifier1, Modifier2, Rss, Vsz, RssM, VszM,
         Vars, Pktsize, Ctime, Headers, Hsize, Switches, Var, Logvar,
         // in uWSGI's default line only (no variable names them)
-        AppId, AppRequests, Requests
+        AppId, AppRequests, Requests, Via
     };
     struct Part {
         Kind kind;

@@ -40,13 +40,13 @@ std::string req_info_json(const CoreStats &c) {
 }
 
 std::string core_json(const CoreStats &c) {
-    // Static files, routing and offloading do not exist here: those counters are truly 0.
+    // uWSGI's internal routing (--route) does not exist here: routed_requests is truly 0.
     return Object()
         .num("id", uint64_t(c.id))
         .num("requests", c.requests)
-        .num("static_requests", uint64_t(0))
+        .num("static_requests", c.static_requests)
         .num("routed_requests", uint64_t(0))
-        .num("offloaded_requests", uint64_t(0))
+        .num("offloaded_requests", c.offloaded_requests)
         .num("write_errors", c.write_errors)
         .num("read_errors", c.read_errors)
         .num("in_request", uint64_t(c.in_request))

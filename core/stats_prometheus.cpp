@@ -108,6 +108,13 @@ std::string stats_prometheus(const StatsSnapshot &s) {
             cores.emplace_back(fmt::format("{},core_id=\"{}\"", worker_label(w), c.id), &c);
     e.family("uwsgi_worker_core_requests_total", "counter", "requests served by this thread",
              cores, [](const auto &c) { return std::pair(c.first, double(c.second->requests)); });
+    e.family("uwsgi_worker_core_static_requests_total", "counter",
+             "static files served by this thread", cores,
+             [](const auto &c) { return std::pair(c.first, double(c.second->static_requests)); });
+    e.family("uwsgi_worker_core_offloaded_requests_total", "counter",
+             "bodies this thread handed to an offload thread", cores, [](const auto &c) {
+                 return std::pair(c.first, double(c.second->offloaded_requests));
+             });
     e.family("uwsgi_worker_core_busy", "gauge", "1 while this thread serves a request", cores,
              [](const auto &c) { return std::pair(c.first, double(c.second->in_request)); });
     return e.text();

@@ -118,6 +118,8 @@ static WorkerStats worker_stats(int id) {
         core.requests = cs.requests.load();
         core.read_errors = cs.read_errors.load();
         core.write_errors = cs.write_errors.load();
+        core.static_requests = cs.static_requests.load();
+        core.offloaded_requests = cs.offloaded_requests.load();
         core.in_request = cs.in_request.load();
         read_request_in_flight(id, c, core);
         w.cores.push_back(std::move(core));

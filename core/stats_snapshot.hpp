@@ -15,6 +15,7 @@ namespace core {
 struct CoreStats {
     int id = 0;
     uint64_t requests = 0, read_errors = 0, write_errors = 0;
+    uint64_t static_requests = 0, offloaded_requests = 0;
     int in_request = 0;
     // The request in flight (request_window.hpp): its vars as "KEY=VALUE" and when it started
     // (unix seconds); none while idle.

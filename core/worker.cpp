@@ -37,7 +37,14 @@
 namespace core {
 namespace {
 
-thread_local int t_core = 0;  // this request thread's index in the scoreboard's cores
+// What a request thread keeps for its whole life: the request object it reuses, and its
+// places in the shared memory the stats read (looked up once, not per request).
+struct RequestThread {
+    int core = 0;  // its index among the worker's cores (uWSGI's "core")
+    uwsgi_request req;
+    RequestWindow *window = nullptr;  // null without request windows
+    CoreSlot *counters = nullptr;
+};
 
 class Worker {
 public:
@@ -50,10 +57,13 @@ private:
     void follow_pause();  // the main thread, on SIGTSTP
     void set_listening(bool on);  // the listeners in or out of the epoll set
     void count_app_exception(const uwsgi_request &req, int rc);
-    void accept_one(const Listener &l, uwsgi_request &req);
-    void serve(uwsgi_conn *conn, uwsgi_request &req);
-    bool serve_one(uwsgi_conn *conn, uwsgi_request &req);  // true: keep the connection
-    bool dispatch(uwsgi_request &req);  // false: failed after the response started
+    void accept_one(const Listener &l, RequestThread &rt);
+    void serve(uwsgi_conn *conn, RequestThread &rt);
+    // keep: park or serve on; offloaded: an offload thread owns the connection now
+    enum class After { close, keep, offloaded };
+    After serve_one(uwsgi_conn *conn, RequestThread &rt);
+    After send_pending_body(uwsgi_conn *conn, RequestThread &rt, bool keep);
+    bool dispatch(RequestThread &rt);  // false: failed after the response started
     // rearm: the connection comes back from an offload thread; readiness may have come and
     // gone meanwhile (edge-triggered with one thread), so the registration is renewed
     void park(uwsgi_conn *conn, bool rearm = false);
@@ -65,7 +75,7 @@ private:
     void begin_stop(Phase phase);
     WorkerExit abandon(WorkerExit why);
     void recycle();
-    void log_request(const uwsgi_request &req, int64_t duration_us);
+    void log_request(const RequestThread &rt, int64_t duration_us);
 
     int id_;
     const std::vector<Listener> &listeners_;
@@ -189,7 +199,7 @@ void Worker::set_listening(bool on) {
     }
 }
 
-void Worker::accept_one(const Listener &l, uwsgi_request &req) {
+void Worker::accept_one(const Listener &l, RequestThread &rt) {
     // Woken by a listener just as the pause began: leave the connection in the backlog and the
     // listener disarmed (or out of the set) until the main thread resumes it.
     if (worker_slot(id_).paused.load(std::memory_order_relaxed)) {
@@ -243,7 +253,7 @@ void Worker::accept_one(const Listener &l, uwsgi_request &req) {
     bool nothing_yet = recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
                        (errno == EAGAIN || errno == EWOULDBLOCK);
     if (nothing_yet) return park(conn);
-    serve(conn, req);
+    serve(conn, rt);
 }
 
 // An offload thread sent the body: the connection waits for its next request like any idle
@@ -262,23 +272,37 @@ bool Worker::hand_to_offload(uwsgi_conn *conn, bool keep) {
     return !(keep && buffered) && offload_connection(conn, keep && !stopping_);
 }
 
-void Worker::serve(uwsgi_conn *conn, uwsgi_request &req) {
+void Worker::serve(uwsgi_conn *conn, RequestThread &rt) {
     for (;;) {
-        bool keep = serve_one(conn, req);
-        if (conn->pending_file >= 0) {
-            if (hand_to_offload(conn, keep)) return;
-            keep = flush_pending_body(conn) == UWSGI_OK && keep;
-        }
-        if (!keep || stopping_) return close_conn(conn);
+        After after = serve_one(conn, rt);
+        if (after == After::offloaded) return;
+        if (after == After::close || stopping_) return close_conn(conn);
         // TLS: a record may hold more than the protocol read; epoll cannot see those bytes
         if (!conn->protocol->has_pending(conn->state) && !tls_pending(*conn)) return park(conn);
     }
 }
 
-bool Worker::dispatch(uwsgi_request &req) {
+// The body the response left pending (--offload-threads) goes to an offload thread, or out on
+// this one; before the log line, which names how it went (uWSGI's " via offload() "), and
+// counted per core as uWSGI's offloaded_requests (this thread's own slot: no contention).
+Worker::After Worker::send_pending_body(uwsgi_conn *conn, RequestThread &rt, bool keep) {
+    if (hand_to_offload(conn, keep)) {
+        rt.req.via = uwsgi_request::Via::offload;
+        rt.counters->offloaded_requests.fetch_add(1, std::memory_order_relaxed);
+        return After::offloaded;  // from here the connection is the offload thread's
+    }
+    return flush_pending_body(conn) == UWSGI_OK && keep ? After::keep : After::close;
+}
+
+bool Worker::dispatch(RequestThread &rt) {
+    uwsgi_request &req = rt.req;
     // static files first, for every protocol and plugin, as uWSGI does
     switch (serve_static_file(req)) {
-    case StaticResult::served: return true;
+    case StaticResult::served:
+        // uWSGI's static_requests: the file's answers (200, 206), not a 304 or a 416
+        if (req.status == 200 || req.status == 206)
+            rt.counters->static_requests.fetch_add(1, std::memory_order_relaxed);
+        return true;
     case StaticResult::failed: return false;
     case StaticResult::not_static: break;
     }
@@ -304,23 +328,23 @@ void Worker::count_app_exception(const uwsgi_request &req, int rc) {
         app_counters(id_, req.app_id).exceptions.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
+Worker::After Worker::serve_one(uwsgi_conn *conn, RequestThread &rt) {
+    uwsgi_request &req = rt.req;
     req.reset(conn, served_.load(std::memory_order_relaxed) + 1);
     int r = conn->protocol->read_request(conn->state, &req);
-    CoreSlot &core = core_slot(id_, t_core);
+    CoreSlot &core = *rt.counters;
     if (r < 0) core.read_errors.fetch_add(1, std::memory_order_relaxed);
-    if (r <= 0) return false;
+    if (r <= 0) return After::close;
     // as uWSGI: the app's wsgi.url_scheme is https (a copy: the stats read vars in the arena)
     if (conn->tls) req.add_copy("HTTPS", "on");
     WorkerSlot &slot = worker_slot(id_);
     const int64_t start_us = monotonic_us();
     req.start_ms = start_us / 1000;
-    RequestWindow *window = request_window(id_, t_core);
-    if (window) window->publish(req);
+    if (rt.window) rt.window->publish(req);
     core.in_request.store(1, std::memory_order_relaxed);
     slot.busy_since_ms.store(req.start_ms, std::memory_order_relaxed);
     bool keep;
-    bool handled = dispatch(req);
+    bool handled = dispatch(rt);
     if (req.ws.active()) {
         req.ws.finish(!handled);  // an upgraded connection never serves HTTP again
         keep = false;
@@ -331,9 +355,12 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
         core.write_errors.fetch_add(1, std::memory_order_relaxed);
         keep = false;
     }
+    // the vars the log line reads are in this thread's arena: the connection may go now
+    After after = keep ? After::keep : After::close;
+    if (conn->pending_file >= 0) after = send_pending_body(conn, rt, keep);
     slot.busy_since_ms.store(0, std::memory_order_relaxed);
     core.in_request.store(0, std::memory_order_relaxed);
-    if (window) window->withdraw();
+    if (rt.window) rt.window->withdraw();
     core.requests.fetch_add(1, std::memory_order_relaxed);
     // an app's uwsgi.set_user_harakiri() covers its request only
     if (slot.user_harakiri_ms.load(std::memory_order_relaxed))
@@ -343,7 +370,7 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     slot.tx.fetch_add(req.bytes_sent, std::memory_order_relaxed);
     const int64_t duration_us = monotonic_us() - start_us;
     slot.running_us.fetch_add(uint64_t(duration_us), std::memory_order_relaxed);
-    if (request_log_wanted(req, duration_us / 1000)) log_request(req, duration_us);
+    if (request_log_wanted(req, duration_us / 1000)) log_request(rt, duration_us);
     uint64_t n = served_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (settings().max_requests && n == uint64_t(settings().max_requests)) {
         spdlog::info("worker {}: served {} requests (--max-requests), recycling", id_, n);
@@ -351,13 +378,14 @@ bool Worker::serve_one(uwsgi_conn *conn, uwsgi_request &req) {
     } else if (settings().reload_on_rss && reload_on_rss_reached(id_)) {
         recycle();
     }
-    return keep;
+    return after;
 }
 
-void Worker::log_request(const uwsgi_request &req, int64_t duration_us) {
+void Worker::log_request(const RequestThread &rt, int64_t duration_us) {
+    const uwsgi_request &req = rt.req;
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
-    RequestLogFacts facts{id_, t_core, duration_us,
+    RequestLogFacts facts{id_, rt.core, duration_us,
                           int64_t(now.tv_sec) * 1000000 + now.tv_nsec / 1000 - duration_us};
     if (write_formatted_request_log(req, facts)) return;
     std::string_view method = req.var("REQUEST_METHOD"), uri = req.var("REQUEST_URI");
@@ -376,16 +404,17 @@ void Worker::log_request(const uwsgi_request &req, int64_t duration_us) {
 }
 
 void Worker::thread_main(int core) {
-    t_core = core;
     struct Running {
         std::atomic<int> &n;
         ~Running() { n.fetch_sub(1); }
     } running{running_threads_};
     run_thread_init_hooks();
-    uwsgi_request req;  // reused for every request this thread serves
-    RequestWindow *window = request_window(id_, core);
-    req.configure(settings().buffer_size, settings().max_vars,
-                  window ? window->storage() : uwsgi_request::Storage{});
+    RequestThread rt;  // its request is reused for every request this thread serves
+    rt.core = core;
+    rt.window = request_window(id_, core);
+    rt.counters = &core_slot(id_, core);
+    rt.req.configure(settings().buffer_size, settings().max_vars,
+                     rt.window ? rt.window->storage() : uwsgi_request::Storage{});
     constexpr int kBatch = 64;
     epoll_event events[kBatch];
     const int batch = single_thread_ ? kBatch : 1;
@@ -402,9 +431,9 @@ void Worker::thread_main(int core) {
             for (auto &l : listeners_)
                 if (ptr == &l) listener = &l;
             if (listener) {
-                accept_one(*listener, req);
+                accept_one(*listener, rt);
             } else if (auto *conn = static_cast<uwsgi_conn *>(ptr); unpark(conn)) {
-                serve(conn, req);
+                serve(conn, rt);
             }
         }
     }

@@ -225,6 +225,9 @@ def test_prometheus_metrics_on_the_stats_server(tmp_path):
         assert samples['uwsgi_workers'] == 2
         assert samples['uwsgi_worker_rss_bytes{worker_id="1"}'] > 0
         assert "# TYPE uwsgi_worker_requests_total counter" in text[-1]
+        # per core as in the JSON (test_offload_accounting.py checks the figures there)
+        for family in ("static_requests", "offloaded_requests"):
+            assert samples['uwsgi_worker_core_%s_total{worker_id="1",core_id="0"}' % family] == 0
     finally:
         s.stop()
 
