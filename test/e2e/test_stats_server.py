@@ -108,7 +108,10 @@ def test_stats_numbers_are_those_of_the_processes(impl, tmp_path):
     s = start(impl, tmp_path, "127.0.0.1:%d" % stats_port)
     try:
         assert wait_for(lambda: len(children(s.pid)) == 2)
-        st = wait_for_stats(stats_port, lambda d: all(w["pid"] > 0 for w in d["workers"]))
+        # a uWSGI worker is "accepting" once its loop started: under load that comes a while
+        # after its pid is known (failed the full suite once)
+        st = wait_for_stats(stats_port, lambda d: all(w["pid"] > 0 and w["accepting"] == 1
+                                                      for w in d["workers"]))
         assert st["pid"] == s.pid
         assert (st["uid"], st["gid"]) == (os.getuid(), os.getgid())
         assert st["cwd"] == ROOT
