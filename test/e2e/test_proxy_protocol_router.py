@@ -1,9 +1,12 @@
-"""--http-enable-proxy-protocol on the router's --https and --http addresses: a PROXY protocol
-header (v1 text or v2 binary) arrives in clear before anything else, on --https before the TLS
-ClientHello (as HAProxy's `send-proxy` and AWS NLB send it); the router reads it, then starts
-TLS, and the worker sees REMOTE_ADDR/REMOTE_PORT from it. A real TLS handshake with Python's ssl
-over a socket the header was written on, on ours (PyPy) and on Debian's uWSGI (CPython, its http
-plugin) where it has the feature."""
+"""The PROXY protocol header (v1 text or v2 binary) on TLS addresses: the router's --https with
+--http-enable-proxy-protocol and --https-socket with --enable-proxy-protocol. It arrives in
+clear before anything else, before the TLS ClientHello (as HAProxy's `send-proxy` and AWS NLB
+send it); ours reads it, then starts TLS, and the worker sees REMOTE_ADDR/REMOTE_PORT from it.
+uWSGI 2.0 looks for it only in the decrypted stream (its http parser reads it with the request
+head), so a balancer's header fails its handshake: a fault, measured here; a header sent inside
+TLS (uWSGI's placement) still works on ours' --https-socket. Also the router's plain --http
+address. A real TLS handshake with Python's ssl over a socket the header was written on, on ours
+(PyPy) and on Debian's uWSGI (CPython, its http plugin) where it has the feature."""
 import json
 import os
 import socket
@@ -31,17 +34,24 @@ def v2(src, dst, sport, dport, tlvs=b"", command=0x21):
         struct.pack("!H", len(body)) + body
 
 
-@pytest.fixture
-def proxied_router(server, flavour, cert):
-    """Factory: tls_app.py behind --https (and --http on another port when asked) with
-    --http-enable-proxy-protocol, a master and one worker."""
+@pytest.fixture(params=["https", "https-socket"])
+def proxied_tls(request, server, flavour, cert):
+    """Factory: tls_app.py with a master and one worker behind the router's --https with
+    --http-enable-proxy-protocol (kept alive with --http-keepalive), or on --https-socket with
+    --enable-proxy-protocol (kept alive by itself)."""
 
-    def start(*extra):
+    def start(keepalive=False):
         crt, key = cert
-        plugin = ["--plugin", "http"] if flavour.upstream else []
-        return server(*plugin, "--master", "--https", "127.0.0.1:{port},%s,%s" % (crt, key),
-                      "--http-enable-proxy-protocol", *flavour.app_args(APP), *extra,
-                      binary=flavour.binary)
+        address = "127.0.0.1:{port},%s,%s" % (crt, key)
+        if request.param == "https-socket":
+            front = ["--https-socket", address, "--enable-proxy-protocol"]
+        else:
+            plugin = ["--plugin", "http"] if flavour.upstream else []
+            front = plugin + ["--https", address, "--http-enable-proxy-protocol"]
+            front += ["--http-keepalive"] if keepalive else []
+        srv = server("--master", *front, *flavour.app_args(APP), binary=flavour.binary)
+        srv.front = request.param
+        return srv
 
     return start
 
@@ -72,16 +82,15 @@ def env_of(answer):
     return json.loads(body)
 
 
-def test_v1_header_before_the_tls_handshake_names_the_client(proxied_router, cert, flavour):
-    srv = proxied_router()
-    if flavour.upstream:
-        # uWSGI 2.0 looks for the header only in the decrypted stream (http.c parses it with the
-        # request head), so a balancer's header in clear fails its handshake; ours reads it first
+def test_v1_header_before_the_tls_handshake_names_the_client(proxied_tls, cert, flavour):
+    srv = proxied_tls()
+    if flavour.upstream:  # uWSGI's fault (see above)
         with pytest.raises((ssl.SSLError, ConnectionError)):
             tls_exchange(srv.port, cert[0], V1)
         return
     env = env_of(tls_exchange(srv.port, cert[0], V1))
     assert env["REMOTE_ADDR"] == "203.0.113.7" and env["REMOTE_PORT"] == "40000"
+    assert env["SERVER_PORT"] == "443"
     assert env["HTTPS"] == "on" and env["url_scheme"] == "https"
     # a header in several writes (a slow balancer) is read whole before TLS starts
     env = env_of(tls_exchange(srv.port, cert[0],
@@ -89,10 +98,10 @@ def test_v1_header_before_the_tls_handshake_names_the_client(proxied_router, cer
     assert env["REMOTE_ADDR"] == "2001:db8::7" and env["REMOTE_PORT"] == "40001"
 
 
-def test_v2_header_before_the_tls_handshake_names_the_client(proxied_router, cert, flavour):
+def test_v2_header_before_the_tls_handshake_names_the_client(proxied_tls, cert, flavour):
     if flavour.upstream:
         pytest.skip("uWSGI 2.0 knows no PROXY protocol v2 (proxy1_parse reads v1 only)")
-    srv = proxied_router()
+    srv = proxied_tls()
     # with a TLV after the addresses (AWS NLB sends its VPC endpoint id as type 0xEA)
     header = v2("198.51.100.20", "10.0.0.1", 51515, 443,
                 tlvs=b"\xea\x00\x0e\x01vpce-0123abcd")
@@ -107,43 +116,61 @@ def test_v2_header_before_the_tls_handshake_names_the_client(proxied_router, cer
     assert env["REMOTE_ADDR"] == "127.0.0.1"
 
 
-def test_header_holds_for_every_request_of_a_kept_alive_tls_connection(proxied_router, cert,
+def test_header_holds_for_every_request_of_a_kept_alive_tls_connection(proxied_tls, cert,
                                                                        flavour):
     if flavour.upstream:
         pytest.skip("uWSGI 2.0 fails the handshake after a PROXY header in clear")
-    srv = proxied_router("--http-keepalive")
+    srv = proxied_tls(keepalive=True)
     one = b"GET /env HTTP/1.1\r\nHost: x\r\n\r\n"
     last = b"GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     answer = tls_exchange(srv.port, cert[0], V1, request=one + one + last)
     assert answer.count(b'"REMOTE_ADDR": "203.0.113.7"') == 3
 
 
-def test_no_header_on_https_is_served_as_from_the_socket(proxied_router, cert):
-    """As uWSGI's router: the header is optional; a connection that starts with its ClientHello
-    is served with the socket's peer as REMOTE_ADDR."""
-    srv = proxied_router()
+def test_no_header_at_all(proxied_tls, cert, flavour):
+    """A connection that starts with its ClientHello and has no header inside TLS either. The
+    router, as uWSGI's: the header is optional, served with the socket's peer as REMOTE_ADDR.
+    --https-socket: ours closes it, as on --http-socket (the PROXY specification: a receiver
+    must not guess); uWSGI serves it as from the socket's peer."""
+    srv = proxied_tls()
+    if srv.front == "https-socket" and not flavour.upstream:
+        assert tls_exchange(srv.port, cert[0], b"") == b""
+        assert srv.wait_log("no valid PROXY protocol header")
+        return
     env = env_of(tls_exchange(srv.port, cert[0], b""))
     assert env["REMOTE_ADDR"] == "127.0.0.1" and env["HTTPS"] == "on"
 
 
-def test_malformed_header_before_tls_is_closed_and_the_router_serves_on(proxied_router, cert,
+def test_header_inside_tls_names_the_client(proxied_tls, cert, flavour):
+    """uWSGI's placement: the header is the first thing in the decrypted stream. Ours reads it
+    there too on --https-socket when none came in clear; our router reads it in clear only."""
+    srv = proxied_tls()
+    if srv.front == "https" and not flavour.upstream:
+        pytest.skip("our router reads the header in clear only (where balancers send it)")
+    env = env_of(tls_exchange(srv.port, cert[0], b"", request=V1 + GET))
+    assert env["REMOTE_ADDR"] == "203.0.113.7" and env["HTTPS"] == "on"
+
+
+MALFORMED = [
+    b"PROXY TCP4 1.2.3.4 5.6.7.8 99999 443\r\n",       # port out of range
+    b"PROXY TCP4 " + b"9" * 200 + b"\r\n",             # longer than v1's 107 bytes
+    b"PROXYTCP4 1.2.3.4 5.6.7.8 1 2\r\n",              # no space after PROXY
+    V2_SIGNATURE + b"\x31\x11\x00\x0c" + b"\x00" * 12,  # v2 signature, version 3
+    V2_SIGNATURE + b"\x21\x11\x00\x04" + b"\x00" * 4,   # v2 addresses cut short
+    b"PROX\x16\x03\x01",                              # a header that turns into TLS
+]
+
+
+def test_malformed_header_before_tls_is_closed_and_the_server_serves_on(proxied_tls, cert,
                                                                         flavour):
     if flavour.upstream:
         pytest.skip("uWSGI 2.0 fails the handshake after any PROXY header in clear")
-    srv = proxied_router()
-    bad = [
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 99999 443\r\n",       # port out of range
-        b"PROXY TCP4 " + b"9" * 200 + b"\r\n",             # longer than v1's 107 bytes
-        b"PROXYTCP4 1.2.3.4 5.6.7.8 1 2\r\n",              # no space after PROXY
-        V2_SIGNATURE + b"\x31\x11\x00\x0c" + b"\x00" * 12,  # v2 signature, version 3
-        V2_SIGNATURE + b"\x21\x11\x00\x04" + b"\x00" * 4,   # v2 addresses cut short
-        b"PROX\x16\x03\x01",                              # a header that turns into TLS
-    ]
-    for header in bad:
+    srv = proxied_tls()
+    for header in MALFORMED:
         with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as raw:
             raw.sendall(header + b"\x16\x03\x01\x00\x05hello")
             assert closed_cleanly(raw), header  # closed unanswered, with a FIN
-    assert srv.wait_log("no valid PROXY protocol header", count=len(bad))
+    assert srv.wait_log("no valid PROXY protocol header", count=len(MALFORMED))
     env = env_of(tls_exchange(srv.port, cert[0], V1))
     assert env["REMOTE_ADDR"] == "203.0.113.7"
     assert srv.proc.poll() is None

@@ -1,14 +1,19 @@
 // libFuzzer target: the http plugin's whole request path against a fake core. The input is the
 // bytes a client sends on one --http-socket connection (after two knob bytes that pick the
-// limits and how the bytes arrive): heads are parsed, vars built, bodies read (de-chunked),
-// answers framed, keep-alive and pipelining followed, until the connection would close.
+// limits, --enable-proxy-protocol and how the bytes arrive): heads are parsed, vars built,
+// bodies read (de-chunked), answers framed, keep-alive and pipelining followed, until the
+// connection would close. With the PROXY protocol the bytes may also sit in a real socket
+// behind conn_fd, so the header is peeked and taken in clear as on --https-socket.
 // PATH_INFO normalisation is also checked on its own against its invariants.
 #include "connection.hpp"
 #include "path.hpp"
 #include "request_vars.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string>
 #include <string_view>
 
@@ -19,6 +24,7 @@ struct uwsgi_conn {
     size_t size, pos;
     size_t piece;  // most bytes one conn_read returns
     size_t written;
+    int fd;  // >= 0: the bytes are in this socket (its peer closed), conn_read reads it
 };
 
 struct uwsgi_request {
@@ -46,6 +52,10 @@ int fake_add_var(uwsgi_request *req, const char *k, size_t kl, const char *v, si
 }
 void fake_set_modifiers(uwsgi_request *, uint8_t, uint8_t) {}
 int64_t fake_read(uwsgi_conn *c, void *buf, size_t len) {
+    if (c->fd >= 0) {
+        ssize_t got = recv(c->fd, buf, std::min(len, c->piece), MSG_DONTWAIT);
+        return got < 0 ? UWSGI_EPEER : got;
+    }
     size_t n = std::min({len, c->piece, c->size - c->pos});
     std::memcpy(buf, c->data + c->pos, n);
     c->pos += n;
@@ -56,7 +66,8 @@ int fake_write(uwsgi_conn *c, const void *buf, size_t len) {
     c->written += len;
     return UWSGI_OK;
 }
-int fake_fd(const uwsgi_conn *) { return -1; }  // linger() does nothing without a socket
+// linger() shuts the socket's writing side and drains it: harmless on the closed pair
+int fake_fd(const uwsgi_conn *c) { return c->fd; }
 int fake_peer(const uwsgi_conn *, uwsgi_str *addr, uint16_t *port) {
     *addr = {"192.0.2.7", 9};
     *port = 40000;
@@ -148,7 +159,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (knobs & 1) cfg.buffer_size = 256;  // small heads: the 431 paths
     if (knobs & 2) cfg.limit_post = 100;   // the 413 paths
     if (knobs & 4) cfg.max_vars = 8;
-    uwsgi_conn conn{data, size, 0, (knobs & 8) ? size_t(piece % 16 + 1) : size + 1, 0};
+    cfg.proxy_protocol = knobs & 0x40;
+    uwsgi_conn conn{data, size, 0, (knobs & 8) ? size_t(piece % 16 + 1) : size + 1, 0, -1};
+    int pair[2] = {-1, -1};
+    // the bytes in a socket (as much as its buffer takes at once), the writer closed
+    if ((knobs & 0x80) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0) {
+        if (send(pair[1], data, std::min<size_t>(size, 64 * 1024), MSG_DONTWAIT) < 0) {
+        }
+        close(pair[1]);
+        conn.fd = pair[0];
+    }
     serve(host, cfg, conn, knobs);
+    if (conn.fd >= 0) close(conn.fd);
     return 0;
 }

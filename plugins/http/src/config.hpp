@@ -18,8 +18,10 @@ struct Config {
     uint8_t modifier2 = 0;      // --http-socket-modifier2
     std::string extra_headers;  // --add-header values as "Name: value\r\n" lines
     int64_t head_timeout_ms = 0;  // --socket-timeout: the most a request head may take
-    int64_t body_timeout_ms = 120000;
-    bool proxy_protocol = false;  // --enable-proxy-protocol: a PROXY v1 header starts each connection  // --http-body-timeout: the most a body may take, 0 none
+    int64_t body_timeout_ms = 120000;  // --http-body-timeout: the most a body may take, 0 none
+    // --enable-proxy-protocol: a PROXY v1/v2 header starts each connection (on --https-socket
+    // in clear before the TLS handshake, or inside TLS as uWSGI reads it)
+    bool proxy_protocol = false;
 };
 
 // Reads the options through `host`. On a bad value returns false with `error` naming the option

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -396,31 +398,19 @@ bool Connection::drain_body() {
 // --enable-proxy-protocol: the connection's first bytes are a PROXY v1 or v2 header from the
 // load balancer; its source address becomes REMOTE_ADDR/REMOTE_PORT for every request. A
 // connection without a valid header is closed unanswered (the peer is no load balancer we know).
+// The header is looked for in clear on the socket first (read_clear_proxy_header), then in
+// what conn_read gives: the same bytes on a plain socket, the decrypted stream on
+// --https-socket (where uWSGI looks for it, so a client that sends it inside TLS still works).
 int Connection::read_proxy_header(int64_t deadline) {
+    if (int rc = read_clear_proxy_header(deadline); rc <= 0 || !proxy_header_due_) return rc;
     for (;;) {
         ProxyHeader h = parse_proxy_header({buf_.get() + begin_, end_ - begin_});
         if (h.status == ProxyHeader::Status::done) {
-            if (h.known) {  // as uWSGI: the client's address, and the one it connected to
-                remote_addr_.assign(h.src_addr);
-                remote_port_.assign(h.src_port);
-                local_addr_.assign(h.dst_addr);
-                local_port_.assign(h.dst_port);
-            }
+            take_proxy_header(h);
             begin_ += h.length;
-            proxy_header_due_ = false;
             return 1;
         }
-        if (h.status != ProxyHeader::Status::incomplete) {  // absent or invalid
-            char line[160];
-            int n = std::snprintf(line, sizeof line,
-                                  "closed a connection from %s:%s: no valid PROXY protocol "
-                                  "header (--enable-proxy-protocol)",
-                                  remote_addr_.c_str(), remote_port_.c_str());
-            if (n > 0)
-                host_.log(UWSGI_LOG_WARN, kPlugin, line,
-                          std::min<size_t>(size_t(n), sizeof line - 1));
-            return UWSGI_ERROR;
-        }
+        if (h.status != ProxyHeader::Status::incomplete) return refuse_proxy_header();
         if (end_ > begin_ && now_ms() > deadline) return UWSGI_ERROR;
         compact();
         int64_t n = host_.conn_read(conn_, buf_.get() + end_, cap_ - end_);
@@ -428,6 +418,73 @@ int Connection::read_proxy_header(int64_t deadline) {
         if (n <= 0) return UWSGI_ERROR;
         end_ += static_cast<size_t>(n);
     }
+}
+
+// The header in clear on the socket, before anything read the connection: on --https-socket
+// that is before the TLS handshake, where HAProxy's send-proxy and AWS NLB put it (uWSGI looks
+// for it only inside TLS, so a balancer's header fails its handshake). Bytes are peeked and only
+// the header's are taken, so what follows (a ClientHello, a request) stays in the socket for
+// conn_read. 1: taken (proxy_header_due_ false) or not there (still true); 0: closed before
+// any byte; UWSGI_ERROR: a broken header (logged), a timeout or a socket error.
+int Connection::read_clear_proxy_header(int64_t deadline) {
+    const int fd = host_.conn_fd ? host_.conn_fd(conn_) : -1;
+    if (fd < 0 || end_ != 0) return 1;  // no socket (a fake core), or bytes read already
+    const size_t room = std::min(cap_, kProxyV2MaxLength);
+    for (;;) {
+        ssize_t n = recv(fd, buf_.get() + end_, room - end_, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) return end_ == 0 ? 0 : UWSGI_ERROR;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            pollfd p{fd, POLLIN, 0};
+            const int64_t left = deadline - now_ms();
+            if ((errno != EAGAIN && errno != EWOULDBLOCK) || left <= 0 ||
+                poll(&p, 1, int(std::min<int64_t>(left, INT32_MAX))) < 0)
+                return UWSGI_ERROR;
+            continue;
+        }
+        ProxyHeader h = parse_proxy_header({buf_.get(), end_ + size_t(n)});
+        // none: the first byte starts no header (a ClientHello's 0x16, a request's "G")
+        if (h.status == ProxyHeader::Status::absent &&
+            parse_proxy_header({buf_.get(), 1}).status == ProxyHeader::Status::absent)
+            return 1;
+        // invalid, or absent after bytes that started one ("PROX" and then a ClientHello)
+        if (h.status != ProxyHeader::Status::done && h.status != ProxyHeader::Status::incomplete) {
+            // what the client sent is dropped, so the close is a FIN and not a reset
+            char sink[4096];
+            for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+            }
+            return refuse_proxy_header();
+        }
+        // incomplete: every byte so far belongs to the header (it ends at its CRLF or length)
+        const size_t take = h.status == ProxyHeader::Status::done ? h.length - end_ : size_t(n);
+        if (recv(fd, buf_.get() + end_, take, 0) != ssize_t(take)) return UWSGI_ERROR;
+        end_ += take;
+        if (h.status == ProxyHeader::Status::done) {
+            take_proxy_header(h);
+            begin_ = end_ = 0;
+            return 1;
+        }
+    }
+}
+
+// As uWSGI: the client's address, and the one it connected to (UNKNOWN/LOCAL keep the socket's).
+void Connection::take_proxy_header(const ProxyHeader &h) {
+    proxy_header_due_ = false;
+    if (!h.known) return;
+    remote_addr_.assign(h.src_addr);
+    remote_port_.assign(h.src_port);
+    local_addr_.assign(h.dst_addr);
+    local_port_.assign(h.dst_port);
+}
+
+int Connection::refuse_proxy_header() {
+    char line[160];
+    int n = std::snprintf(line, sizeof line,
+                          "closed a connection from %s:%s: no valid PROXY protocol header "
+                          "(--enable-proxy-protocol)",
+                          remote_addr_.c_str(), remote_port_.c_str());
+    if (n > 0) host_.log(UWSGI_LOG_WARN, kPlugin, line, std::min<size_t>(size_t(n), sizeof line - 1));
+    return UWSGI_ERROR;
 }
 
 void Connection::linger() {

@@ -18,6 +18,8 @@
 
 namespace uwsgi_http {
 
+struct ProxyHeader;
+
 class Connection {
 public:
     Connection(const uwsgi_host &host, const Config &cfg, uwsgi_conn *conn);
@@ -53,6 +55,9 @@ private:
     bool drain_body();
     void linger();
     int read_proxy_header(int64_t deadline);
+    int read_clear_proxy_header(int64_t deadline);
+    void take_proxy_header(const ProxyHeader &h);
+    int refuse_proxy_header();
     void compact();
 
     const uwsgi_host &host_;

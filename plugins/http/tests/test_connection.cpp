@@ -13,11 +13,17 @@
 #include <new>
 #include <map>
 #include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace uwsgi_http;
 
 struct uwsgi_conn {
     std::deque<std::string> input;  // each conn_read returns at most one piece
+    // a real socket behind conn_fd (the PROXY header in clear); conn_read still returns
+    // `input`, as the core's TLS layer returns decrypted bytes, not the socket's
+    int fd = -1;
     std::string output;
     int writes = 0;
     std::vector<std::string> logs;
@@ -78,7 +84,7 @@ int fake_write(uwsgi_conn *c, const void *buf, size_t len) {
     ++c->writes;
     return UWSGI_OK;
 }
-int fake_fd(const uwsgi_conn *) { return -1; }
+int fake_fd(const uwsgi_conn *c) { return c->fd; }
 int fake_peer(const uwsgi_conn *, uwsgi_str *addr, uint16_t *port) {
     *addr = {"192.0.2.7", 9};
     *port = 40000;
@@ -433,6 +439,93 @@ TEST_CASE("a body error before the answer started: the app's answer is complete"
     REQUIRE(c.write_head(&r, {"413", 3}, nullptr, 0) == UWSGI_OK);
     CHECK(c.finish(&r) == 0);
     CHECK(f.conn.output == "HTTP/1.1 413 Content Too Large\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+// --enable-proxy-protocol on --https-socket: the header comes in clear before the ClientHello
+// (HAProxy, AWS NLB). The socket holds header + "ClientHello"; conn_read stands for the TLS
+// layer (it returns `input`, the decrypted stream).
+struct ClearHeader {
+    Fixture f;
+    int peer = -1;
+    ClearHeader() {
+        int sv[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+        f.conn.fd = sv[0];
+        peer = sv[1];
+        f.cfg.proxy_protocol = true;
+    }
+    ~ClearHeader() {
+        close(f.conn.fd);
+        close(peer);
+    }
+    void send(const std::string &bytes) {
+        REQUIRE(::send(peer, bytes.data(), bytes.size(), 0) == ssize_t(bytes.size()));
+    }
+    std::string left_in_socket() {
+        char buf[256];
+        ssize_t n = recv(f.conn.fd, buf, sizeof buf, MSG_DONTWAIT);
+        return n > 0 ? std::string(buf, size_t(n)) : std::string();
+    }
+};
+
+TEST_CASE("a PROXY header in clear is taken from the socket, and only its bytes", "[conn][proxy]") {
+    ClearHeader t;
+    t.send("PROXY TCP4 203.0.113.7 198.51.100.2 40000 443\r\n\x16\x03\x01hello");
+    t.f.conn.input = {"GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n"};
+    auto &c = t.f.open();
+    uwsgi_request r1, r2;
+    REQUIRE(c.read_request(&r1) == 1);
+    CHECK(r1.vars["REMOTE_ADDR"] == "203.0.113.7");
+    CHECK(r1.vars["REMOTE_PORT"] == "40000");
+    CHECK(r1.vars["SERVER_PORT"] == "443");
+    CHECK(t.f.respond(r1, "A") == 1);
+    REQUIRE(c.read_request(&r2) == 1);  // every request of the connection
+    CHECK(r2.vars["REMOTE_ADDR"] == "203.0.113.7");
+    CHECK(t.left_in_socket() == "\x16\x03\x01hello");  // the ClientHello, for OpenSSL
+}
+
+TEST_CASE("a PROXY v2 header in clear arriving in pieces", "[conn][proxy]") {
+    ClearHeader t;
+    const std::string header("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c"
+                             "\xc6\x33\x64\x14\x0a\x00\x00\x01\xc9\x3b\x01\xbb", 28);
+    t.send(header.substr(0, 5));
+    std::thread rest([&] {
+        usleep(50 * 1000);  // the connection waits for the rest of the header, then takes it
+        t.send(header.substr(5) + "\x16");
+    });
+    t.f.conn.input = {"GET / HTTP/1.1\r\n\r\n"};
+    auto &c = t.f.open();
+    uwsgi_request r;
+    int rc = c.read_request(&r);
+    rest.join();
+    REQUIRE(rc == 1);
+    CHECK(r.vars["REMOTE_ADDR"] == "198.51.100.20");
+    CHECK(r.vars["REMOTE_PORT"] == "51515");
+    CHECK(t.left_in_socket() == "\x16");
+}
+
+TEST_CASE("no PROXY header in clear: looked for inside the stream, as uWSGI", "[conn][proxy]") {
+    ClearHeader t;
+    t.send("\x16\x03\x01hello");  // a ClientHello first
+    t.f.conn.input = {"PROXY TCP4 203.0.113.9 198.51.100.2 1 2\r\nGET / HTTP/1.1\r\n\r\n"};
+    auto &c = t.f.open();
+    uwsgi_request r;
+    REQUIRE(c.read_request(&r) == 1);
+    CHECK(r.vars["REMOTE_ADDR"] == "203.0.113.9");
+    CHECK(t.left_in_socket() == "\x16\x03\x01hello");  // untouched
+}
+
+TEST_CASE("a broken PROXY header in clear closes the connection with a log line", "[conn][proxy]") {
+    for (const char *bad : {"PROXY TCP4 1.2.3.4 5.6.7.8 99999 443\r\n", "PROX\x16\x03\x01"}) {
+        ClearHeader t;
+        t.send(bad);
+        t.f.conn.input = {"GET / HTTP/1.1\r\n\r\n"};
+        auto &c = t.f.open();
+        uwsgi_request r;
+        CHECK(c.read_request(&r) == UWSGI_ERROR);
+        REQUIRE(t.f.conn.logs.size() == 1);
+        CHECK(t.f.conn.logs[0].find("no valid PROXY protocol header") != std::string::npos);
+    }
 }
 
 TEST_CASE("no heap allocation per request after the connection's first", "[conn][alloc]") {
