@@ -100,13 +100,18 @@ bool set_mtime(int fd, int64_t at) {
 
 // A free file of the directory (spool_recycle.hpp) filled and renamed to `path`; false when
 // there was none or any step failed (the free file is then removed: not a task either way).
+// Durable: the bytes are synced before the rename, so a power loss can never leave the previous
+// task's bytes under this task's name; the caller syncs the directory.
 bool write_into_free_file(FreeTaskFiles &reuse, const std::string &dir, const std::string &path,
-                          std::string_view bytes, int64_t at) {
+                          std::string_view bytes, int64_t at, bool durable) {
     uint64_t id = take_free_task_file(reuse);
     if (!id) return false;
     std::string free = free_task_path(reuse, dir, id);
-    int fd = open(free.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    bool ok = fd >= 0 && write_all(fd, bytes) && set_mtime(fd, at);
+    int fd = open(free.c_str(), O_WRONLY | O_CLOEXEC);
+    // overwritten in place, then cut to its length: no block freed and allocated again (as
+    // O_TRUNC would), so a durable sync writes the data block and the inode alone
+    bool ok = fd >= 0 && write_all(fd, bytes) && ftruncate(fd, off_t(bytes.size())) == 0 &&
+              set_mtime(fd, at) && (!durable || fsync(fd) == 0);
     // closed before the rename: the close's inotify event names the free file (no spooler
     // wakes for it), the rename's names the task
     if (fd >= 0 && close(fd) != 0) ok = false;
@@ -115,13 +120,15 @@ bool write_into_free_file(FreeTaskFiles &reuse, const std::string &dir, const st
     return false;
 }
 
-}  // namespace
-
-std::string write_task_file(const std::string &dir, const std::string &name,
-                            std::string_view bytes, int64_t at, std::string &error,
-                            bool durable, DirCommit *commit, FreeTaskFiles *reuse) {
-    std::string path = dir + "/" + name;
-    if (reuse && !durable && write_into_free_file(*reuse, dir, path, bytes, at)) return path;
+// A new file: a temporary name, renamed to `path`, then (durable) synced. The name first, then
+// one sync of the file after it: on a journalling file system that fsync commits the file's
+// data, its inode and the rename together (a sync before the rename made it two journal commits
+// per task). A process crash still leaves the whole task or none (the data is in the page cache
+// before the name exists); see "Spooler durability" in docs/ARCHITECTURE.md for a power loss.
+// `ticket`: the directory's group commit's, taken right after the rename.
+bool write_new_file(const std::string &dir, const std::string &name, const std::string &path,
+                    std::string_view bytes, int64_t at, bool durable, DirCommit *commit,
+                    uint64_t &ticket, std::string &error) {
     std::string temp = dir + "/" + std::string(kSpoolTempPrefix) + name;
     const int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC;
     int fd = open(temp.c_str(), flags, S_IRUSR | S_IWUSR);
@@ -129,37 +136,27 @@ std::string write_task_file(const std::string &dir, const std::string &name,
     if (fd < 0 && errno == ENOENT) {
         if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
             error = fmt::format("cannot create {}: {}", dir, strerror(errno));
-            return "";
+            return false;
         }
         fd = open(temp.c_str(), flags, S_IRUSR | S_IWUSR);
     }
     if (fd < 0) {
         error = fmt::format("cannot create {}: {}", temp, strerror(errno));
-        return "";
+        return false;
     }
     bool ok = write_all(fd, bytes) && set_mtime(fd, at);
-    // The name first, then one sync of the file after it: on a journalling file system that
-    // fsync commits the file's data, its inode and the rename together (a sync before the
-    // rename made it two journal commits per task). A process crash still leaves the whole task
-    // or none (the data is in the page cache before the name exists); see "Spooler durability"
-    // in docs/ARCHITECTURE.md for a power loss.
     if (ok && rename(temp.c_str(), path.c_str()) != 0) {
         int saved = errno;
         close(fd);
         unlink(temp.c_str());
         error = fmt::format("cannot write {}: {}", path, strerror(saved));
-        return "";
+        return false;
     }
-    uint64_t ticket = ok && durable && commit ? dir_commit_ticket(*commit) : 0;
+    if (ok && durable && commit) ticket = dir_commit_ticket(*commit);
     if (ok && durable) ok = fsync(fd) == 0;
     int saved = errno;
     if (close(fd) != 0 && ok) {
         ok = false;
-        saved = errno;
-    }
-    // the directory's entry: shared with the writers of the same moment when there is a group
-    if (ok && durable) {
-        ok = commit ? dir_commit_wait(*commit, ticket, dir) : fsync_dir(dir);
         saved = errno;
     }
     if (!ok) {
@@ -167,9 +164,29 @@ std::string write_task_file(const std::string &dir, const std::string &name,
         unlink(path.c_str());
         unlink(temp.c_str());
         error = fmt::format("cannot write {}: {}", path, strerror(saved));
+    }
+    return ok;
+}
+
+}  // namespace
+
+std::string write_task_file(const std::string &dir, const std::string &name,
+                            std::string_view bytes, int64_t at, std::string &error,
+                            bool durable, DirCommit *commit, FreeTaskFiles *reuse) {
+    std::string path = dir + "/" + name;
+    uint64_t ticket = 0;
+    if (reuse && write_into_free_file(*reuse, dir, path, bytes, at, durable)) {
+        if (durable && commit) ticket = dir_commit_ticket(*commit);
+    } else if (!write_new_file(dir, name, path, bytes, at, durable, commit, ticket, error)) {
         return "";
     }
-    return path;
+    if (!durable) return path;
+    // the directory's entry: shared with the writers of the same moment when there is a group
+    if (commit ? dir_commit_wait(*commit, ticket, dir) : fsync_dir(dir)) return path;
+    int saved = errno;
+    unlink(path.c_str());  // not known to be on disk: not a task
+    error = fmt::format("cannot write {}: {}", path, strerror(saved));
+    return "";
 }
 
 LockedTask::~LockedTask() {

@@ -62,9 +62,9 @@ std::string spool_file_name(const std::string &hostname, pid_t pid, uint64_t cou
 // fsync is shared with the writers (threads, processes) that renamed a task into `dir` at about
 // the same moment (group_commit.hpp). Without `durable` (--spooler-no-fsync) both fsyncs are
 // left out: the write stays atomic for a crash of the server (a whole task or none) but a power
-// loss may take tasks spool() returned. With `reuse` (not durable only: spool_recycle.hpp) the
-// bytes go into a finished task's file the spooler left, when there is one, instead of a new
-// file. Returns the task's path, or "" with `error` set.
+// loss may take tasks spool() returned. With `reuse` (spool_recycle.hpp) the bytes go into a
+// finished task's file the spooler left, when there is one, instead of a new file (durable:
+// synced before its rename, then the directory as above). Returns the task's path, or "" with `error` set.
 std::string write_task_file(const std::string &dir, const std::string &name,
                             std::string_view bytes, int64_t at, std::string &error,
                             bool durable = true, DirCommit *commit = nullptr,

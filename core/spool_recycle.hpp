@@ -1,5 +1,4 @@
-// Finished task files reused for new tasks (--spooler-no-fsync) instead of removed and created
-// anew. Why: on ext4 creating a file allocates an inode, and the allocator walks past every inode
+// Finished task files reused for new tasks instead of removed and created anew. Why: on ext4 creating a file allocates an inode, and the allocator walks past every inode
 // freed in the last minute or so (it reads each one's deletion time), so at thousands of tasks a
 // second each create costs 50-150 us of kernel time under the directory's lock, in the workers,
 // with the spooler spinning on that lock to unlink (perf: find_inode_bit, recently_deleted; a C
@@ -12,8 +11,10 @@
 // (an atomic exchange): one writer per file. Anything unexpected (the file gone, a rename that
 // fails, the table full or empty) falls back to removing / creating a file as before.
 //
-// Not for durable spooling: a reused file renamed before its new bytes reach the disk could,
-// after a power loss, hold the previous task's bytes under the new task's name (run twice).
+// Durable spooling syncs the new bytes before the rename (spool_file.cpp): a reused file renamed
+// before they reach the disk could, after a power loss, hold the previous task's bytes under the
+// new task's name. Overwritten in place (no O_TRUNC), that sync writes one data block and the
+// inode, cheaper than a new file's.
 #pragma once
 
 #include <atomic>

@@ -64,7 +64,7 @@ SpoolerShared *g_shared = nullptr;
 SpoolerSlot *g_slots = nullptr;  // spooler_process_count() of them, after g_shared
 // One group commit per spool directory (--spooler and --spooler-external, each once), after the
 // slots: tasks spooled into it at about the same moment share the directory's fsync. Then as
-// many tables of free task files (--spooler-no-fsync reuses finished tasks' files).
+// many tables of free task files (finished tasks' files reused for new ones).
 std::vector<std::string> g_commit_dirs;
 DirCommit *g_commits = nullptr;
 FreeTaskFiles *g_free_files = nullptr;
@@ -129,10 +129,9 @@ void views_of(const DecodedTask &t, std::vector<uwsgi_str> &keys, std::vector<uw
     }
 }
 
-// The table of free task files of a spool directory (not of a priority sub-directory), when
-// finished tasks' files are reused: --spooler-no-fsync (spool_recycle.hpp says why not durably).
+// The table of free task files of a spool directory (not of a priority sub-directory): finished
+// tasks' files are reused for new ones (spool_recycle.hpp).
 FreeTaskFiles *free_files_of(const std::string &dir) {
-    if (g_opts.durable) return nullptr;
     for (size_t i = 0; i < g_commit_dirs.size(); ++i)
         if (g_commit_dirs[i] == dir) return &g_free_files[i];
     return nullptr;

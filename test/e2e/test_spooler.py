@@ -417,18 +417,19 @@ def test_spooler_no_fsync_still_writes_whole_tasks(server, tmp_path):
 
 
 def free_files(d):
-    """Inodes of the finished tasks' files the spooler keeps for new tasks (--spooler-no-fsync)."""
+    """Inodes of the finished tasks' files the spooler keeps for new tasks."""
     return {os.stat(os.path.join(d, n)).st_ino for n in os.listdir(d)
             if n.startswith(".uwsgi_spoolfree_")}
 
 
 @pytest.mark.needs_plugin("pypy")
-def test_spooler_no_fsync_reuses_finished_task_files(server, tmp_path):
-    """Ours only (uWSGI creates and removes a file per task): with --spooler-no-fsync a finished
-    task's file is renamed to a free name and a later spool() fills it (creating a file costs far
-    more on ext4: docs/PERFORMANCE.md). A reused file holds only its new task (a smaller body
-    after a bigger one), and each task runs once, with 2 spooler processes."""
-    s = start(server, Flavour("pypy"), tmp_path, "--spooler-no-fsync", "--spooler-processes", "2")
+@pytest.mark.parametrize("durability", [[], ["--spooler-no-fsync"]], ids=["durable", "no-fsync"])
+def test_finished_task_files_are_reused(server, tmp_path, durability):
+    """Ours only (uWSGI creates and removes a file per task): a finished task's file is renamed
+    to a free name and a later spool() fills it (creating a file costs far more on ext4:
+    docs/ARCHITECTURE.md), durable (synced before its rename) or not. A reused file holds only its
+    new task (a smaller body after a bigger one), and each task runs once, with 2 spoolers."""
+    s = start(server, Flavour("pypy"), tmp_path, *durability, "--spooler-processes", "2")
     for i in range(2):  # both spoolers busy: the next tasks queue up, each in a new file
         spool(s, kind="slow", tag="blocker%d" % i, secs=2)
         wait_for(lambda: runs(s, "blocker%d" % i), what="slow task %d to start" % i)

@@ -170,14 +170,15 @@ TEST_CASE("a task locked by another process (a spooler running it, uWSGI writing
     CHECK(open_task(path, gone) == TaskOpen::Gone);
 }
 
-TEST_CASE("without fsync a finished task's file is reused: truncated, refilled, renamed") {
+TEST_CASE("a finished task's file is reused: overwritten, cut to length, renamed") {
+    bool durable = GENERATE(false, true);  // durable: synced before its rename, then the dir
     std::string dir = temp_dir(), error, big, small;
     REQUIRE(encode_task({{"k", "v"}}, std::string(5000, 'B'), big));
     REQUIRE(encode_task({{"k", "w"}}, "s", small));
     FreeTaskFiles free;
     init_free_task_files(free);
     CHECK(take_free_task_file(free) == 0);
-    std::string first = write_task_file(dir, "uwsgi_spoolfile_on_t_4", big, 0, error, false,
+    std::string first = write_task_file(dir, "uwsgi_spoolfile_on_t_4", big, 0, error, durable,
                                         nullptr, &free);
     REQUIRE(first == dir + "/uwsgi_spoolfile_on_t_4");
     struct stat was {};
@@ -195,7 +196,7 @@ TEST_CASE("without fsync a finished task's file is reused: truncated, refilled, 
     }
     offer_free_task_file(free, id, slot);
     std::string second = write_task_file(dir, "uwsgi_spoolfile_on_t_5", small, 2000000000, error,
-                                         false, nullptr, &free);
+                                         durable, nullptr, &free);
     REQUIRE(second == dir + "/uwsgi_spoolfile_on_t_5");
     struct stat now {};
     REQUIRE(stat(second.c_str(), &now) == 0);
