@@ -10,7 +10,8 @@ code, so each gets the same warm-up), then measured in --rounds rounds of wrk -t
 servers taking turns in each round (a change of the machine's load hits every server of a page
 alike; the report takes medians); then PSS (/proc/PID/smaps_rollup) of the master and the
 workers. `ours-pypy-prewarmed` is ours with the JIT warmed up in the master before fork
-(bench/prewarm.py through --pypy-exec). During each measured run the CPU time of every process (workers,
+(bench/prewarm.py through --pypy-exec); `ours-pypy-nursery1m` is ours with PYPY_GC_NURSERY=1M in
+its environment (the size PyPy picks from the 2-core machine's L2; the plugin's default is 4M). During each measured run the CPU time of every process (workers,
 master, nginx, wrk) is read, so the table shows what limits the row. bench/page_speed.py, run under pypy3 and
 python3 in the same run, gives each page function's own speed ratio.
 """
@@ -84,6 +85,14 @@ def servers(workers):
                                                 "--disable-logging"] + pypy_path
                         + ["--pypy-exec", os.path.join(HERE, "prewarm.py"),
                            "--pypy-wsgi", "pages_app"], port, False,
+                        pages=[p for _, p in PAGES if p != "/"]))
+    # the same with the 1 MB GC nursery PyPy sizes from the 2-core machine's L2 (the plugin's
+    # default is 4 MB: docs/PERFORMANCE.md, "The ~15% left after warm-up is PyPy's GC")
+    port = run.free_port()
+    out.append(Deployed("ours-pypy-nursery1m", ["/usr/bin/env", "PYPY_GC_NURSERY=1M", run.UWSGI,
+                                                "--socket", "127.0.0.1:%d" % port, "--master",
+                                                "--processes", w, "--disable-logging"]
+                        + pypy_path + ["--pypy-wsgi", "pages_app"], port, False,
                         pages=[p for _, p in PAGES if p != "/"]))
     port = run.free_port()
     out.append(Deployed("uwsgi-cpython", ["/usr/bin/uwsgi-core", "--plugins", "python3",
@@ -279,7 +288,7 @@ def report(runs, speed, started, loads, args):
         for label, path in PAGES:
             own = speed["python3"][path] / speed["pypy3"][path]
             cpy = results.get(("uwsgi-cpython", path))
-            for name in ("ours-pypy", "ours-pypy-prewarmed"):
+            for name in ("ours-pypy", "ours-pypy-prewarmed", "ours-pypy-nursery1m"):
                 ours = results.get((name, path))
                 if ours and cpy:
                     ratio_rows.append("| %s | %s | %d | %.2fx | %s |" % (
@@ -301,7 +310,9 @@ def report(runs, speed, started, loads, args):
               "per request / ours', the same comparison freed from the share of the cores each "
               "server happened to get. `ours-pypy-prewarmed`: the JIT warmed up in the master "
               "before fork (`--pypy-exec bench/prewarm.py`), so the workers start with its "
-              "compiled code.",
+              "compiled code. `ours-pypy-nursery1m`: `PYPY_GC_NURSERY=1M` in the server's "
+              "environment (PyPy's own choice from this machine's L2; the plugin's default "
+              "is 4M).",
               "", "| page | ours | workers | page alone pypy3/python3 | served ours/uWSGI+CPython "
               "| share | by CPU | share by CPU |",
               "| --- | --- | ---: | ---: | --- | ---: | --- | ---: |"] + ratio_rows + [""]

@@ -12,7 +12,6 @@ every interpreter; it prints the median of each round's pair/alone CPU ratio. be
 same ratio shows here, the server is not what costs it.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess

@@ -59,6 +59,11 @@ typedef struct uwsgi_pypy_api {
      * not ours), and a message for a signal-only mule (1: a hook took it; 0: the app set none) */
     int (*mule)(const char *spec);
     int (*mule_msg)(const void *msg, size_t len);
+
+    /* filled by the plugin: the GC nursery it gave PyPy's start because the user set no
+     * PYPY_GC_NURSERY ("4M"), or NULL (the user's setting, or PyPy already running). Not left in
+     * the environment, so the app's subprocesses do not inherit it. */
+    const char *default_nursery;
 } uwsgi_pypy_api;
 
 #ifdef __cplusplus

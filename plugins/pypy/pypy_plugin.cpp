@@ -112,6 +112,25 @@ bool read_file(const std::string &path, std::string &out, std::string &err) {
     return true;
 }
 
+// PyPy sizes its GC nursery from the CPU's L2 cache (1 MB on a 1 MB L2), which is small for a
+// web app: a Django page cost half the CPU per request with 4 MB, and two workers stopped
+// slowing each other down (docs/PERFORMANCE.md, "The ~15% left after warm-up is PyPy's GC").
+// The GC reads PYPY_GC_NURSERY inside rpython_startup_code, so it is set only around that call
+// and only when the user set none.
+constexpr const char *kDefaultNursery = "4M";
+const char *g_default_nursery = nullptr;
+
+void start_gc(void (*startup)(void)) {
+    if (getenv("PYPY_GC_NURSERY")) {
+        startup();
+        return;
+    }
+    setenv("PYPY_GC_NURSERY", kDefaultNursery, 1);
+    startup();
+    unsetenv("PYPY_GC_NURSERY");
+    g_default_nursery = kDefaultNursery;
+}
+
 // Loads PyPy (or adopts the running one) and runs the setup script; false with err on failure.
 bool start_pypy(std::string &err) {
     std::string cpython = uwsgi_pypy::loaded_cpython();
@@ -148,7 +167,7 @@ bool start_pypy(std::string &err) {
 
         auto startup = pypy_fn<void (*)(void)>("rpython_startup_code", err);
         if (!startup) return false;
-        startup();
+        start_gc(startup);
 
         auto setup_home = pypy_fn<int (*)(char *, int)>("pypy_setup_home", err);
         if (!setup_home) return false;
@@ -175,6 +194,7 @@ bool start_pypy(std::string &err) {
     g_api.library_mode = g_lib.running() ? 1 : 0;
     g_api.pack_vars = uwsgi_pypy::pack_vars;
     g_api.respond = uwsgi_pypy::respond;
+    g_api.default_nursery = g_default_nursery;
 
     auto execute = pypy_fn<int (*)(char *, void *)>("pypy_execute_source_ptr", err);
     if (!execute) return false;

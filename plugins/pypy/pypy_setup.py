@@ -1914,15 +1914,23 @@ def _add_spooler_api(m):
 
 def _log_gc_choice():
     """One start-up line with what PyPy's GC runs with here. The library's GC reads the same
-    PYPY_GC_* variables and detects the same cache size as the pypy3 binary (it does both inside
-    rpython_startup_code), so the line is for the reader, not a setting: it names the nursery,
-    where it came from, any PYPY_GC_* / PYPYLOG the user set, and the live heap the setup left."""
+    PYPY_GC_* variables as the pypy3 binary (inside rpython_startup_code); when the user set no
+    PYPY_GC_NURSERY the plugin gave it 4M for that call (api.default_nursery), not the size
+    PyPy picks from the CPU's cache. The line is for the reader, not a setting: it names the
+    nursery, where it came from, any PYPY_GC_* / PYPYLOG the user set, and the live heap the
+    setup left."""
     import gc
     stats = gc.get_stats()
     user = ["%s=%s" % (k, v) for k, v in sorted(os.environ.items())
             if k.startswith("PYPY_GC_") or k == "PYPYLOG"]
-    origin = ("PYPY_GC_NURSERY=%s" % os.environ["PYPY_GC_NURSERY"]
-              if "PYPY_GC_NURSERY" in os.environ else "sized by PyPy from the CPU's cache")
+    if "PYPY_GC_NURSERY" in os.environ:
+        origin = "PYPY_GC_NURSERY=%s" % os.environ["PYPY_GC_NURSERY"]
+    elif api.default_nursery != ffi.NULL:
+        origin = ("the server's default, as PYPY_GC_NURSERY=%s: PyPy's size from the CPU's "
+                  "cache is small for web apps; set PYPY_GC_NURSERY to choose"
+                  % ffi.string(api.default_nursery).decode())
+    else:
+        origin = "sized by PyPy from the CPU's cache"
     log("GC incminimark: nursery %s (%s); environment: %s; live heap after setup %s; cffi %s"
         % (stats.nursery_size, origin, " ".join(user) or "no PYPY_GC_*/PYPYLOG",
            stats.total_gc_memory, FFI_ORIGIN))

@@ -1,6 +1,8 @@
-"""PyPy's GC inside the server: the parameters it runs with are logged at start-up, are the ones
-the pypy3 binary picks on this machine, and a user's PYPY_GC_* / PYPYLOG settings are honoured,
-in the master and in forked workers. Also that the setup script leaves cffi's C parser out of the
+"""PyPy's GC inside the server: the parameters it runs with are logged at start-up; the nursery is
+4 MB unless the user set PYPY_GC_NURSERY (the size the pypy3 binary picks from the CPU's cache,
+1 MB on a 1 MB L2, cost a Django page twice the CPU: docs/PERFORMANCE.md), without leaving that
+setting in the environment; a user's PYPY_GC_* / PYPYLOG settings are honoured, in the master
+and in forked workers. Also that the setup script leaves cffi's C parser out of the
 process (its live objects made every major collection slower; docs/PERFORMANCE.md).
 
 No timings here: bench/embedded_vs_binary.py measures the speed.
@@ -19,6 +21,7 @@ APP = """
 import gc, os, sys
 def application(environ, start_response):
     body = {"nursery": gc.get_stats().nursery_size, "pid": os.getpid(),
+            "env_nursery": os.environ.get("PYPY_GC_NURSERY"),
             "parser_modules": sorted(m for m in sys.modules if "pycparser" in m or m == "cffi.cparser")}
     start_response("200 OK", [("Content-Type", "application/json")])
     return [__import__("json").dumps(body).encode()]
@@ -43,13 +46,18 @@ def start(server, tmp_path, env=None, extra=()):
     return server("--http-socket", "127.0.0.1:{port}", "--wsgi-file", str(app), *extra, env=env)
 
 
-def test_default_nursery_is_the_binarys_and_logged(server, tmp_path):
-    srv = start(server, tmp_path, env={"PYPY_GC_NURSERY": None, "PYPYLOG": None})
-    expected = binary_nursery()
-    srv.wait_log("GC incminimark: nursery %s (sized by PyPy from the CPU's cache)" % expected)
+def test_default_nursery_is_4m_logged_and_not_inherited(server, tmp_path):
+    srv = start(server, tmp_path, env={"PYPY_GC_NURSERY": None, "PYPYLOG": None},
+                extra=("--master", "--processes", "2"))
+    srv.wait_log("GC incminimark: nursery 4.0MB (the server's default, as PYPY_GC_NURSERY=4M: "
+                 "PyPy's size from the CPU's cache is small for web apps; set PYPY_GC_NURSERY "
+                 "to choose)")
     srv.wait_log("environment: no PYPY_GC_*/PYPYLOG")
     answer = ask(srv)
-    assert answer["nursery"] == expected
+    assert answer["pid"] != srv.pid  # a forked worker, which inherits the master's GC
+    assert answer["nursery"] == "4.0MB"
+    # set only around PyPy's start: the app's environment (and its subprocesses') is the user's
+    assert answer["env_nursery"] is None
     # The C parser cffi.FFI().cdef() imports is not alive in the process (pre-parsed tables).
     srv.wait_log("cffi pre-parsed at build time")
     assert answer["parser_modules"] == []
