@@ -1,5 +1,6 @@
-// Finished task files reused for new tasks instead of removed and created anew. Why: on ext4 creating a file allocates an inode, and the allocator walks past every inode
-// freed in the last minute or so (it reads each one's deletion time), so at thousands of tasks a
+// Finished task files reused for new tasks instead of removed and created anew. Why: on ext4
+// creating a file allocates an inode, and the allocator walks past every inode freed in the
+// last minute or so (it reads each one's deletion time), so at thousands of tasks a
 // second each create costs 50-150 us of kernel time under the directory's lock, in the workers,
 // with the spooler spinning on that lock to unlink (perf: find_inode_bit, recently_deleted; a C
 // loop on this machine: create+rename+unlink 180-200 us per task, reusing the inode 36-40 us).

@@ -62,12 +62,15 @@ struct Options {
 Options g_opts;
 SpoolerShared *g_shared = nullptr;
 SpoolerSlot *g_slots = nullptr;  // spooler_process_count() of them, after g_shared
-// One group commit per spool directory (--spooler and --spooler-external, each once), after the
-// slots: tasks spooled into it at about the same moment share the directory's fsync. Then as
-// many tables of free task files (finished tasks' files reused for new ones).
-std::vector<std::string> g_commit_dirs;
-DirCommit *g_commits = nullptr;
-FreeTaskFiles *g_free_files = nullptr;
+// What the processes share per spool directory (--spooler and --spooler-external, each once),
+// after the slots: its group commit (tasks spooled into it at about the same moment share the
+// directory's fsync) and its table of free task files (finished tasks' files reused for new ones).
+struct SpoolDirShared {
+    DirCommit commit;
+    FreeTaskFiles free_files;
+};
+std::vector<std::string> g_shared_dirs;
+SpoolDirShared *g_dir_shared = nullptr;
 std::vector<Handler> g_handlers;  // this process's (inherited by spoolers when set before fork)
 int g_index = -1;                 // this process's spooler index, once it runs
 std::string g_hostname;
@@ -129,23 +132,23 @@ void views_of(const DecodedTask &t, std::vector<uwsgi_str> &keys, std::vector<uw
     }
 }
 
-// The table of free task files of a spool directory (not of a priority sub-directory): finished
-// tasks' files are reused for new ones (spool_recycle.hpp).
-FreeTaskFiles *free_files_of(const std::string &dir) {
-    for (size_t i = 0; i < g_commit_dirs.size(); ++i)
-        if (g_commit_dirs[i] == dir) return &g_free_files[i];
+// The shared state of a spool directory; none for a priority sub-directory (its own fsync, no
+// reused files).
+SpoolDirShared *shared_of(const std::string &dir) {
+    for (size_t i = 0; i < g_shared_dirs.size(); ++i)
+        if (g_shared_dirs[i] == dir) return &g_dir_shared[i];
     return nullptr;
 }
 
 // A finished task's file kept for a new task instead of removed; false: remove it.
 bool recycled(const std::string &dir, const std::string &path, LockedTask &task) {
-    FreeTaskFiles *free = free_files_of(dir);
+    SpoolDirShared *shared = shared_of(dir);
     uint64_t id = 0;
     size_t slot = 0;
-    if (!free || !recycle_task_file(*free, dir, path, id, slot)) return false;
+    if (!shared || !recycle_task_file(shared->free_files, dir, path, id, slot)) return false;
     close(task.fd);  // its lock released before a writer may take the file
     task.fd = -1;
-    offer_free_task_file(*free, id, slot);
+    offer_free_task_file(shared->free_files, id, slot);
     return true;
 }
 
@@ -389,24 +392,21 @@ void create_spoolers(const Config &c) {
         g_opts.external.push_back(usable_dir(dir, "spooler-external"));
     for (const auto *list : {&g_opts.dirs, &g_opts.external})
         for (const auto &dir : *list)
-            if (std::find(g_commit_dirs.begin(), g_commit_dirs.end(), dir) == g_commit_dirs.end())
-                g_commit_dirs.push_back(dir);
+            if (std::find(g_shared_dirs.begin(), g_shared_dirs.end(), dir) == g_shared_dirs.end())
+                g_shared_dirs.push_back(dir);
     size_t slots = sizeof(SpoolerShared) + sizeof(SpoolerSlot) * g_opts.dirs.size();
-    slots = (slots + alignof(DirCommit) - 1) / alignof(DirCommit) * alignof(DirCommit);
-    size_t commits = sizeof(DirCommit) * g_commit_dirs.size();
-    commits = (commits + alignof(FreeTaskFiles) - 1) / alignof(FreeTaskFiles) *
-              alignof(FreeTaskFiles);
-    size_t size = slots + commits + sizeof(FreeTaskFiles) * g_commit_dirs.size();
+    constexpr size_t align = alignof(SpoolDirShared);
+    slots = (slots + align - 1) / align * align;
+    size_t size = slots + sizeof(SpoolDirShared) * g_shared_dirs.size();
     void *mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) throw std::runtime_error("cannot map the spooler table");
     g_shared = static_cast<SpoolerShared *>(mem);  // zeroed: atomics of 0
     g_slots = reinterpret_cast<SpoolerSlot *>(g_shared + 1);
-    g_commits = reinterpret_cast<DirCommit *>(static_cast<char *>(mem) + slots);
-    g_free_files = reinterpret_cast<FreeTaskFiles *>(static_cast<char *>(mem) + slots + commits);
-    for (size_t i = 0; i < g_commit_dirs.size(); ++i) {
-        if (!init_dir_commit(g_commits[i]))
+    g_dir_shared = reinterpret_cast<SpoolDirShared *>(static_cast<char *>(mem) + slots);
+    for (size_t i = 0; i < g_shared_dirs.size(); ++i) {
+        if (!init_dir_commit(g_dir_shared[i].commit))
             throw std::runtime_error("cannot make the spooler's shared fsync lock");
-        init_free_task_files(g_free_files[i]);
+        init_free_task_files(g_dir_shared[i].free_files);
     }
     char host[256] = {};
     gethostname(host, sizeof host - 1);
@@ -471,13 +471,6 @@ void stop_spooler_process() {
     }
 }
 
-// The group commit of a spool directory; none for a priority sub-directory (its own fsync).
-static DirCommit *commit_of(const std::string &dir) {
-    for (size_t i = 0; i < g_commit_dirs.size(); ++i)
-        if (g_commit_dirs[i] == dir) return &g_commits[i];
-    return nullptr;
-}
-
 int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, const void *body,
                size_t body_len, char *task, size_t task_size) {
     if (g_opts.dirs.empty() && g_opts.external.empty()) {
@@ -510,8 +503,10 @@ int spool_task(const uwsgi_str *keys, const uwsgi_str *values, size_t count, con
     std::string dir = where.priority.empty() ? *base : *base + "/" + std::string(where.priority);
     std::string name = spool_file_name(g_hostname, getpid(), ++g_counter);
     std::string error;
+    SpoolDirShared *shared = shared_of(dir);
     std::string path = write_task_file(dir, name, bytes, where.at, error, g_opts.durable,
-                                       commit_of(dir), free_files_of(dir));
+                                       shared ? &shared->commit : nullptr,
+                                       shared ? &shared->free_files : nullptr);
     if (path.empty()) {
         spdlog::error("[uwsgi-spooler] {}", error);
         return UWSGI_ERROR;
