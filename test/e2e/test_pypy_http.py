@@ -14,7 +14,8 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, ROOT, UWSGI, free_port, read_until_closed, wait_for_port
+from conftest import (BUILD, ROOT, UWSGI, free_port, read_until_closed, wait_for,
+                      wait_for_port)
 
 pytestmark = pytest.mark.needs_plugin("pypy")
 
@@ -196,13 +197,18 @@ def application(environ, start_response):
             finally:
                 conn.close()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def load_round():
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return len(pids) == 2
+
+    # both workers serve: a worker still starting on a loaded machine may miss a whole round,
+    # so rounds go on (bounded) until each has answered, every answer checked
+    assert load_round() or wait_for(load_round, timeout=60)
     assert errors == []
-    assert len(pids) == 2  # both workers served
 
 
 def test_interactive_shell_on_a_pseudo_terminal(tmp_path):
