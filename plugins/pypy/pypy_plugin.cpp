@@ -121,6 +121,10 @@ constexpr const char *kDefaultNursery = "4M";
 const char *g_default_nursery = nullptr;
 
 void start_gc(void (*startup)(void)) {
+    // PyPy takes PYPYLOG out of the environment as it starts (so its children do not inherit
+    // it); the setup script's GC line cannot see it, so it is named here.
+    if (const char *pypylog = getenv("PYPYLOG"))
+        log_info(std::string("PyPy debug log: PYPYLOG=") + pypylog);
     if (getenv("PYPY_GC_NURSERY")) {
         startup();
         return;

@@ -1917,12 +1917,12 @@ def _log_gc_choice():
     PYPY_GC_* variables as the pypy3 binary (inside rpython_startup_code); when the user set no
     PYPY_GC_NURSERY the plugin gave it 4M for that call (api.default_nursery), not the size
     PyPy picks from the CPU's cache. The line is for the reader, not a setting: it names the
-    nursery, where it came from, any PYPY_GC_* / PYPYLOG the user set, and the live heap the
+    nursery, where it came from, any PYPY_GC_* the user set, and the live heap the
     setup left."""
     import gc
     stats = gc.get_stats()
-    user = ["%s=%s" % (k, v) for k, v in sorted(os.environ.items())
-            if k.startswith("PYPY_GC_") or k == "PYPYLOG"]
+    # PYPYLOG is not among them: PyPy removed it from the environment (the plugin logged it)
+    user = ["%s=%s" % (k, v) for k, v in sorted(os.environ.items()) if k.startswith("PYPY_GC_")]
     if "PYPY_GC_NURSERY" in os.environ:
         origin = "PYPY_GC_NURSERY=%s" % os.environ["PYPY_GC_NURSERY"]
     elif api.default_nursery != ffi.NULL:
@@ -1932,7 +1932,7 @@ def _log_gc_choice():
     else:
         origin = "sized by PyPy from the CPU's cache"
     log("GC incminimark: nursery %s (%s); environment: %s; live heap after setup %s; cffi %s"
-        % (stats.nursery_size, origin, " ".join(user) or "no PYPY_GC_*/PYPYLOG",
+        % (stats.nursery_size, origin, " ".join(user) or "no PYPY_GC_*",
            stats.total_gc_memory, FFI_ORIGIN))
 
 

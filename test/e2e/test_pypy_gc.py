@@ -49,17 +49,17 @@ def start(server, tmp_path, env=None, extra=()):
 def test_default_nursery_is_4m_logged_and_not_inherited(server, tmp_path):
     srv = start(server, tmp_path, env={"PYPY_GC_NURSERY": None, "PYPYLOG": None},
                 extra=("--master", "--processes", "2"))
-    srv.wait_log("GC incminimark: nursery 4.0MB (the server's default, as PYPY_GC_NURSERY=4M: "
+    assert srv.wait_log("GC incminimark: nursery 4.0MB (the server's default, as PYPY_GC_NURSERY=4M: "
                  "PyPy's size from the CPU's cache is small for web apps; set PYPY_GC_NURSERY "
                  "to choose)")
-    srv.wait_log("environment: no PYPY_GC_*/PYPYLOG")
+    assert srv.wait_log("environment: no PYPY_GC_*;")
     answer = ask(srv)
     assert answer["pid"] != srv.pid  # a forked worker, which inherits the master's GC
     assert answer["nursery"] == "4.0MB"
     # set only around PyPy's start: the app's environment (and its subprocesses') is the user's
     assert answer["env_nursery"] is None
     # The C parser cffi.FFI().cdef() imports is not alive in the process (pre-parsed tables).
-    srv.wait_log("cffi pre-parsed at build time")
+    assert srv.wait_log("cffi pre-parsed at build time")
     assert answer["parser_modules"] == []
 
 
@@ -67,8 +67,9 @@ def test_user_nursery_honoured_in_master_and_workers(server, tmp_path):
     log_file = tmp_path / "pypylog.txt"
     env = {"PYPY_GC_NURSERY": "3M", "PYPYLOG": "gc-set-nursery-size:%s" % log_file}
     srv = start(server, tmp_path, env=env, extra=("--processes", "2", "--threads", "2"))
-    srv.wait_log("GC incminimark: nursery 3.0MB (PYPY_GC_NURSERY=3M)")
-    srv.wait_log("PYPYLOG=gc-set-nursery-size:%s" % log_file)
+    assert srv.wait_log("GC incminimark: nursery 3.0MB (PYPY_GC_NURSERY=3M); "
+                        "environment: PYPY_GC_NURSERY=3M;")
+    assert srv.wait_log("PyPy debug log: PYPYLOG=gc-set-nursery-size:%s" % log_file)
     assert binary_nursery(env={"PYPY_GC_NURSERY": "3M", "PATH": "/usr/bin:/bin"}) == "3.0MB"
     pids = set()
     for _ in range(8):

@@ -5,8 +5,10 @@ uWSGI with its CPython plugin and on ours on PyPy: both must start and answer th
 The files take their port from $(PORT) and their paths from %d, as a container's file would.
 The count (N of N on each server) is in docs/CONFIG_CORPUS.md."""
 import os
+import pathlib
 import pwd
 import shutil
+import tempfile
 
 import pytest
 
@@ -60,6 +62,15 @@ SERVERS = ["ours", pytest.param("debian", marks=pytest.mark.skipif(
     not upstream_available(), reason="Debian's uwsgi-core with its python3 plugin is not installed"))]
 
 
+@pytest.fixture
+def short_dir():
+    """A directory with a short path: a file's UNIX socket lives under it, and sun_path holds
+    107 bytes, which pytest's tmp_path under an xdist worker (.../popen-gwN/test_...) can pass."""
+    path = tempfile.mkdtemp(prefix="corpus-")
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def test_every_corpus_file_is_listed():
     files = sorted(f for f in os.listdir(CORPUS) if f.endswith((".ini", ".xml", ".yaml", ".yml")))
     assert files == sorted(EXPECTED), "real_configs/ and EXPECTED disagree"
@@ -68,9 +79,9 @@ def test_every_corpus_file_is_listed():
 
 @pytest.mark.parametrize("kind", SERVERS)
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_corpus_file_starts_and_serves(server, tmp_path, kind, name):
+def test_corpus_file_starts_and_serves(server, tmp_path, short_dir, kind, name):
     listen, uri, body = EXPECTED[name]
-    root = tmp_path / "corpus"
+    root = short_dir / "corpus"
     shutil.copytree(CORPUS, root, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "run").mkdir()
     port = free_port()
