@@ -157,7 +157,7 @@ bool resolve_cpyext(std::string &err) {
 // Ensure/Release. Threads on: pypy_thread_attach, as PyPy's embedding API wants. Threads off:
 // that would turn them on, so a first PyGILState_Ensure (which creates the thread's state) and
 // PyEval_SaveThread (which lets go of the GIL but keeps the state; a Release would drop it).
-// Called with g_enter held when threads are off.
+// Called with g_enter held when threads are off (from enter()).
 bool attach_thread() {
     if (t_attached) return t_attached > 0;
     std::string err;
@@ -358,10 +358,11 @@ int plugin_load_apps() { return g_hooks[kLoadApps] ? static_cast<int>(enter(kLoa
 
 void plugin_post_fork() { enter(kPostFork, 0); }
 
+// Threads off, a thread is attached at its first hook instead, under g_enter: the core runs
+// thread_init on every thread it starts (a mule's signal thread too), and waiting for g_enter
+// here would wait for good behind a mule's program, which holds it while it runs.
 void plugin_thread_init() {
-    std::unique_lock<std::recursive_mutex> lock(g_enter, std::defer_lock);
-    if (!g_threads) lock.lock();
-    attach_thread();
+    if (g_threads) attach_thread();
 }
 
 void plugin_shutdown() { enter(kAtexit, 0); }
