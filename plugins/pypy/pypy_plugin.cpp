@@ -111,7 +111,8 @@ Fn pypy_fn(const char *name, std::string &err) {
 }
 
 // The cpyext functions the plugin enters Python with (PyObject is opaque here). Using cpyext
-// makes PyPy set up its C-API state: about 5.5 MB more RSS per process.
+// makes PyPy set up its C-API state: more RSS per process (0.6 MB in a hello server, 5.5 MB in
+// a bare embedder; docs/PERFORMANCE.md).
 struct CApi {
     int (*ensure)(void);
     void (*release)(int);
