@@ -84,3 +84,15 @@ def test_pypy_thread_mode_and_a_joined_thread(server, tmp_path, mode):
     for _ in range(3):
         assert get(s, "/join")[1] == [499500]
     assert get(s, "/facts")[1] == (0 if line.startswith("off") else 1)
+
+
+@pytest.mark.skipif(not plugin_available("pypy"), reason="plugin pypy is not built here")
+def test_pypy_signal_handler_runs_while_a_request_is_in_python(server, tmp_path):
+    """Threads off by the options (--threads 1), but the app registers a signal handler: its
+    cffi callback turns PyPy's threads on, so the worker's signal thread runs the handler while
+    the request thread loops in Python, instead of aborting PyPy ("the GIL was not
+    initialized")."""
+    s = start_app(server, Flavour("pypy"), tmp_path, "threads_signal_app.py", workers=1)
+    s.wait_log("PyPy threads: off (no --enable-threads, --threads 1)")
+    for _ in range(3):
+        assert get(s, "/spin")[1] == 1
