@@ -254,6 +254,23 @@ def test_setup_whose_cdef_disagrees_is_refused(tmp_path):
     assert "uwsgi_pypy_api.load_apps is 56 in the setup script's cdef but 48" in out
 
 
+def test_setup_whose_call_struct_disagrees_is_refused(tmp_path):
+    """The per-thread uwsgi_pypy_call the hooks read their arguments from is checked too."""
+    with open(SETUP_PY) as f:
+        source = f.read()
+    needle = "    size_t count;\n    int64_t result;\n"
+    assert source.count(needle) == 1
+    bad = write(tmp_path, "bad_call_setup.py",
+                source.replace(needle, "    size_t count;\n    int32_t surprise;\n"
+                                       "    int64_t result;\n"))
+    r = run_uwsgi(["--socket", "127.0.0.1:%d" % free_port(), "--pypy-home", PYPY_HOME,
+                   "--pypy-setup", bad, "--pypy-wsgi-file", "examples/hello/app.wsgi"])
+    out = (r.stdout + r.stderr).decode("utf-8", "replace")
+    assert r.returncode != 0
+    assert "uwsgi_pypy_call.surprise" in out
+    assert "uwsgi_pypy_call.result is 64 in the setup script's cdef but 56" in out
+
+
 def test_generated_cdef_follows_the_headers():
     """The cdef is made from plugin.h at build time: the newest host table field is in it, with
     the declaration plugin.h gives, and the source file carries no hand copy of any struct."""
