@@ -7,7 +7,7 @@ share of the cores a server gets, CPU time per request much less.
 
 NAME from bench/run.py's servers (default ours-pypy-http,ours-native-http,nginx-return-200).
 `--floor` adds `ours-pypy-floor`: ours-pypy-http running the embedded setup script with its
-request callback replaced by one that answers hello at once through api.respond (no environ, no
+request hook replaced by one that answers hello at once through api.respond (no environ, no
 WSGI): the cost of entering PyPy from C and back, the floor of the pypy plugin.
 `--against BIN` adds each of our servers once more run by another build's binary (named
 `NAME (against)`), interleaved with this build's: a change's cost, before against after.
@@ -35,13 +35,13 @@ _floor_lens = ffi.new("uint32_t[]", [12, 10, 14, 2])
 _floor_failed = ffi.new("int32_t *")
 
 
-def _floor(req):
-    return api.respond(req, b"200 OK", 6, b"Content-Typetext/plainContent-Length11",
-                       _floor_lens, 2, b"Hello World", 11, _floor_failed)
+def _floor():
+    c = api.current_call()
+    c.result = api.respond(c.req, b"200 OK", 6, b"Content-Typetext/plainContent-Length11",
+                           _floor_lens, 2, b"Hello World", 11, _floor_failed)
 
 
-state.callbacks.append(ffi.callback("int(uwsgi_request *)", _floor, error=-1))
-api.request = state.callbacks[-1]
+state.hook_request = _floor
 """
 
 

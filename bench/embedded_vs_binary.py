@@ -10,11 +10,11 @@ Modes, each started afresh in every round; the rounds interleave the modes (the 
 one each round), so a load spike hits every mode:
   binary           /usr/bin/pypy3 embedded_workloads.py
   binary+thread    the same after starting one thread (PyPy then runs with its GIL enabled,
-                   which the server always does: its cffi callbacks turn it on)
-  server master    uwsgi --pypy-exec embedded_workloads.py (before fork)
+                   as the server does with --threads N > 1 or --enable-threads)
+  server master    uwsgi --pypy-exec embedded_workloads.py (before fork; threads off)
   worker 1 thread  a request to a forked worker (--master --processes 1) runs them in its
-                   request thread
-  worker 2 threads the same with --threads 2
+                   request thread (threads off)
+  worker 2 threads the same with --threads 2 (threads on)
 The binary runs with PYPY_GC_NURSERY=4M, the server's default nursery, unless the environment
 sets one (then both use it). Figures are CPU time of the running thread, best of BENCH_REPS per
 process. Each round gives

@@ -13,7 +13,7 @@ Each server is warmed up once (warm-up seconds times the workers: every PyPy wor
 own JIT code). Per round: requests/s, and the CPU time of every process during the run (the
 server's workers, its master, nginx, wrk), as percent of one core and as the workers' CPU
 microseconds per answered request. `--floor` adds ours-pypy-floor (bench/cpu_per_request.py's
-setup script whose request callback answers at once through api.respond: entering PyPy from C and
+setup script whose request hook answers at once through api.respond: entering PyPy from C and
 back, no WSGI), to split ours' cost into the floor and the WSGI layer.
 """
 import argparse

@@ -29,6 +29,7 @@ HANDSHAKE = {
     "uwsgi_cache_api": ("at_most", "exact"),
     "uwsgi_cache_info": ("exact", "exact"),
     "uwsgi_pypy_api": ("exact_needed", "exact_needed"),
+    "uwsgi_pypy_call": ("exact_needed", "exact_needed"),
 }
 
 

@@ -20,7 +20,28 @@
 extern "C" {
 #endif
 
-#define UWSGI_PYPY_API_VERSION 1u
+/* 2: the plugin enters Python through cpyext (the hooks below marked "version 1" stay NULL) */
+#define UWSGI_PYPY_API_VERSION 2u
+
+/* One thread's arguments of the Python hook the plugin is calling on it (version 2): the plugin
+ * enters Python through cpyext with no argument objects (PyObject_CallNoArgs), and the hook
+ * reads what it needs here, through api->current_call(). Which fields a hook reads:
+ *   request      req
+ *   mule         spec (its --mule SPEC)
+ *   mule_msg     data, len (the message)
+ *   spooler      spec (the task file), keys, values, count, data, len (the body)
+ *   load_apps, post_fork, atexit, spooler_init: none
+ * result is preset to the hook's failure value; the hook stores its own there. */
+typedef struct uwsgi_pypy_call {
+    uwsgi_request *req;
+    const char *spec;
+    const void *data;
+    size_t len;
+    const uwsgi_str *keys;
+    const uwsgi_str *values;
+    size_t count;
+    int64_t result;
+} uwsgi_pypy_call;
 
 typedef struct uwsgi_pypy_api {
     /* handshake: fixed forever */
@@ -37,7 +58,8 @@ typedef struct uwsgi_pypy_api {
     int32_t library_mode;     /* 1 when PyPy was already running in the process */
     int32_t reserved;
 
-    /* filled by the script with ffi.callback pointers; NULL when it has none */
+    /* version 1 only (ffi.callback pointers the script filled in); NULL since version 2, where
+     * the script's hooks are Python callables of the module _uwsgi_pypy (hook_load_apps, ...) */
     int (*load_apps)(void);          /* <0 fatal, else the number of apps loaded */
     void (*post_fork)(void);         /* in each worker */
     int (*request)(uwsgi_request *); /* modifier1 0: one WSGI request; UWSGI_OK or <0 */
@@ -55,7 +77,7 @@ typedef struct uwsgi_pypy_api {
                    const uint32_t *lens, size_t nheaders, const void *body, size_t body_len,
                    int32_t *failed_at);
 
-    /* filled by the script: mules. Run --mule=SPEC (1: a Python program, which returned; 0:
+    /* version 1 only, NULL since: mules. Run --mule=SPEC (1: a Python program, which returned; 0:
      * not ours), and a message for a signal-only mule (1: a hook took it; 0: the app set none) */
     int (*mule)(const char *spec);
     int (*mule_msg)(const void *msg, size_t len);
@@ -64,6 +86,21 @@ typedef struct uwsgi_pypy_api {
      * PYPY_GC_NURSERY ("4M"), or NULL (the user's setting, or PyPy already running). Not left in
      * the environment, so the app's subprocesses do not inherit it. */
     const char *default_nursery;
+
+    /* version 2 */
+    /* filled by the script: 1 when uWSGI's rule asks for Python threads (--enable-threads or
+     * --threads N > 1); the plugin then calls pypy_init_threads() and attaches request threads
+     * with pypy_thread_attach(). 0 leaves PyPy's GIL off (JIT loops run faster) and the plugin
+     * lets one thread into Python at a time. */
+    int32_t threads;
+    int32_t reserved2;
+    /* filled by the plugin: the calling thread's hook arguments */
+    uwsgi_pypy_call *(*current_call)(void);
+    /* filled by the plugin: C entry points for host->register_spooler that run the script's
+     * hook_spooler / hook_spooler_init through cpyext (a cffi callback would turn PyPy's
+     * threads on in every process, because the spooler is registered before fork) */
+    uwsgi_spooler_handler spooler_handler;
+    void (*spooler_init)(void *ctx);
 } uwsgi_pypy_api;
 
 #ifdef __cplusplus

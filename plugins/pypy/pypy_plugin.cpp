@@ -1,12 +1,19 @@
 // WSGI on PyPy. The C++ side only finds and starts libpypy-c and forwards the lifecycle hooks;
 // everything Python-facing (apps, WSGI, the `uwsgi` module) lives in pypy_setup.py, which runs
 // inside PyPy and reaches the host table through cffi in ABI mode.
+//
+// The hooks enter Python through cpyext (PyGILState_Ensure, PyObject_CallNoArgs,
+// PyGILState_Release), not through cffi callbacks: PyPy's _cffi_backend turns PyPy's threads
+// (its GIL) on for every callback it makes, and JIT-compiled loops run about 1.12x slower with
+// them on (docs/PERFORMANCE.md, "PyPy's threads off"). They stay off unless uWSGI's rule asks
+// for them (api.threads, decided by the script).
 #include <uwsgi/plugin.hpp>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -81,6 +88,9 @@ uwsgi_pypy::Library g_lib;
 uwsgi_pypy_api g_api;
 std::string g_setup_origin;
 thread_local int t_attached = 0; // 1 attached, -1 attach failed
+thread_local uwsgi_pypy_call t_call;
+
+uwsgi_pypy_call *current_call() { return &t_call; }
 
 void log_error(const std::string &msg) { uwsgi::log(UWSGI_LOG_ERROR, kPlugin, msg); }
 void log_info(const std::string &msg) { uwsgi::log(UWSGI_LOG_INFO, kPlugin, msg); }
@@ -99,6 +109,114 @@ template <typename Fn>
 Fn pypy_fn(const char *name, std::string &err) {
     return reinterpret_cast<Fn>(g_lib.symbol(name, err));
 }
+
+// The cpyext functions the plugin enters Python with (PyObject is opaque here). Using cpyext
+// makes PyPy set up its C-API state: more RSS per process (0.6 MB in a hello server, 5.5 MB in
+// a bare embedder; docs/PERFORMANCE.md).
+struct CApi {
+    int (*ensure)(void);
+    void (*release)(int);
+    void *(*save_thread)(void);
+    void *(*add_module)(const char *);
+    void *(*get_attr)(void *, const char *);
+    void *(*call)(void *);
+    void (*decref)(void *);
+    void (*err_clear)(void);
+};
+CApi g_c;
+
+// The script's hooks: callables of its module _uwsgi_pypy (nullptr: it defines none).
+enum Hook { kLoadApps, kPostFork, kRequest, kAtexit, kMule, kMuleMsg, kSpooler, kSpoolerInit,
+            kHooks };
+const char *const kHookNames[kHooks] = {"hook_load_apps", "hook_post_fork", "hook_request",
+                                        "hook_atexit",    "hook_mule",      "hook_mule_msg",
+                                        "hook_spooler",   "hook_spooler_init"};
+void *g_hooks[kHooks];
+
+// With PyPy's threads off its GIL cannot make a thread wait: a second thread entering while one
+// runs Python aborts the process ("the GIL was not initialized"). So, threads off, the plugin
+// lets one thread in at a time (recursive: a hook may reach C that enters again on its thread).
+// With threads on (or once the app turned them on: a thread it starts, a signal handler or RPC
+// function it registers, as their cffi callbacks do) the GIL alone would do; the lock then only
+// orders the hooks of the few threads that run them, never the app's own threads.
+bool g_threads = false;
+std::recursive_mutex g_enter;
+
+bool resolve_cpyext(std::string &err) {
+    return (g_c.ensure = pypy_fn<int (*)(void)>("PyPyGILState_Ensure", err)) &&
+           (g_c.release = pypy_fn<void (*)(int)>("PyPyGILState_Release", err)) &&
+           (g_c.save_thread = pypy_fn<void *(*)(void)>("PyPyEval_SaveThread", err)) &&
+           (g_c.add_module = pypy_fn<void *(*)(const char *)>("PyPyImport_AddModule", err)) &&
+           (g_c.get_attr =
+                pypy_fn<void *(*)(void *, const char *)>("PyPyObject_GetAttrString", err)) &&
+           (g_c.call = pypy_fn<void *(*)(void *)>("PyPyObject_CallNoArgs", err)) &&
+           (g_c.decref = pypy_fn<void (*)(void *)>("PyPy_DecRef", err)) &&
+           (g_c.err_clear = pypy_fn<void (*)(void)>("PyPyErr_Clear", err));
+}
+
+// Makes this thread known to PyPy once (its execution context kept), so each call after is only
+// Ensure/Release. Threads on: pypy_thread_attach, as PyPy's embedding API wants. Threads off:
+// that would turn them on, so a first PyGILState_Ensure (which creates the thread's state) and
+// PyEval_SaveThread (which lets go of the GIL but keeps the state; a Release would drop it).
+// Called with g_enter held when threads are off (from enter()).
+bool attach_thread() {
+    if (t_attached) return t_attached > 0;
+    std::string err;
+    if (g_threads) {
+        auto attach = pypy_fn<void (*)(void)>("pypy_thread_attach", err);
+        if (attach) attach();
+    } else {
+        g_c.ensure();
+        g_c.save_thread();
+    }
+    if (!err.empty()) log_error(err + "; this thread cannot run Python");
+    t_attached = err.empty() ? 1 : -1;
+    return t_attached > 0;
+}
+
+// Calls a hook on this thread with t_call filled by the caller; the hook's t_call.result, or
+// `failed` when there is no hook, the thread cannot run Python or the hook raised (the script's
+// hooks log their own exceptions; this only clears one that escaped).
+int64_t enter(Hook hook, int64_t failed) {
+    void *fn = g_hooks[hook];
+    if (!fn) return failed;
+    std::unique_lock<std::recursive_mutex> lock(g_enter, std::defer_lock);
+    if (!g_threads) lock.lock();
+    if (!attach_thread()) return failed;
+    t_call.result = failed;
+    int st = g_c.ensure();
+    void *r = g_c.call(fn);
+    if (r)
+        g_c.decref(r);
+    else
+        g_c.err_clear();
+    g_c.release(st);
+    return t_call.result;
+}
+
+// Looks up the script's hooks once it ran (its module is in sys.modules).
+void find_hooks() {
+    int st = g_c.ensure();
+    void *mod = g_c.add_module("_uwsgi_pypy");  // borrowed
+    for (int i = 0; i < kHooks; ++i) {
+        g_hooks[i] = mod ? g_c.get_attr(mod, kHookNames[i]) : nullptr;  // kept for good
+        if (!g_hooks[i]) g_c.err_clear();
+    }
+    g_c.release(st);
+}
+
+int spooler_handler(void *, const char *task, const uwsgi_str *keys, const uwsgi_str *values,
+                    size_t count, const void *body, size_t body_len) {
+    t_call.spec = task;
+    t_call.keys = keys;
+    t_call.values = values;
+    t_call.count = count;
+    t_call.data = body;
+    t_call.len = body_len;
+    return static_cast<int>(enter(kSpooler, UWSGI_SPOOL_RETRY));
+}
+
+void spooler_init(void *) { enter(kSpoolerInit, 0); }
 
 bool read_file(const std::string &path, std::string &out, std::string &err) {
     std::ifstream in(path, std::ios::binary);
@@ -183,10 +301,8 @@ bool start_pypy(std::string &err) {
         }
     }
 
-    auto init_threads = pypy_fn<void (*)(void)>("pypy_init_threads", err);
-    if (!init_threads) return false;
-    init_threads();
-    t_attached = 1;
+    if (!resolve_cpyext(err)) return false;
+    t_attached = 1;  // the thread that started PyPy (or, library mode, the one that loaded us)
 
     std::memset(&g_api, 0, sizeof g_api);
     g_api.struct_size = sizeof g_api;
@@ -199,6 +315,9 @@ bool start_pypy(std::string &err) {
     g_api.pack_vars = uwsgi_pypy::pack_vars;
     g_api.respond = uwsgi_pypy::respond;
     g_api.default_nursery = g_default_nursery;
+    g_api.current_call = current_call;
+    g_api.spooler_handler = spooler_handler;
+    g_api.spooler_init = spooler_init;
 
     auto execute = pypy_fn<int (*)(char *, void *)>("pypy_execute_source_ptr", err);
     if (!execute) return false;
@@ -218,7 +337,14 @@ bool start_pypy(std::string &err) {
         err = "setup script (" + g_setup_origin + ") failed (its error is logged above)";
         return false;
     }
-    if (!g_api.request)
+    if (g_api.threads) {
+        auto init_threads = pypy_fn<void (*)(void)>("pypy_init_threads", err);
+        if (!init_threads) return false;
+        init_threads();
+        g_threads = true;
+    }
+    find_hooks();
+    if (!g_hooks[kRequest])
         log_error("setup script (" + g_setup_origin + ") set no request handler: requests get 500");
     return true;
 }
@@ -233,35 +359,28 @@ int plugin_init(const uwsgi_host *host) {
     return 0;
 }
 
-int plugin_load_apps() { return g_api.load_apps ? g_api.load_apps() : 0; }
+int plugin_load_apps() { return g_hooks[kLoadApps] ? static_cast<int>(enter(kLoadApps, -1)) : 0; }
 
-void plugin_post_fork() {
-    if (g_api.post_fork) g_api.post_fork();
-}
+void plugin_post_fork() { enter(kPostFork, 0); }
 
+// Threads off, a thread is attached at its first hook instead, under g_enter: the core runs
+// thread_init on every thread it starts (a mule's signal thread too), and waiting for g_enter
+// here would wait for good behind a mule's program, which holds it while it runs.
 void plugin_thread_init() {
-    if (t_attached) return;
-    std::string err;
-    auto attach = pypy_fn<void (*)(void)>("pypy_thread_attach", err);
-    if (!attach) {
-        log_error(err + "; this thread cannot run Python");
-        t_attached = -1;
-        return;
-    }
-    attach();
-    t_attached = 1;
+    if (g_threads) attach_thread();
 }
 
-void plugin_shutdown() {
-    if (g_api.atexit && t_attached > 0) g_api.atexit();
-}
+void plugin_shutdown() { enter(kAtexit, 0); }
 
-// The request cannot run at all: nothing was sent, so failing lets the core answer a complete
-// 500 (an error started here and then reported would make the protocol cut the response).
-int plugin_mule(const char *spec) { return g_api.mule ? g_api.mule(spec) : 0; }
+int plugin_mule(const char *spec) {
+    t_call.spec = spec;
+    return g_hooks[kMule] ? static_cast<int>(enter(kMule, 1)) : 0;
+}
 
 int plugin_mule_msg(const void *msg, size_t len) {
-    return g_api.mule_msg ? g_api.mule_msg(msg, len) : 0;
+    t_call.data = msg;
+    t_call.len = len;
+    return g_hooks[kMuleMsg] ? static_cast<int>(enter(kMuleMsg, 1)) : 0;
 }
 
 int cannot_run(const char *why) {
@@ -269,10 +388,13 @@ int cannot_run(const char *why) {
     return UWSGI_ERROR;
 }
 
+// The request cannot run at all: nothing was sent, so failing lets the core answer a complete
+// 500 (an error started here and then reported would make the protocol cut the response).
 int plugin_request(uwsgi_request *req) {
     if (t_attached < 0) return cannot_run("request thread is not attached to PyPy");
-    if (!g_api.request) return cannot_run("no WSGI request handler (see the setup script)");
-    return g_api.request(req);
+    if (!g_hooks[kRequest]) return cannot_run("no WSGI request handler (see the setup script)");
+    t_call.req = req;
+    return static_cast<int>(enter(kRequest, UWSGI_ERROR));
 }
 
 const uwsgi_plugin kDescriptor = {

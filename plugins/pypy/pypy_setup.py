@@ -2,8 +2,9 @@
 #
 # The pypy plugin runs this file inside PyPy with pypy_execute_source_ptr(); `c_argument` is the
 # address of the plugin's struct uwsgi_pypy_api (plugins/pypy/pypy_api.h). Through cffi in ABI
-# mode (no C compiler at run time) it reads the core's host table, fills the api's slots with
-# callbacks (load_apps, post_fork, request), implements WSGI (PEP 3333) and the `uwsgi` module.
+# mode (no C compiler at run time) it reads the core's host table, implements WSGI (PEP 3333) and
+# the `uwsgi` module, and leaves its hooks (hook_request, hook_load_apps, ...) in the module
+# _uwsgi_pypy, where the plugin finds them and calls them through cpyext (_set_hooks says why).
 #
 # The embedded copy prints with `uwsgi --print-sym uwsgi_pypy_setup`; run your own with
 # `--pypy-setup FILE` (start from the printed copy). The cdef is generated from the C headers at
@@ -144,20 +145,44 @@ def _threads_asked():
     return None
 
 
-def _log_threads():
-    """PyPy's threads (its GIL) are on in every case: the plugin calls pypy_init_threads(), and
-    PyPy turns them on anyway for every cffi callback it makes (_cffi_backend: "in case the
-    callback is invoked in some other non-Pythonic thread"), and cffi callbacks are how the
-    server enters Python. So JIT loops always pay the thread-switch checks (docs/PERFORMANCE.md,
-    "Embedded PyPy against the pypy3 binary"), and a thread the app starts always runs."""
+def _thread_mode():
+    """PyPy's threads (its GIL) follow uWSGI's rule: api.threads = 1 makes the plugin call
+    pypy_init_threads() once this script ran. Off, JIT-compiled loops skip the thread-switch
+    checks (about 1.12x faster on tight loops, docs/PERFORMANCE.md) and the plugin lets one
+    thread into Python at a time. PyPy turns them on by itself when the app starts a thread or
+    makes the `uwsgi` module create a cffi callback (_cffi_backend does, "in case the callback
+    is invoked in some other non-Pythonic thread"), which is exactly when a second thread may
+    come in: a signal handler runs on the worker's signal thread."""
     why = _threads_asked()
+    api.threads = 1 if why else 0
     if why:
         log("PyPy threads: on (%s)" % why)
     else:
-        log("PyPy threads: on (not asked for: no --enable-threads, --threads 1; the server "
-            "enters Python through cffi callbacks, which need them); a thread the app starts "
-            "also runs while the worker waits for requests, where uWSGI's CPython plugin "
-            "stops it")
+        log("PyPy threads: off (no --enable-threads, --threads 1); PyPy turns them on when the "
+            "app starts a thread or registers a signal handler or RPC function; a thread the "
+            "app starts also runs while the worker waits for requests, where uWSGI's CPython "
+            "plugin stops it")
+
+
+class _LazyCallback(object):
+    """A cffi callback made at its first use (get()): making one turns PyPy's threads on in
+    this process (see _thread_mode), so the `uwsgi` module makes them only for an app that uses
+    them. The function itself runs on whichever thread the core calls it from."""
+
+    def __init__(self, ctype, fn, **kw):
+        self._args = (ctype, fn, kw)
+        self._cdata = None
+        state.callbacks.append(self)  # outlives this script's namespace, as the C side needs
+
+    def get(self):
+        if self._cdata is None:
+            ctype, fn, kw = self._args
+            self._cdata = ffi.callback(ctype, fn, **kw)
+        return self._cdata
+
+
+def lazy_callback(ctype, **kw):
+    return lambda fn: _LazyCallback(ctype, fn, **kw)
 
 
 def _setting(name):
@@ -828,7 +853,7 @@ def _call_hook(name):
 
 
 # One C entry point for every Python signal handler: ctx is a handle to the callable.
-@ffi.callback("void(void *, uint8_t)")
+@lazy_callback("void(void *, uint8_t)")
 def _signal_trampoline(ctx, sig):
     try:
         ffi.from_handle(ctx)(sig)
@@ -837,7 +862,6 @@ def _signal_trampoline(ctx, sig):
 
 
 state.signal_handlers = {}
-state.signal_callbacks = [_signal_trampoline]
 
 
 def _start_autoreloader():
@@ -1153,7 +1177,7 @@ def _rpc_api():
 
 
 # One C entry point for every Python RPC function: fn_ctx is a handle to (name, function).
-@ffi.callback("int(void *, uint8_t, const uwsgi_str *, uwsgi_rpc_sink, void *)", error=-1)
+@lazy_callback("int(void *, uint8_t, const uwsgi_str *, uwsgi_rpc_sink, void *)", error=-1)
 def _rpc_trampoline(fn_ctx, argc, argv, sink, sink_ctx):
     name, func = ffi.from_handle(fn_ctx)
     try:
@@ -1171,12 +1195,9 @@ def _rpc_trampoline(fn_ctx, argc, argv, sink, sink_ctx):
 
 
 # Collects a call's result into the list behind sink_ctx.
-@ffi.callback("void(void *, const char *, size_t)")
+@lazy_callback("void(void *, const char *, size_t)")
 def _rpc_collect(sink_ctx, data, length):
     ffi.from_handle(sink_ctx).append(ffi.unpack(data, length))
-
-
-state.rpc_callbacks = [_rpc_trampoline, _rpc_collect]
 
 
 def _rpc_args(func, args):
@@ -1428,7 +1449,7 @@ def _make_module():
         if not callable(handler):
             raise TypeError("the signal handler must be callable")
         handle = ffi.new_handle(handler)
-        if host.register_signal(n, _b(target, "signal target"), _signal_trampoline,
+        if host.register_signal(n, _b(target, "signal target"), _signal_trampoline.get(),
                                 handle) != UWSGI_OK:
             raise ValueError("unable to register signal %d with target %r (the reason is "
                              "logged)" % (n, target))
@@ -1491,7 +1512,7 @@ def _make_module():
         if not bname or len(bname) > RPC_MAX_NAME:
             raise ValueError("rpc function name must be 1 to %d bytes" % RPC_MAX_NAME)
         handle = ffi.new_handle((bname, func))
-        if rpc_api.register_function(bname, _rpc_trampoline, handle) != UWSGI_OK:
+        if rpc_api.register_function(bname, _rpc_trampoline.get(), handle) != UWSGI_OK:
             raise RuntimeError("cannot register rpc function %r (see the log)" % bname)
         state.rpc_functions[bname] = handle  # keeps the handle alive
         return True
@@ -1505,10 +1526,10 @@ def _make_module():
         chunks = []
         sink_ctx = ffi.new_handle(chunks)
         if node:
-            rc = rpc_api.call_remote(_b(node, "rpc node"), bfunc, argc, argv, _rpc_collect,
+            rc = rpc_api.call_remote(_b(node, "rpc node"), bfunc, argc, argv, _rpc_collect.get(),
                                      sink_ctx)
         else:
-            rc = rpc_api.call_local(bfunc, argc, argv, _rpc_collect, sink_ctx)
+            rc = rpc_api.call_local(bfunc, argc, argv, _rpc_collect.get(), sink_ctx)
         return b"".join(chunks) if rc == UWSGI_OK else None
     m.rpc = rpc
 
@@ -1813,8 +1834,11 @@ _SPOOLER_HANDLER = ("int(void *, const char *, const uwsgi_str *, const uwsgi_st
                     "const void *, size_t)")
 
 
-@ffi.callback(_SPOOLER_HANDLER, error=UWSGI_SPOOL_RETRY)  # noqa: F821 (generated)
-def _spooler_trampoline(ctx, task, keys, values, count, body, body_len):
+def _spooler_task(c):
+    """A task in the spooler process: the plugin's spooler_handler (registered before fork, a C
+    function: a cffi callback would turn PyPy's threads on everywhere) calls this through
+    hook_spooler with the task in the thread's uwsgi_pypy_call."""
+    task, keys, values, count, body, body_len = c.spec, c.keys, c.values, c.count, c.data, c.len
     fn = getattr(state.uwsgi, "spooler", None)
     if fn is None:
         return UWSGI_SPOOL_IGNORE  # noqa: F821 (the core logs that nobody took the task)
@@ -1832,15 +1856,14 @@ def _spooler_trampoline(ctx, task, keys, values, count, body, body_len):
     return int(ret)
 
 
-@ffi.callback(_SPOOLER_HANDLER, error=-1)
+@lazy_callback(_SPOOLER_HANDLER, error=-1)
 def _spooler_collect(ctx, task, keys, values, count, body, body_len):
     ffi.from_handle(ctx).append(_spool_dict(ffi.string(task), keys, values, count, body,
                                             body_len))
     return 0
 
 
-@ffi.callback("void(void *)")
-def _spooler_init(ctx):
+def _spooler_init(c):
     """In each spooler process before its first task: --spooler-import modules or files."""
     for name in opt_values("spooler-import"):
         try:
@@ -1850,9 +1873,6 @@ def _spooler_init(ctx):
                 __import__(name)
         except BaseException:
             log_exception("--spooler-import %s failed:" % name)
-
-
-state.spooler_callbacks = [_spooler_trampoline, _spooler_collect, _spooler_init]
 
 
 def _add_spooler_api(m):
@@ -1871,7 +1891,7 @@ def _add_spooler_api(m):
         return
     if count:
         m.spoolers = tuple(dirs)  # uWSGI lists each directory once per process
-        host.register_spooler(_spooler_trampoline, _spooler_init, ffi.NULL)
+        host.register_spooler(api.spooler_handler, api.spooler_init, ffi.NULL)
     m.spool = m.send_to_spooler = _spool
 
     def spooler_pid():
@@ -1906,7 +1926,7 @@ def _add_spooler_api(m):
     def spooler_get_task(path):
         got = []
         handle = ffi.new_handle(got)
-        if host.spooler_read_task(_b(path, "task path"), _spooler_collect, handle) != UWSGI_OK:
+        if host.spooler_read_task(_b(path, "task path"), _spooler_collect.get(), handle) != UWSGI_OK:
             return None
         return got[0] if got else None
     m.spooler_get_task = spooler_get_task
@@ -2172,7 +2192,7 @@ def _setup():
     if "." not in sys.path:
         sys.path.insert(0, ".")
     global uwsgi
-    _log_threads()
+    _thread_mode()
     state.rpc_ext = host.get_extension(b"uwsgi.rpc/1")
     # In the master before fork, so the core activates the cache plugin for every worker.
     state.cache_ext = host.get_extension(b"uwsgi.cache/1")
@@ -2182,33 +2202,39 @@ def _setup():
     _add_spooler_api(uwsgi)
     sys.modules["uwsgi"] = uwsgi
     state.uwsgi = uwsgi
+    _set_hooks()
 
-    def guard(fn, what, failed):
-        def wrapper(*args):
-            try:
-                return fn(*args)
-            except BaseException:
-                log_exception("%s failed:" % what)
-                return failed
-        return wrapper
 
-    load_apps = ffi.callback("int(void)", guard(_load_apps, "loading apps", -1), error=-1)
-    post_fork = ffi.callback("void(void)", guard(_post_fork, "post_fork", None))
-    request = ffi.callback("int(uwsgi_request *)", guard(_handle, "request", UWSGI_ERROR),
-                           error=UWSGI_ERROR)
-    atexit = ffi.callback("void(void)", guard(lambda: _call_hook("atexit"), "atexit", None))
-    # typed by the api's own fields: the pre-parsed ffi's small parser reads no `const T *)`
-    mule = ffi.callback(ffi.typeof(api.mule), guard(_mule_program, "the mule's program", 1),
-                        error=1)
-    mule_msg = ffi.callback(ffi.typeof(api.mule_msg),
-                            guard(_mule_message, "the mule message hook", 1), error=1)
-    state.callbacks.extend([load_apps, post_fork, request, atexit, mule, mule_msg])
-    api.load_apps = load_apps
-    api.post_fork = post_fork
-    api.request = request
-    api.atexit = atexit
-    api.mule = mule
-    api.mule_msg = mule_msg
+def _hook(fn, what):
+    """A hook the plugin calls with no arguments: fn reads them from the thread's
+    uwsgi_pypy_call and returns its int result (None: keep the failure value the plugin
+    preset there, as when fn raises)."""
+    def hook():
+        c = api.current_call()
+        try:
+            rc = fn(c)
+        except BaseException:
+            log_exception("%s failed:" % what)
+            return
+        if rc is not None:
+            c.result = rc
+    return hook
+
+
+def _set_hooks():
+    """The plugin enters Python through cpyext (PyGILState_Ensure, PyObject_CallNoArgs,
+    PyGILState_Release, about 84 ns) and not through cffi callbacks, so that PyPy's threads can
+    stay off (_thread_mode). It finds these in this module once the script ran. Importing
+    cpyext sets up PyPy's C-API state (0.6 MB more RSS in a hello server)."""
+    import cpyext  # noqa: F401
+    state.hook_load_apps = _hook(lambda c: _load_apps(), "loading apps")
+    state.hook_post_fork = _hook(lambda c: _post_fork(), "post_fork")
+    state.hook_request = _hook(lambda c: _handle(c.req), "request")
+    state.hook_atexit = _hook(lambda c: _call_hook("atexit"), "atexit")
+    state.hook_mule = _hook(lambda c: _mule_program(c.spec), "the mule's program")
+    state.hook_mule_msg = _hook(lambda c: _mule_message(c.data, c.len), "the mule message hook")
+    state.hook_spooler = _hook(_spooler_task, "the spooler function")
+    state.hook_spooler_init = _hook(_spooler_init, "--spooler-import")
 
 
 try:

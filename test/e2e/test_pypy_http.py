@@ -42,7 +42,7 @@ def test_setup_without_request_handler_gets_complete_500s_on_keep_alive(server, 
     with open(os.path.join(BUILD, "plugins", "pypy", "pypy_setup.py")) as f:
         source = f.read()
     setup = write(tmp_path, "no_handler_setup.py",
-                  source + "\napi.request = ffi.NULL  # this setup installs no handler\n")
+                  source + "\ndel state.hook_request  # this setup installs no handler\n")
     s = server("--http-socket", "127.0.0.1:{port}", "--pypy-setup", setup,
                "--pypy-wsgi-file", os.path.join(ROOT, "examples", "hello", "app.wsgi"))
     assert s.wait_log("set no request handler: requests get 500")

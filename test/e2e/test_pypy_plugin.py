@@ -237,21 +237,34 @@ def test_pypy_setup_override(server, tmp_path):
     assert srv.request("/")[2] == b"custom setup ran"
 
 
-def test_setup_whose_cdef_disagrees_is_refused(tmp_path):
-    """The C struct and the script's cdef are checked field by field at startup."""
+def refused_output(tmp_path, after, added):
+    """The start-up output of a setup script whose cdef has the field declaration `added` after
+    the line `after`; the plugin must refuse to start."""
     with open(SETUP_PY) as f:
         source = f.read()
-    needle = "    int32_t library_mode;\n"
+    needle = after + "\n"
     assert source.count(needle) == 1
-    bad = write(tmp_path, "bad_setup.py",
-                source.replace(needle, needle + "    int32_t surprise;\n"))
+    bad = write(tmp_path, "bad_setup.py", source.replace(needle, needle + added + "\n"))
     r = run_uwsgi(["--socket", "127.0.0.1:%d" % free_port(), "--pypy-home", PYPY_HOME,
                    "--pypy-setup", bad, "--pypy-wsgi-file", "examples/hello/app.wsgi"])
     out = (r.stdout + r.stderr).decode("utf-8", "replace")
     assert r.returncode != 0
     assert "does not match this plugin" in out
+    return out
+
+
+def test_setup_whose_cdef_disagrees_is_refused(tmp_path):
+    """The C struct and the script's cdef are checked field by field at startup."""
+    out = refused_output(tmp_path, "    int32_t library_mode;", "    int32_t surprise;")
     assert "uwsgi_pypy_api.surprise" in out
     assert "uwsgi_pypy_api.load_apps is 56 in the setup script's cdef but 48" in out
+
+
+def test_setup_whose_call_struct_disagrees_is_refused(tmp_path):
+    """The per-thread uwsgi_pypy_call the hooks read their arguments from is checked too."""
+    out = refused_output(tmp_path, "    size_t count;", "    int32_t surprise;")
+    assert "uwsgi_pypy_call.surprise" in out
+    assert "uwsgi_pypy_call.result is 64 in the setup script's cdef but 56" in out
 
 
 def test_generated_cdef_follows_the_headers():

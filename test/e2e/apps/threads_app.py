@@ -1,7 +1,8 @@
 """WSGI app for test_python_threads.py: /start starts a Python thread (threading.Thread) that
 counts ticks every 10 ms in $MODULE_TEST_DIR/ticks (rewritten each tick); /facts answers
-uwsgi.has_threads; /sleep?s=S sleeps S seconds in the request. Runs unchanged on our PyPy plugin
-and on uWSGI's CPython plugin."""
+uwsgi.has_threads; /sleep?s=S sleeps S seconds in the request; /join starts a thread that sums
+range(1000) and joins it (waits at most 30 s), answering [499500]. Runs unchanged on our PyPy
+plugin and on uWSGI's CPython plugin."""
 import os
 import threading
 import time
@@ -35,6 +36,11 @@ def application(environ, start_response):
         _started.append(t)
     elif path == "/facts":
         result = uwsgi.has_threads
+    elif path == "/join":
+        result = []
+        t = threading.Thread(target=lambda: result.append(sum(range(1000))), name="joined")
+        t.start()
+        t.join(30)
     elif path == "/sleep":
         time.sleep(float(query["s"]))
     return answer(start_response, query, result)
