@@ -37,12 +37,12 @@ def test_a_thread_the_app_starts(server, flavour, tmp_path, mode):
     s = start_app(server, flavour, tmp_path, "threads_app.py", *MODES[mode], workers=1)
     asked = ASKED[mode] is not None
     if flavour.upstream:
-        s.wait_log("python threads support enabled" if asked
-                   else "Python threads support is disabled. You can enable it with "
-                        "--enable-threads")
+        assert s.wait_log("python threads support enabled" if asked
+                          else "Python threads support is disabled. You can enable it with "
+                               "--enable-threads")
     else:
-        s.wait_log("PyPy threads: on (%s)" % ASKED[mode] if asked
-                   else "PyPy threads: off (no --enable-threads, --threads 1)")
+        assert s.wait_log("PyPy threads: on (%s)" % ASKED[mode] if asked
+                          else "PyPy threads: off (no --enable-threads, --threads 1)")
     assert get(s, "/facts")[1] == (1 if asked else 0)
 
     get(s, "/start")
@@ -80,7 +80,7 @@ def test_pypy_thread_mode_and_a_joined_thread(server, tmp_path, mode):
     extra, line = PYPY_MODES[mode]
     s = start_app(server, Flavour("pypy"), tmp_path, "threads_app.py", *extra,
                   workers=2 if mode == "processes-2" else 1, master=mode != "no-master")
-    s.wait_log("PyPy threads: " + line)
+    assert s.wait_log("PyPy threads: " + line)
     for _ in range(3):
         assert get(s, "/join")[1] == [499500]
     assert get(s, "/facts")[1] == (0 if line.startswith("off") else 1)
@@ -93,6 +93,6 @@ def test_pypy_signal_handler_runs_while_a_request_is_in_python(server, tmp_path)
     the request thread loops in Python, instead of aborting PyPy ("the GIL was not
     initialized")."""
     s = start_app(server, Flavour("pypy"), tmp_path, "threads_signal_app.py", workers=1)
-    s.wait_log("PyPy threads: off (no --enable-threads, --threads 1)")
+    assert s.wait_log("PyPy threads: off (no --enable-threads, --threads 1)")
     for _ in range(3):
         assert get(s, "/spin")[1] == 1
