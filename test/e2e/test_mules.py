@@ -164,8 +164,11 @@ def test_mule_reload_mercy_kills_a_mule_that_does_not_stop(server, flavour, tmp_
     try:
         started = time.time()
         s.proc.send_signal(signal.SIGINT)  # shutdown on both servers
-        s.proc.wait(timeout=40)
-        assert time.time() - started < 40  # not --reload-mercy's 60 s
+        # Debian's uWSGI: under load a worker at times hangs in its exit on SIGINT and its
+        # master waits --reload-mercy for it (seen: worker 2 never buried, master gone after
+        # 60 s), so its run is only bounded; ours is asked not to wait 60 s.
+        s.proc.wait(timeout=100 if flavour.upstream else 40)
+        assert flavour.upstream or time.time() - started < 40  # not --reload-mercy's 60 s
         assert s.wait_log("is taking too much time to die...NO MERCY !!!")
         assert not alive(mule)
     finally:
