@@ -232,7 +232,11 @@ def test_reload_then_is_a_reload(server, flavour, tmp_path):
         except (OSError, http.client.HTTPException):
             return False
         return f["is_a_reload"] is True
-    wait_for(reloaded, timeout=60, what="is_a_reload after uwsgi.reload()")
+    # Debian's uWSGI: at times its master signals only one of the two workers and waits its 60 s
+    # --reload-mercy for the other, which serves on meanwhile (seen once): bounded
+    # beyond that mercy for it.
+    wait_for(reloaded, timeout=100 if flavour.upstream else 60,
+             what="is_a_reload after uwsgi.reload()")
     assert not old & {w["pid"] for w in get(s, "/calls")[1]["workers"]}
 
 
