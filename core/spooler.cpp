@@ -447,7 +447,6 @@ int run_spooler_process(int index) {
     start_harakiri_watch();
     while (!g_stop) {
         g_saw_busy = false;
-        uint64_t tasks_before = g_tasks;
         scan(dir);
         if (g_stop) break;
         if (g_opts.max_tasks > 0 && int64_t(g_tasks) >= g_opts.max_tasks) {
@@ -457,14 +456,9 @@ int run_spooler_process(int index) {
         }
         int freq = g_shared->frequency.load();
         if (freq <= 0) freq = g_opts.frequency;
-        // Look again within a second, not after --spooler-frequency, when a task was skipped as
-        // locked (it may be a reused file a writer renamed while another spooler briefly held its
-        // old lock) or when this scan ran tasks (more usually follow). The second case is also a
-        // safety net: once, under load, two spoolers both missed the wake-up of four tasks
-        // renamed in within 2 ms after each had run one, and the tasks waited the whole 30 s;
-        // the cause was not found. An idle spooler still waits --spooler-frequency.
-        bool soon = g_saw_busy || g_tasks != tasks_before;
-        wait_for_tasks(soon ? std::min(freq, 1) * 1000 : int64_t(freq) * 1000);
+        // a task skipped as locked may be a reused file a writer renamed while another spooler
+        // briefly held its old lock: look again soon rather than after --spooler-frequency
+        wait_for_tasks(g_saw_busy ? std::min(freq, 1) * 1000 : int64_t(freq) * 1000);
     }
     spdlog::info("{} stopped after {} task(s)", log_prefix(), g_tasks);
     return 0;
