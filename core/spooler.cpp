@@ -163,12 +163,25 @@ void remove_if_left_empty(const std::string &path, const struct stat &st) {
                  log_prefix(), path);
 }
 
+// The wall clock to compare a task's mtime with: CLOCK_REALTIME, not time(). time() reads the
+// coarse clock (as of the last tick, several ms behind when the CPUs idle), while the kernel
+// stamps a file whose times were looked at since its last change with the precise time
+// (multigrain timestamps, Linux 6.13+; the tests and the spooler stat the free task files). A
+// task written in the first milliseconds of a second then looked like an `at` task of the next
+// second and waited --spooler-frequency (30 s): seen in a CI run, and in the ctimes of reused
+// task files (precise, between the coarse clock's ticks).
+time_t wall_clock_seconds() {
+    timespec now {};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec;
+}
+
 // Runs one task file through the registered handlers (uWSGI's spooler_manage_task).
 void manage_task(const std::string &dir, const std::string &name) {
     std::string path = dir + "/" + name;
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    if (st.st_mtime > time(nullptr)) return;  // "at": not yet
+    if (st.st_mtime > wall_clock_seconds()) return;  // "at": not yet
     LockedTask task;
     TaskOpen state = open_task(path, task);
     if (state == TaskOpen::Busy) g_saw_busy = true;
