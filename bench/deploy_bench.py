@@ -1,19 +1,20 @@
-"""Where users deploy it: every Python server behind the same nginx, realistic pages, 1 and 2
-worker processes (bench/run.py --deploy; see docs/PERFORMANCE.md).
+"""Where users deploy it: every Python server behind the same nginx, realistic pages, 1 and 2 worker
+processes (bench/run.py --deploy; see docs/PERFORMANCE.md).
 
-Servers: ours on PyPy and Debian's uWSGI with its CPython plugin (both `uwsgi_pass`), gunicorn
-(sync workers) on CPython and on PyPy (`proxy_pass`), and our native example handler (hello only,
-the floor). Pages: bench/pages_app.py (hello, Django + SQLite, Flask + Jinja2, JSON). Every server
-is started first (time to first answer measured one at a time, through nginx); then each page is
-warmed up on each server (its seconds times the workers: every PyPy worker compiles its own JIT
-code, so each gets the same warm-up), then measured in --rounds rounds of wrk -t1 -c32, the
-servers taking turns in each round (a change of the machine's load hits every server of a page
-alike; the report takes medians); then PSS (/proc/PID/smaps_rollup) of the master and the
+Servers: ours on PyPy and Debian's uWSGI with its CPython plugin (both `uwsgi_pass`), gunicorn (sync
+workers) on CPython and on PyPy (`proxy_pass`), and our native example handler (hello only, the
+floor). Pages: bench/pages_app.py (hello, Django + SQLite, Flask + Jinja2, JSON). Every server is
+started first (time to first answer measured one at a time, through nginx); then each page is warmed
+up on each server until its rate stops growing (at least --warmup seconds times the workers: every
+PyPy worker compiles its own JIT code; see warm_up()), then measured in --rounds rounds of wrk -t1
+-c32, the servers taking turns in each round (a change of the machine's load hits every server of a
+page alike; the report takes medians); then PSS (/proc/PID/smaps_rollup) of the master and the
 workers. `ours-pypy-prewarmed` is ours with the JIT warmed up in the master before fork
-(bench/prewarm.py through --pypy-exec); `ours-pypy-nursery1m` is ours with PYPY_GC_NURSERY=1M in
-its environment (the size PyPy picks from the 2-core machine's L2; the plugin's default is 4M). During each measured run the CPU time of every process (workers,
-master, nginx, wrk) is read, so the table shows what limits the row. bench/page_speed.py, run under pypy3 and
-python3 in the same run, gives each page function's own speed ratio.
+(bench/prewarm.py through --pypy-exec); `ours-pypy-nursery1m` is ours with PYPY_GC_NURSERY=1M in its
+environment (the size PyPy picks from the 2-core machine's L2; the plugin's default is 4M). During
+each measured run the CPU time of every process (workers, master, nginx, wrk) is read, so the table
+shows what limits the row. bench/page_speed.py, run under pypy3 and python3 in the same run, gives
+each page function's own speed ratio.
 """
 import json
 import os
@@ -154,6 +155,28 @@ def uptime():
         return " ".join(f.read().split()[:3])
 
 
+WARMUP_LIMIT_S = 120
+
+
+def warm_up(d, path, at_least, log):
+    """Loads the page until the server's rate stops growing: at least `at_least` seconds, then
+    until three 2 s slices in a row are no faster than the best before them (3% margin), at most
+    WARMUP_LIMIT_S. A fixed warm-up left PyPy workers half-compiled: the Django page needs about
+    8000 calls per worker before PyPy's JIT is done with it (bench/page_speed.py), and each worker
+    warms its own JIT, so 2 workers need twice the calls."""
+    best, slower, spent = 0.0, 0, 0
+    while spent < WARMUP_LIMIT_S:
+        rps = run.wrk(d.svc.url_port(), path, [], 32, 2)[0]
+        spent += 2
+        if rps > best * 1.03:
+            best, slower = rps, 0
+        else:
+            slower += 1
+        if slower >= 3 and spent >= at_least:
+            break
+    log("   %-19s %-16s warm after %d s (%.0f req/s)" % (d.name, path, spent, best))
+
+
 def run_workers(workers, warmup, seconds, rounds, only, log):
     """{(server, path): [one wrk_measured result per round]}, {server: PSS and start-up}."""
     deployed = [d for d in servers(workers) if not only or d.name in only]
@@ -166,9 +189,7 @@ def run_workers(workers, warmup, seconds, rounds, only, log):
         for label, path in PAGES:
             on_page = [d for d in deployed if d.pages is None or path in d.pages]
             for d in on_page:
-                # each worker warms its own JIT (PyPy) up: the same warm-up per worker whatever
-                # their number, or the 2-worker rows measure half-warm PyPy workers
-                run.wrk(d.svc.url_port(), path, [], 32, warmup * workers)
+                warm_up(d, path, warmup * workers, log)
             # the servers take turns, round after round: a change of the machine's load hits
             # every server of the page alike, and the median round is reported
             for _ in range(rounds):
@@ -248,7 +269,8 @@ def report(runs, speed, started, loads, args):
     lines = [DEPLOY_HEADING, "",
              "Written by `bench/run.py --deploy` (bench/deploy_bench.py): every server behind "
              "the same nginx 1.22 (one worker process; `uwsgi_pass`, gunicorn `proxy_pass`), "
-             "wrk -t1 -c32, a warm-up of %d s per worker process, then %d rounds of %d s, the "
+             "wrk -t1 -c32, a warm-up per page and server until its rate stops growing (at "
+             "least %d s per worker process), then %d rounds of %d s, the "
              "servers of a page taking turns in each round; the tables show each server's "
              "median round (by requests/s), the ratios are medians of the per-round ratios. "
              "Pages from `bench/pages_app.py`. "
@@ -300,7 +322,8 @@ def report(runs, speed, started, loads, args):
                 workers, median_ratio_cells(round_ratios(results[("ours-pypy", "/")], native))))
     lines += ["### Ratios", "",
               "`page alone`: python3 time / pypy3 time of the page function called in-process "
-              "(bench/page_speed.py, thread CPU time, best of 5 slices, same run; per call: "
+              "(bench/page_speed.py, thread CPU time, best of 5 slices once the page is warm, "
+              "same run; per call: "
               + ", ".join("%s %.1f us on pypy3, %.1f us on python3"
                           % (p, speed["pypy3"][p] * 1e6, speed["python3"][p] * 1e6)
                           for _, p in PAGES)
