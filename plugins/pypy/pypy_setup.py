@@ -49,7 +49,8 @@ else:
     ffi.cdef(CDEF)
     FFI_ORIGIN = ("cdef parsed at start-up (%s)"
                   % ("this script's CDEF differs from its pre-parsed tables"
-                     if "preparsed_ffi" in globals() else "the build had no cffi: install python3-cffi"))
+                     if "preparsed_ffi" in globals()
+                     else "the build had no cffi: install python3-cffi"))
 
 API_VERSION = UWSGI_PYPY_API_VERSION  # noqa: F821 (generated)
 LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = (UWSGI_LOG_DEBUG, UWSGI_LOG_INFO,  # noqa: F821
@@ -1926,7 +1927,8 @@ def _add_spooler_api(m):
     def spooler_get_task(path):
         got = []
         handle = ffi.new_handle(got)
-        if host.spooler_read_task(_b(path, "task path"), _spooler_collect.get(), handle) != UWSGI_OK:
+        rc = host.spooler_read_task(_b(path, "task path"), _spooler_collect.get(), handle)
+        if rc != UWSGI_OK:
             return None
         return got[0] if got else None
     m.spooler_get_task = spooler_get_task
