@@ -11,6 +11,7 @@ import websockets
 from conftest import Flavour, plugin_available, wait_for
 from test_websocket import (
     APP, close_code, plain_ok, raw_upgrade, read_frames, run, server_close_code, ws_url)
+from tls_helpers import client_context, make_certificate
 
 HUB = "uwsgi-ws-hub"  # the hub thread's name, which /whoami sends first
 
@@ -214,6 +215,34 @@ def test_plain_request_on_a_request_thread_while_websockets_are_open(server):
         finally:
             for ws in socks:
                 await ws.close()
+    run(go())
+
+
+def test_websocket_over_tls_on_the_hub(server, tmp_path):
+    """wss:// on --https-socket: messages of several TLS records each; bytes OpenSSL already
+    decrypted make no socket event, so the hub's first ask (UWSGI_WS_RECV_BUFFERED) takes them."""
+    crt, key = make_certificate(tmp_path)
+    ours = Flavour("pypy")
+    env = {k: None for k in os.environ if k.startswith("UWSGI_")}
+    s = server(*(["--https-socket", "127.0.0.1:{port},%s,%s" % (crt, key), "--threads", "4",
+                  "--async", "8"] + ours.app_args(APP)), binary=ours.binary, env=env)
+
+    async def go():
+        url = "wss://localhost:%d" % s.port
+        async with websockets.connect(url + "/whoami", ssl=client_context(crt)) as ws:
+            assert await ws.recv() == HUB
+            for _ in range(3):  # two messages back to back: the second is often buffered
+                await ws.send("one")
+                await ws.send("two")
+                assert [await ws.recv(), await ws.recv()] == ["one", "two"]
+            async with websockets.connect(url + "/echo-binary", ssl=client_context(crt),
+                                          max_size=None) as wb:
+                for size in (5, 70000, 300000):
+                    blob = os.urandom(size)
+                    await wb.send(blob)
+                    assert await wb.recv() == blob
+            await ws.send("the first one still answers")
+            assert await ws.recv() == "the first one still answers"
     run(go())
 
 
