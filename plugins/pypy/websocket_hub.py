@@ -75,6 +75,8 @@ class _Hub(object):
         self.epoll.register(self.wake_r, select.EPOLLIN)
         self.parked = {}  # fd -> task: registered once per WebSocket, level-triggered
         self.current = None
+        # websocket_recv's out-parameters, shared by the tasks: read before any switch
+        self.ws_out = ffi.new("uwsgi_str *"), ffi.new("uint8_t *")
         self.thread = threading.Thread(target=self._loop, name="uwsgi-ws-hub", daemon=True)
         self.thread.start()
 
@@ -159,28 +161,27 @@ class _Hub(object):
         buffered, else the task waits for its socket in the hub's epoll and reads once per
         readiness (never a blocking recv: the hub thread serves the other WebSockets)."""
         task = self.current
-        req = _ws_request(what)
-        msg, opcode = _tls.ws_out
+        if not _tls.ws:
+            _ws_request(what)  # raises: no handshake in this request
+        req = task.req
+        msg, opcode = self.ws_out
         ws_recv = host.ws_recv
         if nonblocking:
             return _ws_result(ws_recv(req, 1, msg, opcode), msg)
         rc = ws_recv(req, UWSGI_WS_RECV_BUFFERED, msg, opcode)
         while rc == 0:
-            self._park(task)
+            if task.fd < 0:
+                task.fd = host.conn_fd(host.req_conn(req))
+                self.epoll.register(task.fd, select.EPOLLIN)
+                self.parked[task.fd] = task
+            task.waiting = True
+            task.cont.switch()  # to the hub, until the socket is readable or a tick
+            # back from the hub: the thread's _tls is this task's again
+            _tls.req = req
+            _tls.ws = True
+            _tls.ws_refused = False
             rc = ws_recv(req, 1, msg, opcode)
         return _ws_result(rc, msg)
-
-    def _park(self, task):
-        if task.fd < 0:
-            task.fd = host.conn_fd(host.req_conn(task.req))
-            self.epoll.register(task.fd, select.EPOLLIN)
-            self.parked[task.fd] = task
-        task.waiting = True
-        task.cont.switch()  # to the hub, until the socket is readable or a tick
-        self.current = task
-        _tls.req = task.req
-        _tls.ws = True
-        _tls.ws_refused = False
 
 
 _hub = None
