@@ -252,3 +252,19 @@ def test_bad_async_value_is_refused(server):
                  binary=ours.binary, wait=False)
     assert bad.proc.wait(timeout=60) != 0
     assert "--async 0: give the most WebSockets one hub runs, N >= 1" in bad.output()
+
+
+def test_upgrade_request_answered_with_plain_http_on_the_hub(server):
+    """An app may answer an upgrade request with plain HTTP (no handshake): the hub runs it and
+    the response goes out as on a request thread, through the same protocol calls."""
+    s = start(server)
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+    try:
+        conn.request("GET", "/plain-thread", headers={"Upgrade": "WebSocket",
+                                                      "Connection": "Upgrade"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        assert resp.read().decode() == HUB
+    finally:
+        conn.close()
+    assert plain_thread(s) != HUB
