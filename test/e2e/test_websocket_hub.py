@@ -268,3 +268,30 @@ def test_upgrade_request_answered_with_plain_http_on_the_hub(server):
     finally:
         conn.close()
     assert plain_thread(s) != HUB
+
+
+def test_one_hub_per_worker(server):
+    """--processes 2: each worker starts its own hub at its first WebSocket (after fork); 6
+    WebSockets at once, 3 per worker at most (--threads 4), all on a hub."""
+    s = start(server, "--processes", "2", threads=4, hub=("--async", "4"))
+
+    async def go():
+        socks = []
+        try:
+            while len(socks) < 6:
+                try:
+                    ws = await websockets.connect(ws_url(s, "/whoami"))
+                except websockets.InvalidStatusCode as e:  # that worker holds 3 already
+                    assert e.status_code == 503
+                    await asyncio.sleep(0.05)
+                    continue
+                socks.append(ws)
+                assert await ws.recv() == HUB
+            for ws in socks:
+                await ws.send("both")
+                assert await ws.recv() == "both"
+        finally:
+            for ws in socks:
+                await ws.close()
+    run(go())
+    assert plain_ok(s)
