@@ -2,7 +2,8 @@
 """WebSocket echo benchmark: CONNS (32) connections to bench/websocket_app.py's /echo, each with
 one binary message in flight (closed loop), on our server (PyPy) and on Debian's uWSGI with its
 CPython plugin (--http-socket and its websockets), one worker with --threads CONNS + 1 on both
-(a WebSocket holds a thread; ours keeps one free for plain requests). Echo messages per second
+(a WebSocket holds a thread; ours keeps one free for plain requests), and ours again with
+--async CONNS (its WebSocket hub, plugins/pypy/websocket_hub.py). Echo messages per second
 and p50/p99 round-trip latency, from ws_echo_client.cpp (one epoll thread; built here with c++)
 or, with --python-client, ws_echo_client.py (python3-websockets). The CPU seconds of client and
 server over the measured window are printed too, so a client at 100% of a core shows it was
@@ -32,11 +33,15 @@ APP = os.path.join(HERE, "websocket_app.py")
 HEADING = "## WebSocket echo (bench/websocket_bench.py)"
 
 
-def servers(build, floor):
-    """The two servers; with --floor also ws_floor_server.cpp's two designs without Python."""
+def servers(build, floor, conns):
+    """The two servers, ours also with its WebSocket hub (--async CONNS: the WebSockets run as
+    coroutines on one hub thread, their request threads parked); with --floor also
+    ws_floor_server.cpp's two designs without Python."""
+    ours = [os.path.join(build, "core", "uwsgi"), "--pypy-home", "/usr/lib/pypy3.9",
+            "--pypy-wsgi-file", APP]
     found = {
-        "ours-pypy": [os.path.join(build, "core", "uwsgi"), "--pypy-home", "/usr/lib/pypy3.9",
-                      "--pypy-wsgi-file", APP],
+        "ours-pypy": ours,
+        "ours-pypy --async %d" % conns: ours + ["--async", str(conns)],
         "uwsgi-cpython": ["/usr/bin/uwsgi-core", "--plugin", "python3", "--wsgi-file", APP],
     }
     if floor:
@@ -144,9 +149,9 @@ def section(args, rows, ratios, loads):
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += rows
     lines.append("")
-    for size, r in ratios.items():
-        lines.append("- %d B: ours / uWSGI per round %s: median **%.2fx** (the issue's goal: 2x)"
-                     % (size, ", ".join("%.2f" % x for x in r), median(r)))
+    for (ours, size), r in ratios.items():
+        lines.append("- %d B: %s / uWSGI per round %s: median **%.2fx** (the issue's goal: 2x)"
+                     % (size, ours, ", ".join("%.2f" % x for x in r), median(r)))
     if args.floor:
         lines += ["", textwrap.fill(
             "The floor rows are `bench/ws_floor_server.cpp`: the same echo in plain C++ (no "
@@ -178,7 +183,7 @@ def main():
     for size in (int(s) for s in args.sizes.split(",")):
         runs = {}
         for _ in range(args.rounds):  # the servers take turns, so a load change hits both
-            for name, cmd in servers(args.build, args.floor).items():
+            for name, cmd in servers(args.build, args.floor, args.conns).items():
                 if args.only and name not in args.only.split(","):
                     continue
                 f = bench(cmd, client, args.conns, size, args.warmup, args.secs)
@@ -192,9 +197,10 @@ def main():
                         % (name, size, f["rate"], f["p50_us"], f["p99_us"],
                            100 * f["server_cpu"], 1e6 * f["server_cpu"] / f["rate"],
                            f["switches"], 100 * f["client_cpu"]))
-        if "ours-pypy" in runs and "uwsgi-cpython" in runs:
-            ratios[size] = [o["rate"] / u["rate"]
-                            for o, u in zip(runs["ours-pypy"], runs["uwsgi-cpython"])]
+        for ours in ("ours-pypy", "ours-pypy --async %d" % args.conns):
+            if ours in runs and "uwsgi-cpython" in runs:
+                ratios[ours, size] = [o["rate"] / u["rate"]
+                                      for o, u in zip(runs[ours], runs["uwsgi-cpython"])]
     text = section(args, rows, ratios, (load, os.getloadavg()[0]))
     if args.print:
         print(text)

@@ -315,7 +315,7 @@ const uwsgi_host &host_table() {
             return r->ws.handshake(r, view(k, kl), view(o, ol), view(p, pl));
         };
         h.ws_recv = [](uwsgi_request *r, int32_t nb, uwsgi_str *msg, uint8_t *opcode) {
-            return r->ws.recv(nb != 0, msg, opcode);
+            return r->ws.recv(nb, msg, opcode);
         };
         h.ws_send = [](uwsgi_request *r, uint8_t opcode, const void *buf, size_t len) {
             return r->ws.send(opcode, buf, len);

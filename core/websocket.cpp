@@ -223,7 +223,12 @@ int WebSocket::fill(int timeout_ms) {
     }
 }
 
-int WebSocket::recv(bool nonblocking, uwsgi_str *msg, uint8_t *opcode) {
+int WebSocket::recv(int mode, uwsgi_str *msg, uint8_t *opcode) {
+    // UWSGI_WS_RECV_BUFFERED is asked before an event loop waits for the fd: bytes OpenSSL
+    // already decrypted make no socket event, so they count as buffered and are taken here
+    // (from OpenSSL's buffer, not the socket).
+    const bool buffered_only = mode == UWSGI_WS_RECV_BUFFERED;
+    const bool nonblocking = mode != 0;
     if (!active_) {
         spdlog::error("websocket_recv without a websocket handshake in this request");
         return UWSGI_ERROR;
@@ -257,6 +262,13 @@ int WebSocket::recv(bool nonblocking, uwsgi_str *msg, uint8_t *opcode) {
             case ws::Event::kNeedMore:
                 break;
             }
+        }
+        if (buffered_only) {
+            if (!conn_->tls || !tls_pending(*conn_)) return 0;
+            int r = fill(0);
+            if (r < 0) return closed_ = true, UWSGI_EPEER;
+            if (r == 0) return 0;
+            continue;
         }
         int64_t now = monotonic_ms();
         if (ping_sent_ms_ && now - ping_sent_ms_ >= s.websocket_pong_tolerance_ms) {

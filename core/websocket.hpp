@@ -21,7 +21,9 @@ public:
     // The handshake of plugin.h's host->ws_handshake: answers 101, or an HTTP error.
     int handshake(uwsgi_request *req, std::string_view key, std::string_view origin,
                   std::string_view proto);
-    int recv(bool nonblocking, uwsgi_str *msg, uint8_t *opcode);
+    // mode: 0 waits for a whole message, 1 reads once without waiting (and runs the ping
+    // timers), UWSGI_WS_RECV_BUFFERED decodes buffered bytes only (plugin.h's ws_recv).
+    int recv(int mode, uwsgi_str *msg, uint8_t *opcode);
     int send(uint8_t opcode, const void *buf, size_t len);
     // The handler returned: a close frame (1000, or 1011 when it failed) unless one was
     // exchanged, then the connection is drained briefly so the peer reads our close.

@@ -78,6 +78,16 @@ const uwsgi_option kOptions[] = {
      .kind = UWSGI_OPT_LIST, .metavar = "MODULE|FILE",
      .help = "import a Python module (or run a .py file) in each spooler process before its "
              "first task"},
+    // uWSGI's async mode, for WebSockets only (websocket_hub.py): a hub thread per worker
+    // runs WebSocket upgrades as coroutines over one epoll set. --ugreen and --greenlet are
+    // uWSGI's loop engines' names for the same thing here.
+    {.name = "async", .kind = UWSGI_OPT_VALUE, .metavar = "N",
+     .help = "run up to N WebSockets per worker on one hub thread (coroutines over epoll) "
+             "instead of a thread each; the app must wait only in websocket_recv"},
+    {.name = "ugreen", .kind = UWSGI_OPT_FLAG,
+     .help = "the WebSocket hub (as --async, N = --threads unless --async gives it)"},
+    {.name = "greenlet", .kind = UWSGI_OPT_FLAG,
+     .help = "the WebSocket hub (as --async, N = --threads unless --async gives it)"},
     {.name = "virtualenv", .aliases = "venv,home,pyhome,H", .kind = UWSGI_OPT_VALUE,
      .metavar = "DIR",
      .help = "a PyPy virtualenv: its site-packages go on the Python path (a CPython one is refused)"},

@@ -72,6 +72,7 @@ state.manage_script_name = state.no_default_app = False
 state.apps_by_length = []
 state.file_wrapper = True
 state.write_exceptions = True
+state.hub_capacity = 0  # --async N: the WebSocket hub's capacity (websocket_hub.py); 0 off
 state.wsgi_multi = None  # (wsgi.multithread, wsgi.multiprocess), read at the first request
 state.callbacks = []
 state.rpc_functions = {}
@@ -141,6 +142,8 @@ def _threads_asked():
     """uWSGI's rule: Python threads are on with --enable-threads or --threads N > 1."""
     if host_flag("enable-threads"):
         return "--enable-threads"
+    if state.hub_capacity:  # the hub is a thread of its own
+        return "--async %d" % state.hub_capacity
     if host.num_threads() > 1:
         return "--threads %d" % host.num_threads()
     return None
@@ -788,17 +791,26 @@ def _route(env):
     return None if state.no_default_app else 0
 
 
-def _handle(req):
+def _handle(req, env=None):
+    """Runs the WSGI call of a request on its thread; with env given, on the WebSocket hub
+    (websocket_hub.py), which got it from the request thread below."""
     _tls.req = req
     resp = Response(req)
-    env = None
+    handed = False
     try:
         # UWSGI_ERROR before any response byte: the core answers 500 itself; after, it cuts the
         # response short (no last chunk) so the client sees it is incomplete.
         if not state.apps:
             log("no WSGI app loaded (see the startup log): answering 500", LOG_ERROR)
             return UWSGI_ERROR
-        env = _environ(req)
+        if env is None:
+            env = _environ(req)
+            # --async: a WebSocket upgrade runs on the worker's hub; this thread waits for it
+            if _hub_on and _is_websocket_upgrade(env):
+                rc = _hub_hand_over(req, env)
+                if rc is not None:
+                    handed = True
+                    return rc
         i = 0 if state.single_app else _route(env)
         if i is not None:
             host.req_set_app(req, state.app_slots[i][0])  # uWSGI's per-app counters
@@ -835,9 +847,10 @@ def _handle(req):
         log_exception("exception in the WSGI app serving %r:" % where)
         return UWSGI_ERROR
     finally:
-        if env is not None:
-            env["wsgi.errors"].flush()
-        _call_hook("after_req_hook")
+        if not handed:  # else the hub did this, on its thread
+            if env is not None:
+                env["wsgi.errors"].flush()
+            _call_hook("after_req_hook")
         _tls.req = None
         _tls.ws = _tls.ws_refused = False
     return UWSGI_EPEER if resp.peer_gone else UWSGI_OK
@@ -1969,10 +1982,17 @@ def _ws_request(what):
 
 
 def _ws_recv(nonblocking, what):
+    if _hub_on:
+        hub = getattr(_tls, "hub", None)
+        if hub is not None:  # a task of this worker's hub (websocket_hub.py)
+            return hub.recv(nonblocking, what)
     req = _ws_request(what)
     msg, opcode = _tls.ws_out  # made once per thread: no allocation per message
     # the core answers pings and closes, and waits with PyPy's GIL released (cffi)
-    rc = host.ws_recv(req, 1 if nonblocking else 0, msg, opcode)
+    return _ws_result(host.ws_recv(req, 1 if nonblocking else 0, msg, opcode), msg)
+
+
+def _ws_result(rc, msg):
     if rc == 1:
         return bytes(ffi.buffer(msg.ptr, msg.len)) if msg.len else b""
     if rc == 0:
@@ -2015,6 +2035,11 @@ def _add_websocket_api(m):
         lambda msg, request_context=None: _send(msg, _WS_BINARY, "websocket_send_binary"))
     m.websocket_recv = lambda request_context=None: _ws_recv(False, "websocket_recv")
     m.websocket_recv_nb = lambda request_context=None: _ws_recv(True, "websocket_recv_nb")
+
+
+_hub_on = False  # --async N / --ugreen / --greenlet (websocket_hub.py); set by _setup
+
+# @INCLUDE websocket_hub.py@
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2193,8 +2218,14 @@ def _setup():
         sys.argv[:] = ["uwsgi"]
     if "." not in sys.path:
         sys.path.insert(0, ".")
-    global uwsgi
+    global uwsgi, _hub_on
+    state.hub_capacity = _hub_capacity()
+    _hub_on = state.hub_capacity > 0
     _thread_mode()
+    if _hub_on:
+        log("WebSocket hub: on (--async %d), one per worker: WebSocket upgrades run there, "
+            "each in a continulet; an app that blocks in anything but websocket_recv stalls "
+            "its hub's other WebSockets" % state.hub_capacity)
     state.rpc_ext = host.get_extension(b"uwsgi.rpc/1")
     # In the master before fork, so the core activates the cache plugin for every worker.
     state.cache_ext = host.get_extension(b"uwsgi.cache/1")

@@ -145,6 +145,7 @@ TEST_CASE("uwsgi_host: the ABI 1.1 module, WebSocket and signal fields") {
     CHECK(offsetof(uwsgi_host, in_farm) == 520);
     CHECK(UWSGI_MULE_FARMS == 2u);
     CHECK(UWSGI_MULE_FARMS_ONLY == 4u);
+    CHECK(UWSGI_WS_RECV_BUFFERED == 2);
 }
 
 TEST_CASE("uwsgi_process_kind (ABI 1.1)") {

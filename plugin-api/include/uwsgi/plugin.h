@@ -42,6 +42,9 @@
  *                    TLS on a plugin's own sockets (tls_server, tls_accept, tls_recv,
  *                    tls_send, tls_pending, tls_close; UWSGI_TLS_WANT_READ/WRITE);
  *                    listen_socket (a plugin's socket kept across reloads).
+ *                    ws_recv's `nonblocking` UWSGI_WS_RECV_BUFFERED (2, a meaning added in
+ *                    1.1 on 2026-12-02, no layout change): a whole message already buffered,
+ *                    never touching the socket (for a plugin's own event loop).
  *                    descriptor: `provides` (the extensions a plugin offers: the core
  *                    activates it when another plugin asks for one).
  *                    option kinds UWSGI_OPT_OPTIONAL (a value that may be left out) and
@@ -372,9 +375,15 @@ typedef struct uwsgi_host {
      * whole message is buffered; UWSGI_EPEER when the peer closed (the close is answered) or
      * went away or missed a pong; UWSGI_ERROR / UWSGI_ELIMIT when the peer broke the protocol /
      * sent a message over --websocket-max-size (the core sent the RFC close code: 1002, 1007,
-     * 1009). Pings are answered and sent (--websocket-ping-freq) inside ws_recv. ws_send:
-     * opcode 1 (text) or 2 (binary), one unfragmented frame; may be called from another thread
-     * while ws_recv waits. */
+     * 1009). Pings are answered and sent (--websocket-ping-freq) inside ws_recv. nonblocking:
+     * 0 waits for a whole message; 1 reads what the socket holds now (no wait) and checks the
+     * ping timers; UWSGI_WS_RECV_BUFFERED (2) only decodes what is already buffered (the core's
+     * buffer, and bytes TLS already decrypted) and neither reads the socket nor sends a ping:
+     * a plugin's event loop asks it first, waits for the fd (conn_fd(req_conn(req))) itself,
+     * then calls with 1, and calls with 1 at least every second or so for the ping timers.
+     * The calls of one request may come from any one thread at a time (the core keeps no
+     * per-thread state for them). ws_send: opcode 1 (text) or 2 (binary), one unfragmented
+     * frame; may be called from another thread while ws_recv waits. */
     int (*ws_handshake)(uwsgi_request *req, const char *key, size_t key_len, const char *origin,
                         size_t origin_len, const char *proto, size_t proto_len);
     int (*ws_recv)(uwsgi_request *req, int32_t nonblocking, uwsgi_str *msg, uint8_t *opcode);
@@ -491,6 +500,8 @@ typedef struct uwsgi_host {
 
 #define UWSGI_TLS_WANT_READ (-10) /* host->tls_recv/tls_send (ABI 1.1) */
 #define UWSGI_TLS_WANT_WRITE (-11)
+
+#define UWSGI_WS_RECV_BUFFERED 2 /* ws_recv's nonblocking: buffered messages only (ABI 1.1) */
 
 #define UWSGI_MULE_SIGNALS 1u    /* mule_get_msg flags (ABI 1.1) */
 #define UWSGI_MULE_FARMS 2u

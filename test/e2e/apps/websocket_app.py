@@ -1,5 +1,6 @@
 """WebSocket app for test_websocket.py, in uWSGI's API, run by our server on PyPy and by Debian's
 uWSGI on CPython. The path picks what it does after the handshake."""
+import threading
 import time
 
 import uwsgi
@@ -10,6 +11,9 @@ def application(env, start_response):
     if path == "/plain":  # a plain HTTP request beside the WebSockets
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"plain"]
+    if path == "/plain-thread":  # which thread serves a plain request (--async: not the hub)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [threading.current_thread().name.encode()]
     uwsgi.websocket_handshake(env.get("HTTP_SEC_WEBSOCKET_KEY", ""), env.get("HTTP_ORIGIN", ""))
     if path == "/echo":  # text out, whatever came in (uWSGI's recv gives bytes only)
         while True:
@@ -33,6 +37,14 @@ def application(env, start_response):
                 uwsgi.websocket_send(b"empty")
             time.sleep(0.01)
         uwsgi.websocket_recv()
+    if path == "/whoami":  # the thread's name (--async: the hub's), then an echo loop
+        uwsgi.websocket_send(threading.current_thread().name)
+        try:
+            while True:
+                uwsgi.websocket_send(uwsgi.websocket_recv())
+        except OSError:
+            print("whoami loop ended", flush=True)  # the peer closed: the loop ends
+            raise
     if path == "/server-close":  # the app returns: the server ends the WebSocket
         uwsgi.websocket_send(b"bye")
     if path == "/hold":  # answers once, then holds its thread until the client closes
