@@ -157,8 +157,11 @@ def section(args, rows, ratios, loads):
             "The floor rows are `bench/ws_floor_server.cpp`: the same echo in plain C++ (no "
             "interpreter, no GIL) with a blocking thread per connection, and with one epoll "
             "thread for all.", 100)]
-    lines += ["", "Where the time goes, and why 2x is out of reach with a thread per WebSocket: "
-              "the next section."]
+    lines += ["", textwrap.fill(
+        "`ours-pypy --async 32` runs each WebSocket's app on the worker's hub (one thread, an "
+        "epoll set and a continulet per WebSocket; plugins/pypy/README.md). Where the time goes, "
+        "why a thread per WebSocket cannot reach 2x, and the hub when the client and the server "
+        "share one core: the next section.", 100)]
     return "\n".join(lines) + "\n"
 
 
