@@ -9,6 +9,8 @@ import pytest
 import websockets
 
 from conftest import Flavour, plugin_available, wait_for
+from test_core_nginx import nginx  # noqa: F401 (the fixture: one nginx per test, stopped)
+from test_websocket_nginx import PROXY
 from test_websocket import (
     APP, close_code, plain_ok, raw_upgrade, read_frames, run, server_close_code, ws_url)
 from tls_helpers import client_context, make_certificate
@@ -18,9 +20,9 @@ HUB = "uwsgi-ws-hub"  # the hub thread's name, which /whoami sends first
 pytestmark = pytest.mark.skipif(not plugin_available("pypy"), reason="pypy plugin not built")
 
 
-def start(server, *extra, threads=4, hub=("--async", "8")):
+def start(server, *extra, threads=4, hub=("--async", "8"), socket="--http-socket"):
     ours = Flavour("pypy")
-    args = ["--http-socket", "127.0.0.1:{port}", "--threads", str(threads)]
+    args = [socket, "127.0.0.1:{port}", "--threads", str(threads)]
     args += ours.app_args(APP) + list(hub) + list(extra)
     env = {k: None for k in os.environ if k.startswith("UWSGI_")}
     return server(*args, binary=ours.binary, env=env)
@@ -295,3 +297,28 @@ def test_one_hub_per_worker(server):
                 await ws.close()
     run(go())
     assert plain_ok(s)
+
+
+@pytest.mark.parametrize("via", ["proxy_pass", "uwsgi_pass"])
+def test_hub_behind_nginx(server, nginx, via):  # noqa: F811 (the fixture)
+    """The hub is the same behind nginx: proxy_pass with the Upgrade headers to an
+    --http-socket, and uwsgi_pass to a --socket (the core owns the connection either way)."""
+    if via == "proxy_pass":
+        s = start(server)
+        n = nginx(PROXY % s.port)
+    else:
+        s = start(server, socket="--socket")
+        n = nginx("include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:%d; "
+                  "uwsgi_read_timeout 60s;" % s.port)
+    url = "ws://127.0.0.1:%d" % n.port
+
+    async def go():
+        async with websockets.connect(url + "/whoami") as ws:
+            assert await ws.recv() == HUB
+            for k in range(3):
+                await ws.send("m%d \u2603" % k)
+                assert await ws.recv() == "m%d \u2603" % k
+        async with websockets.connect(url + "/echo-binary", max_size=None) as ws:
+            await ws.send(bytes(200000))
+            assert await ws.recv() == bytes(200000)
+    run(go())
