@@ -11,7 +11,7 @@ PyPy worker compiles its own JIT code; see warm_up()), then measured in --rounds
 page alike; the report takes medians); then PSS (/proc/PID/smaps_rollup) of the master and the
 workers. `ours-pypy-prewarmed` is ours with the JIT warmed up in the master before fork
 (bench/prewarm.py through --pypy-exec); `ours-pypy-nursery1m` is ours with PYPY_GC_NURSERY=1M in its
-environment (the size PyPy picks from the 2-core machine's L2; the plugin's default is 4M). During
+environment (the plugin's default is 4M; pypy3 sizes its own from the CPU's caches). During
 each measured run the CPU time of every process (workers, master, nginx, wrk) is read, so the table
 shows what limits the row. bench/page_speed.py, run under pypy3 and python3 in the same run, gives
 each page function's own speed ratio.
@@ -150,6 +150,13 @@ def page_speed(interp, warmup, seconds):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def pypy3_nursery():
+    """The GC nursery the pypy3 binary gives itself here (from the caches the CPU reports: 1 MB
+    on a machine with a 1 MB L2, 240 MB on a VM that reports a 480 MB L3)."""
+    return subprocess.run(["pypy3", "-c", "import gc; print(gc.get_stats().nursery_size)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 def uptime():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -241,7 +248,8 @@ def main(args):
     loads = ["start: %s" % uptime()]
     log("page functions in-process (pypy3, python3)")
     speed = {"pypy3": page_speed("pypy3", args.warmup, max(args.duration // 2, 2)),
-             "python3": page_speed("/usr/bin/python3", 1, max(args.duration // 2, 2))}
+             "python3": page_speed("/usr/bin/python3", 1, max(args.duration // 2, 2)),
+             "pypy3_nursery": pypy3_nursery()}
     runs = {}
     for workers in args.deploy_workers:
         runs[workers] = run_workers(workers, args.warmup, args.duration, args.rounds, only, log)
@@ -334,8 +342,9 @@ def report(runs, speed, started, loads, args):
               "server happened to get. `ours-pypy-prewarmed`: the JIT warmed up in the master "
               "before fork (`--pypy-exec bench/prewarm.py`), so the workers start with its "
               "compiled code. `ours-pypy-nursery1m`: `PYPY_GC_NURSERY=1M` in the server's "
-              "environment (PyPy's own choice from this machine's L2; the plugin's default "
-              "is 4M).",
+              "environment (the plugin's default is 4M; the pypy3 binary, and so the page-alone "
+              "figures, sized its nursery itself from the CPU caches: %s in this run)."
+              % speed["pypy3_nursery"],
               "", "| page | ours | workers | page alone pypy3/python3 | served ours/uWSGI+CPython "
               "| share | by CPU | share by CPU |",
               "| --- | --- | ---: | ---: | --- | ---: | --- | ---: |"] + ratio_rows + [""]
