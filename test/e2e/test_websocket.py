@@ -33,6 +33,17 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
+async def exchange_ticks(ws, seconds, pause):
+    """Echoes "tick" every `pause` s for `seconds` (the client's ping handling answers the
+    server's pings meanwhile)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await ws.send("tick")
+        assert await ws.recv() == "tick"
+        await asyncio.sleep(pause)
+
+
 async def server_close_code(url):
     """The /server-close app says "bye" and returns, so the server ends the WebSocket: the close
     code the client saw."""
@@ -140,15 +151,17 @@ def test_client_ping_gets_pong(server, flavour):
     run(go())
 
 
+async def recv_nb_exchange(url):
+    """The /nb app: recv_nb gives b'' before anything was sent, then the message."""
+    async with websockets.connect(url) as ws:
+        assert await ws.recv() == "empty"
+        await ws.send("now")
+        assert await ws.recv() == "nb:now"
+
+
 def test_recv_nb(server, flavour):
     s = start(server, flavour)
-
-    async def go():
-        async with websockets.connect(ws_url(s, "/nb")) as ws:
-            assert await ws.recv() == "empty"  # recv_nb gave b'' before anything was sent
-            await ws.send("now")
-            assert await ws.recv() == "nb:now"
-    run(go())
+    run(recv_nb_exchange(ws_url(s, "/nb")))
 
 
 def test_client_close(server, flavour):
@@ -456,12 +469,7 @@ def test_client_answering_pings_stays_open(server, flavour):
     async def go():
         async with websockets.connect(ws_url(s, "/echo"), ping_interval=None) as ws:
             await asyncio.sleep(0)  # let pings flow while we exchange for over 3 ping periods
-            loop = asyncio.get_running_loop()
-            end = loop.time() + 3.5
-            while loop.time() < end:
-                await ws.send("tick")
-                assert await ws.recv() == "tick"
-                await asyncio.sleep(0.2)
+            await exchange_ticks(ws, 3.5, 0.2)
     run(go())
 
 

@@ -12,7 +12,8 @@ from conftest import Flavour, plugin_available, wait_for
 from test_core_nginx import nginx  # noqa: F401 (the fixture: one nginx per test, stopped)
 from test_websocket_nginx import PROXY
 from test_websocket import (
-    APP, close_code, plain_ok, raw_upgrade, read_frames, run, server_close_code, ws_url)
+    APP, close_code, exchange_ticks, plain_ok, raw_upgrade, read_frames, recv_nb_exchange, run,
+    server_close_code, ws_url)
 from tls_helpers import client_context, make_certificate
 
 HUB = "uwsgi-ws-hub"  # the hub thread's name, which /whoami sends first
@@ -139,12 +140,7 @@ def test_server_pings_and_missed_pong_on_the_hub(server):
     async def answering():
         async with websockets.connect(ws_url(s, "/whoami"), ping_interval=None) as ws:
             assert await ws.recv() == HUB
-            loop = asyncio.get_running_loop()
-            end = loop.time() + 3.5
-            while loop.time() < end:
-                await ws.send("tick")
-                assert await ws.recv() == "tick"
-                await asyncio.sleep(0.3)
+            await exchange_ticks(ws, 3.5, 0.3)
 
     async def go():
         task = asyncio.ensure_future(answering())
@@ -191,13 +187,7 @@ def test_peer_close_ends_the_app_loop(server):
 
 def test_recv_nb_on_the_hub(server):
     s = start(server)
-
-    async def go():
-        async with websockets.connect(ws_url(s, "/nb")) as ws:
-            assert await ws.recv() == "empty"  # recv_nb gave b'' before anything was sent
-            await ws.send("now")
-            assert await ws.recv() == "nb:now"
-    run(go())
+    run(recv_nb_exchange(ws_url(s, "/nb")))
 
 
 def test_plain_request_on_a_request_thread_while_websockets_are_open(server):
