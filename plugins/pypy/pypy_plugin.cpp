@@ -240,9 +240,11 @@ bool read_file(const std::string &path, std::string &out, std::string &err) {
     return true;
 }
 
-// PyPy sizes its GC nursery from the CPU's L2 cache (1 MB on a 1 MB L2), which is small for a
-// web app: a Django page cost half the CPU per request with 4 MB, and two workers stopped
-// slowing each other down (docs/PERFORMANCE.md, "The ~15% left after warm-up is PyPy's GC").
+// PyPy sizes its GC nursery from the caches the CPU reports: 1 MB on a machine with a 1 MB L2,
+// which is small for a web app (a Django page cost half the CPU per request with 4 MB, and two
+// workers stopped slowing each other down: docs/PERFORMANCE.md, "The ~15% left after warm-up is
+// PyPy's GC"), and 240 MB on a VM reporting a 480 MB L3, which is slower than 4 MB too (Django
+// 402 against 309 us per call: docs/PERFORMANCE.md, "Behind nginx: realistic pages").
 // The GC reads PYPY_GC_NURSERY inside rpython_startup_code, so it is set only around that call
 // and only when the user set none.
 constexpr const char *kDefaultNursery = "4M";
