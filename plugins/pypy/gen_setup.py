@@ -13,6 +13,7 @@ OUT_FIELDS.inc is the plugin's side of the handshake: one LAYOUT_SIZE / LAYOUT_F
 struct and field, so the plugin and the script check the same list. Adding a host function is
 then: its field in plugin.h, its entry in the core's host table, its offset in the layout test.
 """
+import os
 import re
 import sys
 
@@ -110,10 +111,12 @@ INCLUDE = re.compile(r"^# @INCLUDE ([\w.]+)@\n", re.M)
 def include_parts(source, setup):
     """Each line "# @INCLUDE NAME.py@" replaced by that file (next to SETUP.py), so a part of
     the script with one job (websocket_hub.py) is its own file and the script stays one text."""
-    folder = setup.rsplit("/", 1)[0] if "/" in setup else "."
+    folder = os.path.dirname(setup)
+
     def part(m):
-        with open(folder + "/" + m.group(1)) as f:
-            return "# ---- %s (included at build time by gen_setup.py) ----\n" % m.group(1) + f.read()
+        with open(os.path.join(folder, m.group(1))) as f:
+            return ("# ---- %s (included at build time by gen_setup.py) ----\n" % m.group(1)
+                    + f.read())
     try:
         return INCLUDE.sub(part, source)
     except OSError as e:
